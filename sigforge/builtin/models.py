@@ -1,0 +1,126 @@
+"""Built-in model architectures: one encoder per input modality, concatenated, then a dense head.
+
+``image_cnn``, ``text_classifier``, ``multi_input``, ``sequence_classifier`` and ``dnn_classifier``
+are the same assembly with different required modalities, so every architecture handles every
+modality it is given the same way. Keras is imported when a model is built, never at import time:
+this module is loaded on the config-validation path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache, partial
+from typing import Any
+
+from sigforge import hookimpl
+
+ARCHITECTURES = {
+    "image_cnn": ("image",),
+    "text_classifier": ("text",),
+    "multi_input": ("image", "text"),
+    "sequence_classifier": ("sequence",),
+    "dnn_classifier": ("tabular",),
+}
+
+
+@cache
+def _layers() -> Any:
+    """Custom layers, defined on first use so that importing this module does not import Keras."""
+    import keras
+    from keras import ops
+
+    class MaskedMeanPooling(keras.layers.Layer):
+        """Mean over the first ``length`` steps of each sequence; steps past the length are ignored."""
+
+        def call(self, sequence, length):
+            steps = ops.shape(sequence)[1]
+            mask = ops.arange(steps)[None, :] < ops.cast(ops.expand_dims(length, 1), "int32")
+            mask = ops.expand_dims(ops.cast(mask, sequence.dtype), -1)
+            total = ops.sum(sequence * mask, axis=1)
+            return total / ops.maximum(ops.sum(mask, axis=1), 1.0)
+
+        def compute_output_shape(self, sequence_shape, length_shape):
+            return (sequence_shape[0], sequence_shape[-1])
+
+    class VocabularyOneHot(keras.layers.Layer):
+        """One-hot of a string feature over a fixed vocabulary (all zeros when out of vocabulary).
+
+        A comparison against a constant needs no lookup-table resource, so the SavedModel holds
+        nothing but the vocabulary itself.
+        """
+
+        def __init__(self, vocabulary: Sequence[str], **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.vocabulary = list(vocabulary)
+
+        def call(self, values):
+            import tensorflow as tf
+
+            values = tf.reshape(values, [-1, 1])
+            return tf.cast(tf.equal(values, tf.constant(self.vocabulary)), "float32")
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], len(self.vocabulary))
+
+        def get_config(self):
+            return {**super().get_config(), "vocabulary": self.vocabulary}
+
+    return MaskedMeanPooling, VocabularyOneHot
+
+
+def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[str] = ()) -> Any:
+    """Build the model: a dict of named inputs in, ``{"scores"}`` or ``{"outputs"}`` out."""
+    import keras
+    from keras import layers, ops
+
+    have = {i.modality for i in inputs}
+    missing = [m for m in requires if m not in have]
+    if missing:
+        raise ValueError(
+            f"model.architecture = {model_cfg.architecture!r} needs an input of modality "
+            f"{', '.join(missing)}, but the inputs are {', '.join(f'{i.name} ({i.modality})' for i in inputs)}"
+        )
+    MaskedMeanPooling, VocabularyOneHot = _layers()
+    keras.utils.set_random_seed(int(model_cfg.params.get("seed", 0)))
+    params = model_cfg.params
+    tensors = {i.name: keras.Input(shape=tuple(i.shape[1:]), dtype=i.dtype, name=i.name) for i in inputs}
+    features = []
+    for spec in inputs:
+        x = tensors[spec.name]
+        if spec.modality == "sequence_length":
+            continue  # consumed by the sequence that names it as its length_input
+        if spec.modality == "image":
+            x = layers.Conv2D(int(params.get("filters", 8)), 3, padding="same", activation="relu")(
+                ops.cast(x, "float32")
+            )
+            x = layers.GlobalAveragePooling2D()(x)
+        elif spec.modality == "text":
+            vocab = int(params.get("vocab_size", 1000))
+            x = layers.Embedding(vocab, int(params.get("embedding_dim", 16)))(ops.clip(x, 0, vocab - 1))
+            x = layers.GlobalAveragePooling1D()(x)
+        elif spec.modality == "sequence":
+            if spec.length_input:
+                x = MaskedMeanPooling()(ops.cast(x, "float32"), tensors[spec.length_input])
+            else:
+                x = layers.GlobalAveragePooling1D()(ops.cast(x, "float32"))
+        elif spec.vocabulary is not None:
+            x = VocabularyOneHot(spec.vocabulary)(x)
+        else:
+            x = layers.Flatten()(ops.cast(x, "float32")) if len(spec.shape) > 2 else ops.cast(x, "float32")
+            if len(spec.shape) == 1:
+                x = layers.Reshape((1,))(x)
+        features.append(x)
+    x = features[0] if len(features) == 1 else layers.Concatenate()(features)
+    for units in params.get("hidden_units", [32]):
+        x = layers.Dense(int(units), activation="relu")(x)
+    if model_cfg.task == "regression":
+        outputs = {"outputs": layers.Dense(1, name="outputs")(x)}
+    else:
+        outputs = {"scores": layers.Dense(model_cfg.num_classes, activation="softmax", name="scores")(x)}
+    return keras.Model(inputs=tensors, outputs=outputs, name=model_cfg.architecture)
+
+
+@hookimpl
+def register_models(register):
+    for name, requires in ARCHITECTURES.items():
+        register(name, partial(build, requires=requires))

@@ -1,0 +1,53 @@
+"""Errors a user can act on.
+
+Every refusal sigforge makes is one of these. The CLI prints ``str(error)`` prefixed with ``sigforge:``
+and exits non-zero, without a traceback unless ``HYDRA_FULL_ERROR=1``. Messages say what is wrong,
+where (config path or plugin) and what to do.
+"""
+
+from __future__ import annotations
+
+
+class SigforgeError(Exception):
+    """Base class: an error whose message is meant for the user, not a bug report."""
+
+    exit_code = 2
+
+
+class ConfigError(SigforgeError):
+    """The composed configuration cannot describe a valid export.
+
+    Holds every problem found, so a user fixes them in one pass instead of one per run.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = f"{len(self.problems)} problems in the config:\n" + "\n".join(
+                f"  - {p}" for p in self.problems
+            )
+        super().__init__(message)
+
+
+class PluginError(SigforgeError):
+    """A plugin failed to load, registered something invalid, or raised inside a hook."""
+
+
+class ExportError(SigforgeError):
+    """The SavedModel could not be built or written (model, weights, disk)."""
+
+
+class VerificationError(SigforgeError):
+    """The written SavedModel differs from the spec; it was not published."""
+
+    exit_code = 3
+
+    def __init__(self, problems: list[str], report: object | None = None) -> None:
+        self.problems = list(problems)
+        self.report = report
+        super().__init__(
+            "the written SavedModel does not match the config, so no version was published:\n"
+            + "\n".join(f"  - {p}" for p in self.problems)
+        )

@@ -1,0 +1,161 @@
+"""Atomic, TF Serving style versions: write aside, verify, then rename into ``<model_dir>/<version>``.
+
+TF Serving loads any all-digit directory it sees under a model's base path, so a version must
+appear whole or not at all. sigforge writes into a sibling staging directory whose name is not all
+digits (``.sigforge-staging-<pid>-<random>``), verifies it there, and publishes it with one
+``rename``, which is atomic on a POSIX filesystem. Two processes that pick the same number race on
+the rename; the loser sees the directory exist and takes the next number. Staging directories of
+processes that died (kill -9) are removed by the next export of the same model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from sigforge.errors import ExportError
+
+STAGING_PREFIX = ".sigforge-staging-"
+MAX_PUBLISH_ATTEMPTS = 1000
+
+
+def versions(model_dir: Path) -> list[int]:
+    """The published versions: all-digit directory names, as TF Serving sees them."""
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir() if p.name.isdigit() and p.is_dir())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(model_dir: Path) -> list[Path]:
+    """Delete staging directories whose process is gone; return what was removed."""
+    removed = []
+    if not model_dir.is_dir():
+        return removed
+    for path in model_dir.glob(STAGING_PREFIX + "*"):
+        pid_text = path.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def prepare_model_dir(base_dir: Path, model_name: str) -> Path:
+    """Create ``base_dir/model_name`` (refusing paths that leave base_dir) and check it is writable."""
+    model_dir = base_dir / model_name
+    try:
+        base_resolved = base_dir.resolve()
+        model_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExportError(
+            f"export.base_dir = '{base_dir}' cannot be created or written ({err.strerror}); "
+            "point export.base_dir at a writable directory."
+        ) from err
+    if model_dir.resolve().parent != base_resolved:
+        raise ExportError(
+            f"model.name = '{model_name}' resolves to {model_dir.resolve()}, outside export.base_dir "
+            f"({base_resolved}), through a symlink; remove the link or choose another model.name."
+        )
+    if not os.access(model_dir, os.W_OK | os.X_OK):
+        raise ExportError(
+            f"export.base_dir: '{model_dir}' is not writable by this user; "
+            "point export.base_dir at a writable directory or fix its permissions."
+        )
+    return model_dir
+
+
+@contextlib.contextmanager
+def staging(model_dir: Path) -> Iterator[Path]:
+    """A fresh staging directory, removed on exit unless it was published (renamed away)."""
+    remove_stale_staging(model_dir)
+    path = model_dir / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    try:
+        yield path
+    finally:
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def publish(staged: Path, model_dir: Path, version: int | None = None) -> tuple[int, Path]:
+    """Rename the verified staging directory to the next free version (or ``version``)."""
+    for _ in range(MAX_PUBLISH_ATTEMPTS):
+        number = version if version is not None else (max(versions(model_dir), default=0) + 1)
+        target = model_dir / str(number)
+        if target.exists():
+            if version is not None:
+                raise ExportError(
+                    f"export.version = {version}: {target} already exists; published versions are never "
+                    "overwritten. Set export.version=null for the next free version."
+                )
+            continue
+        try:
+            os.rename(staged, target)
+        except OSError as err:
+            if err.errno in (errno.EEXIST, errno.ENOTEMPTY) and version is None:
+                continue  # another process took this number first: take the next one
+            raise ExportError(f"could not publish {staged} as {target}: {err.strerror}") from err
+        _fsync_dir(model_dir)
+        return number, target
+    raise ExportError(f"could not find a free version number in {model_dir} after {MAX_PUBLISH_ATTEMPTS} tries")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_saved_model(plan: Any, path: Path, method_names: Mapping[str, str]) -> None:
+    """``tf.saved_model.save``, then set classify/regress method names it cannot write itself."""
+    import tensorflow as tf
+
+    try:
+        tf.saved_model.save(plan.module, str(path), signatures=plan.functions)
+    except OSError as err:
+        raise ExportError(f"writing the SavedModel to {path} failed: {err}") from err
+    changed = {k: v for k, v in method_names.items() if v != "tensorflow/serving/predict"}
+    if changed:
+        set_method_names(path, changed)
+
+
+def set_method_names(path: Path, method_names: Mapping[str, str]) -> None:
+    """Rewrite signature method names in ``saved_model.pb`` and refresh ``fingerprint.pb`` to match.
+
+    ``tf.saved_model.save`` always writes ``tensorflow/serving/predict``; TF Serving's Classify and
+    Regress APIs refuse a signature without their own method name. This is what TensorFlow's
+    ``MethodNameUpdater`` does, without re-reading the SavedModel through the v1 loader.
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow.python.saved_model import fingerprinting_utils
+
+    pb_path = path / "saved_model.pb"
+    saved_model = saved_model_pb2.SavedModel()
+    saved_model.ParseFromString(pb_path.read_bytes())
+    for meta in saved_model.meta_graphs:
+        for name, method in method_names.items():
+            meta.signature_def[name].method_name = method
+    tmp = pb_path.with_suffix(".pb.tmp")
+    tmp.write_bytes(saved_model.SerializeToString(deterministic=True))
+    os.replace(tmp, pb_path)
+    fingerprint = path / "fingerprint.pb"
+    if fingerprint.exists():
+        fingerprint.unlink()
+        fingerprinting_utils.write_fingerprint(str(path))

@@ -1,0 +1,109 @@
+"""One export, stage by stage: spec -> model -> signatures -> staged write -> verify -> publish -> summary.
+
+Each stage takes what the previous one returned. TensorFlow is imported only after the spec is
+valid and the export is not a dry run, so a wrong config never pays for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sigforge.contract import contract_to_dict, expected_contract
+from sigforge.errors import ExportError, PluginError
+from sigforge.plugins import Plugins, call_hook, load_plugins
+from sigforge.spec import ExportSpec, build_spec
+from sigforge.summary import build_summary, to_markdown, write_summary
+
+log = logging.getLogger("sigforge")
+
+
+@dataclass
+class ExportResult:
+    """A published export: handed to ``export_finished`` hooks and to the MLflow stage."""
+
+    export_dir: Path
+    version: int
+    spec: ExportSpec
+    report: Any
+    summary: dict[str, Any]
+    summary_files: tuple[Path, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
+    """The contract an export would write, from the spec alone (no TensorFlow)."""
+    summary = build_summary(contract_to_dict(expected_contract(spec)), model=spec.model.name, dry_run=True)
+    for name, sig in summary["signatures"].items():
+        preprocessed = {
+            spec.input[n].name for n in next(s for s in spec.signatures if s.name == name).inputs
+            if spec.input[n].preprocess
+        }
+        if preprocessed:
+            sig["note"] = f"client dtype/shape of {', '.join(sorted(preprocessed))} is set by its preprocessors"
+    return summary
+
+
+def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportSpec, Plugins]:
+    """Load plugins (built-ins, entry points, ``plugins.modules``) and validate the config."""
+    modules = list((cfg.get("plugins") or {}).get("modules") or [])
+    plugins = load_plugins(modules)
+    return build_spec(cfg, plugins, cwd=cwd), plugins
+
+
+def build_model(spec: ExportSpec, plugins: Plugins) -> Any:
+    builder = plugins.models.get(spec.model.architecture, "model.architecture")
+    model = call_hook(builder.plugin, f"model builder '{spec.model.architecture}'", builder.value,
+                      model_cfg=spec.model, inputs=spec.inputs)  # fmt: skip
+    if spec.model.weights is not None:
+        try:
+            model.load_weights(str(spec.model.weights))
+        except Exception as err:
+            raise ExportError(
+                f"model.weights = '{spec.model.weights}' cannot be loaded into model "
+                f"'{spec.model.architecture}': {type(err).__name__}: {err}. Give weights saved from the "
+                "same architecture and inputs (model.save_weights('x.weights.h5'))."
+            ) from err
+    return model
+
+
+def run_export(spec: ExportSpec, plugins: Plugins, *, summary_dir: Path | None = None) -> ExportResult:
+    """Build, write, verify and publish one version; nothing numbered appears unless all of it worked."""
+    from sigforge import export
+    from sigforge.verify import verify
+
+    timings: dict[str, float] = {}
+    model_dir = export.prepare_model_dir(spec.base_dir, spec.model.name)
+    tick = time.perf_counter()
+    from sigforge.signatures import build_serving_plan
+
+    model = build_model(spec, plugins)
+    plan = build_serving_plan(model, spec, plugins)
+    timings["build_seconds"] = time.perf_counter() - tick
+    with export.staging(model_dir) as staged:
+        tick = time.perf_counter()
+        export.write_saved_model(plan, staged, {s.name: s.method_name for s in spec.signatures})
+        timings["write_seconds"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        report = verify(staged, spec, plan)
+        timings["verify_seconds"] = time.perf_counter() - tick
+        version, export_dir = export.publish(staged, model_dir, spec.version)
+    report.export_dir = str(export_dir)
+    summary = build_summary(
+        report.contract, model=spec.model.name, version=version, export_dir=str(export_dir)
+    )
+    files: tuple[Path, ...] = ()
+    target = spec.summary_dir or summary_dir
+    if target is not None:
+        files = write_summary(summary, target)
+    result = ExportResult(export_dir, version, spec, report, summary, files, timings)
+    for failure in plugins.export_finished(result):
+        log.warning("%s", failure)
+    return result
+
+
+__all__ = ["ExportResult", "PluginError", "dry_run_contract", "prepare", "run_export", "to_markdown"]

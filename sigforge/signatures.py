@@ -1,0 +1,145 @@
+"""Signature functions: flat, named TensorSpecs in; preprocessors, the model and derived outputs traced.
+
+Each signature is a ``tf.function`` over positional tensors whose ``TensorSpec`` names are the client
+keys, never a dict argument (a dict loses its keys in the signature). Classify and regress
+signatures take serialized tf.Examples under ``inputs`` and parse them with a spec built from the
+declared features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import tensorflow as tf
+
+from sigforge.contract import TensorContract
+from sigforge.errors import ExportError, PluginError
+from sigforge.plugins import Plugins, call_hook
+from sigforge.spec import EXAMPLE_INPUT_KEY, ExportSpec, InputSpec, SignatureSpec, shape_str
+
+
+@dataclass
+class ServingPlan:
+    """What gets saved: a module tracking the model, and one concrete function per signature."""
+
+    module: tf.Module
+    functions: dict[str, Any]
+    client_specs: dict[str, dict[str, TensorContract]]  # signature -> key -> what the client sends
+
+
+class _Chain:
+    """An input's preprocessors, composed: client tensor in, model tensor out."""
+
+    def __init__(self, spec: InputSpec, plugins: Plugins) -> None:
+        self.spec = spec
+        self.steps: list[tuple[str, str, Any]] = []
+        for i, step in enumerate(spec.preprocess):
+            registered = plugins.preprocessors.get(step.name, f"{spec.path}.preprocess[{i}].name")
+            obj = call_hook(registered.plugin, f"preprocessor '{step.name}'", registered.value, **step.params)
+            self.steps.append((step.name, registered.plugin, obj))
+        model_spec = tf.TensorSpec(spec.shape, spec.dtype)
+        client = model_spec
+        for name, plugin, obj in reversed(self.steps):
+            client = call_hook(plugin, f"preprocessor '{name}'.serving_spec", obj.serving_spec, spec=client)
+            if not isinstance(client, tf.TensorSpec):
+                raise PluginError(
+                    f"plugin '{plugin}': preprocessor '{name}'.serving_spec returned {type(client).__name__} "
+                    f"for {spec.path}; it must return a tf.TensorSpec."
+                )
+        self.client_spec = client
+
+    def __call__(self, tensor: tf.Tensor) -> tf.Tensor:
+        for name, plugin, obj in self.steps:
+            tensor = call_hook(plugin, f"preprocessor '{name}'", obj, tensor=tensor)
+        if self.steps:
+            want = tf.TensorSpec(self.spec.shape, self.spec.dtype)
+            if tensor.dtype != want.dtype or not want.shape.is_compatible_with(tensor.shape):
+                name, plugin, _ = self.steps[-1]
+                raise PluginError(
+                    f"plugin '{plugin}': preprocessor '{name}' on {self.spec.path} returns "
+                    f"{tensor.dtype.name} {tensor.shape}, but the model takes {self.spec.dtype} "
+                    f"{shape_str(self.spec.shape)}; fix the preprocessor's parameters or {self.spec.path}."
+                )
+        return tensor
+
+
+def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> ServingPlan:
+    module = tf.Module()
+    module.model = model  # tracks the variables the signatures capture
+    chains = {i.name: _Chain(i, plugins) for i in spec.inputs}
+    labels = list(spec.model.class_names)
+
+    def select(sig: SignatureSpec, outputs: Any) -> dict[str, tf.Tensor]:
+        """The signature's outputs from the model's; ``classes`` and regress ``outputs`` are derived."""
+        if not isinstance(outputs, Mapping):
+            raise ExportError(
+                f"model.architecture = '{spec.model.architecture}' returns a single tensor; sigforge needs a "
+                "dict of named outputs (keras.Model(..., outputs={'scores': ...}))."
+            )
+        selected = {}
+        for key in sig.outputs:
+            if key == "outputs" and sig.takes_examples and key in outputs:
+                # TF Serving's Regress API reads one value per example: [batch].
+                selected[key] = tf.reshape(outputs[key], [-1])
+            elif key in outputs:
+                selected[key] = outputs[key]
+            elif key == "classes" and "scores" in outputs:
+                batch = tf.shape(outputs["scores"])[0]
+                selected[key] = tf.tile(tf.constant([labels], dtype=tf.string), [batch, 1])
+            else:
+                produced = sorted(set(outputs) | ({"classes"} if "scores" in outputs else set()))
+                raise ExportError(
+                    f"signatures.{sig.name}.outputs names '{key}', which model '{spec.model.architecture}' "
+                    f"does not produce (it produces: {', '.join(produced)}); name one of those."
+                )
+        return selected
+
+    functions: dict[str, Any] = {}
+    client_specs: dict[str, dict[str, TensorContract]] = {}
+    for sig in spec.signatures:
+        if sig.takes_examples:
+            fn, specs = _example_function(sig, spec, model, select)
+        else:
+            fn, specs = _predict_function(sig, chains, model, select)
+        client_specs[sig.name] = {
+            s.name: TensorContract(s.dtype.name, tuple(s.shape.as_list())) for s in specs
+        }
+        try:
+            functions[sig.name] = tf.function(fn, input_signature=specs).get_concrete_function()
+        except (ExportError, PluginError):
+            raise
+        except Exception as err:
+            raise ExportError(
+                f"signatures.{sig.name}: tracing the signature failed: {type(err).__name__}: {err}"
+            ) from err
+    return ServingPlan(module, functions, client_specs)
+
+
+def _predict_function(sig: SignatureSpec, chains: Mapping[str, _Chain], model: Any, select: Any) -> Any:
+    names = list(sig.inputs)
+    specs = [
+        tf.TensorSpec(chains[n].client_spec.shape, chains[n].client_spec.dtype, name=sig.keys[n]) for n in names
+    ]
+
+    def serve(*tensors: tf.Tensor) -> dict[str, tf.Tensor]:
+        features = {n: chains[n](t) for n, t in zip(names, tensors, strict=True)}
+        return select(sig, model(features, training=False))
+
+    return serve, specs
+
+
+def _example_function(sig: SignatureSpec, spec: ExportSpec, model: Any, select: Any) -> Any:
+    by_name = spec.input
+    feature_spec = {
+        n: tf.io.FixedLenFeature(shape=list(by_name[n].shape[1:]), dtype=tf.as_dtype(by_name[n].dtype))
+        for n in sig.inputs
+    }
+    specs = [tf.TensorSpec([None], tf.string, name=EXAMPLE_INPUT_KEY)]
+
+    def serve(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        features = tf.io.parse_example(serialized, feature_spec)
+        return select(sig, model(features, training=False))
+
+    return serve, specs

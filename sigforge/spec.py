@@ -1,0 +1,552 @@
+"""From a composed config to a validated ExportSpec: plain Python, no TensorFlow.
+
+Everything that can be known about an export without building a graph is decided here: which
+inputs exist, what each signature takes and returns, the key every client sends (through the
+naming policy plugins), and whether TensorFlow and TF Serving would keep that contract exactly.
+A wrong config is refused here, in about a second, with every problem listed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from sigforge.errors import ConfigError, PluginError
+from sigforge.plugins import Plugins, call_hook
+
+# TensorFlow keeps a signature key byte for byte, in both the MetaGraph's signature_def and the
+# signatures tf.saved_model.load returns, only when it is a plain identifier that starts with a
+# letter. Anything else is sanitized on load ('a-b' -> 'a_b', '1x' -> 'arg_1x') or refused at save.
+KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+NAME_PATTERN = KEY_PATTERN
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+
+# Config dtype name -> the DataType enum name written in saved_model.pb.
+DTYPES: Mapping[str, str] = MappingProxyType(
+    {
+        "float16": "DT_HALF",
+        "bfloat16": "DT_BFLOAT16",
+        "float32": "DT_FLOAT",
+        "float64": "DT_DOUBLE",
+        "int8": "DT_INT8",
+        "int16": "DT_INT16",
+        "int32": "DT_INT32",
+        "int64": "DT_INT64",
+        "uint8": "DT_UINT8",
+        "uint16": "DT_UINT16",
+        "bool": "DT_BOOL",
+        "string": "DT_STRING",
+    }
+)
+EXAMPLE_DTYPES = ("float32", "int64", "string")  # what a tf.Example feature can carry
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+MODALITIES = ("image", "text", "sequence", "sequence_length", "tabular", "dense")
+TASKS = ("classification", "regression")
+
+METHOD_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "predict": "tensorflow/serving/predict",
+        "classify": "tensorflow/serving/classify",
+        "regress": "tensorflow/serving/regress",
+    }
+)
+EXAMPLE_INPUT_KEY = "inputs"  # TF Serving's Classify and Regress APIs send serialized tf.Examples here
+CLASSIFY_OUTPUTS = ("classes", "scores")
+REGRESS_OUTPUTS = ("outputs",)
+
+
+def tf_sanitized(key: str) -> str:
+    """What TensorFlow makes of ``key`` as a function argument name (mirrors its sanitize_arg_name)."""
+    if not key:
+        return "a_0"
+    swapped = "".join(c if c.isalnum() else "_" for c in key)
+    return swapped if swapped[0].isalpha() else "arg_" + swapped
+
+
+def key_problem(key: object, where: str) -> str | None:
+    """Why ``key`` would not survive TensorFlow byte for byte, as a sentence naming ``where``; else None."""
+    if not isinstance(key, str):
+        return f"{where} = {key!r} is a {type(key).__name__}; a signature key must be a string."
+    if KEY_PATTERN.match(key):
+        return None
+    renamed = tf_sanitized(key)
+    if not key.isascii():
+        fix = re.sub(r"[^A-Za-z0-9_]", "_", key).lstrip("_") or "input"
+        return (
+            f"{where} = {key!r} is not a valid signature key: TensorFlow op names are ASCII, so saving "
+            f"fails or the key is renamed; keys must match [A-Za-z][A-Za-z0-9_]*, e.g. {fix!r}."
+        )
+    match = re.match(r"^(.*):(\d+)$", key)
+    if match and KEY_PATTERN.match(match.group(1)):
+        base = match.group(1)
+        return (
+            f"{where} = {key!r} is not a valid signature key: TensorFlow would store it as {renamed!r}. "
+            f"':{match.group(2)}' is the output index in a tensor's name "
+            f"(serving_default_{base}:{match.group(2)}), not part of an input key; use {base!r}."
+        )
+    fix = renamed if KEY_PATTERN.match(renamed) else "x" + renamed
+    return (
+        f"{where} = {key!r} is not a valid signature key: TensorFlow would store it as {renamed!r} "
+        f"(keys must match [A-Za-z][A-Za-z0-9_]*); use {fix!r}."
+    )
+
+
+@dataclass(frozen=True)
+class PreprocessStep:
+    """One preprocessor in an input's chain: its registered name, parameters and providing plugin."""
+
+    name: str
+    params: Mapping[str, Any]
+    plugin: str
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One declared input, as the model receives it. Handed read-only to naming policies."""
+
+    name: str
+    modality: str
+    dtype: str
+    shape: tuple[int | None, ...]
+    key: str | None = None
+    preprocess: tuple[PreprocessStep, ...] = ()
+    vocabulary: tuple[str, ...] | None = None
+    length_input: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"inputs.{self.name}"
+
+
+@dataclass(frozen=True)
+class SignatureSpec:
+    """One signature: its method, the inputs it takes, its outputs and every client key.
+
+    ``keys`` maps input name -> client key for predict signatures. Classify and regress signatures
+    take one key, ``inputs`` (serialized tf.Example), whose features are named after the inputs.
+    """
+
+    name: str
+    method: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    keys: Mapping[str, str] = field(default_factory=dict)
+    naming: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def method_name(self) -> str:
+        return METHOD_NAMES[self.method]
+
+    @property
+    def takes_examples(self) -> bool:
+        return self.method in ("classify", "regress")
+
+    @property
+    def client_keys(self) -> tuple[str, ...]:
+        if self.takes_examples:
+            return (EXAMPLE_INPUT_KEY,)
+        return tuple(self.keys[name] for name in self.inputs)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to build: a registered architecture and its hyperparameters."""
+
+    architecture: str
+    name: str
+    weights: Path | None
+    task: str
+    num_classes: int
+    class_names: tuple[str, ...]
+    params: Mapping[str, Any]
+    plugin: str
+
+    def __getattr__(self, item: str) -> Any:
+        # Builders read hyperparameters as attributes: model_cfg.hidden_units.
+        params = object.__getattribute__(self, "params")
+        if item in params:
+            return params[item]
+        raise AttributeError(item)
+
+
+@dataclass(frozen=True)
+class MlflowSpec:
+    enabled: bool
+    tracking_uri: str | None
+    experiment_name: str
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """The validated export: everything later stages need, and nothing from Hydra."""
+
+    model: ModelSpec
+    inputs: tuple[InputSpec, ...]
+    signatures: tuple[SignatureSpec, ...]
+    naming_policy: str
+    base_dir: Path
+    version: int | None
+    dry_run: bool
+    summary_dir: Path | None
+    mlflow: MlflowSpec
+    plugin_modules: tuple[str, ...]
+
+    @property
+    def input(self) -> Mapping[str, InputSpec]:
+        return {i.name: i for i in self.inputs}
+
+    @property
+    def model_dir(self) -> Path:
+        return self.base_dir / self.model.name
+
+
+class _Problems(list):
+    def check(self, ok: bool, message: str) -> bool:
+        if not ok:
+            self.append(message)
+        return ok
+
+
+def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = None) -> ExportSpec:
+    """Validate a composed config (a plain mapping) into an ExportSpec, or raise ConfigError."""
+    cwd = Path(cwd or os.getcwd())
+    problems = _Problems()
+    model = _model(cfg.get("model") or {}, plugins, cwd, problems)
+    inputs = _inputs(cfg.get("inputs") or {}, plugins, problems)
+    naming = dict(cfg.get("naming") or {})
+    policy_name = naming.get("policy", "identity")
+    if policy_name not in plugins.naming_policies:
+        problems.append(plugins.naming_policies.unknown(policy_name, "naming.policy"))
+    signatures = _signatures(cfg.get("signatures") or {}, inputs, model, naming, problems)
+    if problems:
+        raise ConfigError(problems)
+
+    signatures = tuple(_with_keys(s, inputs, plugins, policy_name, problems) for s in signatures)
+    for signature in signatures:
+        problems += plugins.validate_signature(signature)
+
+    export = cfg.get("export") or {}
+    base_dir = Path(os.path.expanduser(str(export.get("base_dir") or "outputs/exports")))
+    base_dir = base_dir if base_dir.is_absolute() else cwd / base_dir
+    version = export.get("version")
+    if version is not None:
+        problems.check(
+            isinstance(version, int) and not isinstance(version, bool) and version > 0,
+            f"export.version = {version!r} must be a positive integer (or null for the next free version).",
+        )
+    summary_dir = export.get("summary_dir")
+    mlflow_cfg = cfg.get("mlflow") or {}
+    tracking_uri = mlflow_cfg.get("tracking_uri")
+    if tracking_uri is not None:
+        problems.check(
+            isinstance(tracking_uri, str) and bool(tracking_uri.strip()),
+            f"mlflow.tracking_uri = {tracking_uri!r} must be a URI such as http://127.0.0.1:5000 or "
+            "sqlite:///outputs/mlflow.db, or null for the default.",
+        )
+    modules = tuple((cfg.get("plugins") or {}).get("modules") or ())
+    if problems:
+        raise ConfigError(problems)
+    return ExportSpec(
+        model=model,
+        inputs=tuple(inputs.values()),
+        signatures=signatures,
+        naming_policy=policy_name,
+        base_dir=base_dir,
+        version=version,
+        dry_run=bool(export.get("dry_run", False)),
+        summary_dir=Path(summary_dir) if summary_dir else None,
+        mlflow=MlflowSpec(
+            enabled=bool(mlflow_cfg.get("enabled", False)),
+            tracking_uri=tracking_uri,
+            experiment_name=mlflow_cfg.get("experiment_name") or model.name,
+        ),
+        plugin_modules=modules,
+    )
+
+
+_MODEL_FIELDS = ("architecture", "name", "weights", "task", "num_classes", "class_names")
+
+
+def _model(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: _Problems) -> ModelSpec:
+    architecture = cfg.get("architecture")
+    plugin = ""
+    if not architecture:
+        problems.append("model.architecture is not set; choose a model, e.g. model=image_cnn.")
+    elif architecture not in plugins.models:
+        problems.append(plugins.models.unknown(architecture, "model.architecture"))
+    else:
+        plugin = plugins.models.get(architecture, "model.architecture").plugin
+    name = cfg.get("name") or architecture or "model"
+    if not isinstance(name, str) or not MODEL_NAME_PATTERN.match(name) or name in (".", ".."):
+        problems.append(
+            f"model.name = {name!r} would leave export.base_dir or is not a plain directory name: "
+            "use letters, digits, '.', '_' and '-' only, without '/', '..' or a leading '.'."
+        )
+    weights = cfg.get("weights")
+    weights_path = None
+    if weights:
+        weights_path = Path(os.path.expanduser(str(weights)))
+        weights_path = weights_path if weights_path.is_absolute() else cwd / weights_path
+        if not weights_path.is_file():
+            problems.append(
+                f"model.weights = '{weights}' does not exist ({weights_path}); "
+                "give the path of a Keras weights file (.weights.h5) or set model.weights=null."
+            )
+    task = cfg.get("task", "classification")
+    problems.check(task in TASKS, f"model.task = {task!r} is not one of {', '.join(TASKS)}.")
+    num_classes = cfg.get("num_classes", 10)
+    problems.check(
+        isinstance(num_classes, int) and num_classes >= 1,
+        f"model.num_classes = {num_classes!r} must be a positive integer.",
+    )
+    class_names = cfg.get("class_names")
+    if class_names is None:
+        class_names = [str(i) for i in range(num_classes if isinstance(num_classes, int) else 0)]
+    else:
+        class_names = [str(c) for c in class_names]
+        problems.check(
+            len(class_names) == num_classes and len(set(class_names)) == len(class_names),
+            f"model.class_names has {len(class_names)} labels but model.num_classes = {num_classes}; "
+            "give one distinct label per class.",
+        )
+    params = {k: v for k, v in cfg.items() if k not in _MODEL_FIELDS}
+    return ModelSpec(
+        architecture=str(architecture),
+        name=str(name),
+        weights=weights_path,
+        task=str(task),
+        num_classes=num_classes if isinstance(num_classes, int) else 0,
+        class_names=tuple(class_names),
+        params=MappingProxyType(params),
+        plugin=plugin,
+    )
+
+
+def _inputs(cfg: Mapping[str, Any], plugins: Plugins, problems: _Problems) -> dict[str, InputSpec]:
+    if not cfg:
+        problems.append("inputs is empty; declare at least one input, e.g. inputs=[image].")
+    inputs: dict[str, InputSpec] = {}
+    for name, icfg in cfg.items():
+        path = f"inputs.{name}"
+        icfg = icfg or {}
+        problems.check(
+            bool(NAME_PATTERN.match(str(name))),
+            f"{path}: the input name {name!r} must match [A-Za-z][A-Za-z0-9_]* "
+            "(it names a model input and a tf.Example feature); rename it.",
+        )
+        modality = icfg.get("modality", "dense")
+        problems.check(
+            modality in MODALITIES,
+            f"{path}.modality = {modality!r} is not one of {', '.join(MODALITIES)}.",
+        )
+        dtype = icfg.get("dtype", "float32")
+        problems.check(
+            dtype in DTYPES,
+            f"{path}.dtype = {dtype!r} is not a TensorFlow dtype sigforge knows; use one of {', '.join(DTYPES)}.",
+        )
+        shape = _shape(icfg.get("shape"), f"{path}.shape", problems)
+        key = icfg.get("key")
+        if key is not None:
+            problem = key_problem(key, f"{path}.key")
+            problems.check(problem is None, problem or "")
+        vocabulary = icfg.get("vocabulary")
+        if vocabulary is not None:
+            vocabulary = tuple(str(v) for v in vocabulary)
+            problems.check(
+                dtype == "string" and len(vocabulary) > 0,
+                f"{path}.vocabulary is set, so {path} is categorical: give it dtype string and "
+                "at least one value.",
+            )
+        steps = tuple(_preprocess(icfg.get("preprocess") or [], path, plugins, problems))
+        inputs[str(name)] = InputSpec(
+            name=str(name),
+            modality=modality,
+            dtype=dtype,
+            shape=shape,
+            key=key,
+            preprocess=steps,
+            vocabulary=vocabulary,
+            length_input=icfg.get("length_input"),
+        )
+    for spec in inputs.values():
+        if spec.length_input is None:
+            continue
+        other = inputs.get(spec.length_input)
+        problems.check(
+            other is not None
+            and other.dtype in ("int32", "int64")
+            and len(other.shape) == 1
+            and len(spec.shape) >= 2,
+            f"{spec.path}.length_input = {spec.length_input!r} must name a declared int32/int64 input of "
+            f"shape [null] holding each example's length, and {spec.path} must have a time dimension.",
+        )
+    return inputs
+
+
+def _shape(shape: Any, path: str, problems: _Problems) -> tuple[int | None, ...]:
+    if not isinstance(shape, Sequence) or isinstance(shape, str) or len(shape) == 0:
+        problems.append(
+            f"{path} = {shape!r} must be a list of dimensions starting with the batch, e.g. [null, 28, 28, 1]."
+        )
+        return ()
+    dims = tuple(shape)
+    for i, dim in enumerate(dims):
+        if dim is not None and not (isinstance(dim, int) and not isinstance(dim, bool) and dim > 0):
+            problems.append(f"{path}[{i}] = {dim!r} must be a positive integer or null (a free dimension).")
+    if dims[0] is not None:
+        problems.append(
+            f"{path}[0] = {dims[0]!r}: the first dimension is the batch, which TF Serving varies; use null."
+        )
+    return dims
+
+
+def _preprocess(steps: Any, path: str, plugins: Plugins, problems: _Problems) -> list[PreprocessStep]:
+    out: list[PreprocessStep] = []
+    for i, step in enumerate(steps):
+        where = f"{path}.preprocess[{i}]"
+        if isinstance(step, str):
+            step = {"name": step}
+        if not isinstance(step, Mapping) or "name" not in step:
+            problems.append(f"{where} = {step!r} must be a mapping with a 'name', e.g. {{name: normalize}}.")
+            continue
+        name = step["name"]
+        if name not in plugins.preprocessors:
+            problems.append(plugins.preprocessors.unknown(name, f"{where}.name"))
+            continue
+        params = MappingProxyType({k: v for k, v in step.items() if k != "name"})
+        out.append(PreprocessStep(name, params, plugins.preprocessors.get(name, where).plugin))
+    return out
+
+
+def _signatures(
+    cfg: Mapping[str, Any],
+    inputs: Mapping[str, InputSpec],
+    model: ModelSpec,
+    naming: Mapping[str, Any],
+    problems: _Problems,
+) -> list[SignatureSpec]:
+    if not cfg:
+        problems.append("signatures is empty; select some, e.g. signatures=predict.")
+    out = []
+    for name, scfg in cfg.items():
+        path = f"signatures.{name}"
+        scfg = scfg or {}
+        problem = key_problem(name, f"{path} (the signature name)")
+        problems.check(problem is None, problem or "")
+        method = scfg.get("method", "predict")
+        if not problems.check(
+            method in METHOD_NAMES,
+            f"{path}.method = {method!r} is not one of {', '.join(METHOD_NAMES)}.",
+        ):
+            continue
+        names = scfg.get("inputs")
+        names = list(inputs) if names is None else [str(n) for n in names]
+        for n in names:
+            problems.check(
+                n in inputs,
+                f"{path}.inputs names {n!r}, which is not a declared input (declared: {', '.join(inputs)}).",
+            )
+        missing = [n for n in inputs if n not in names]
+        problems.check(
+            not missing,
+            f"{path}.inputs leaves out {', '.join(missing)}, which the model needs; "
+            "list every input (or null for all).",
+        )
+        problems.check(len(set(names)) == len(names), f"{path}.inputs lists an input twice: {names}.")
+        outputs = [str(o) for o in scfg.get("outputs") or []]
+        problems.check(bool(outputs), f"{path}.outputs is empty; name at least one output, e.g. [scores].")
+        for i, o in enumerate(outputs):
+            problem = key_problem(o, f"{path}.outputs[{i}]")
+            problems.check(problem is None, problem or "")
+        if method == "classify":
+            problems.check(
+                model.task == "classification",
+                f"{path}.method = classify needs a classification model, but model.task = {model.task!r}.",
+            )
+            problems.check(
+                set(outputs) <= set(CLASSIFY_OUTPUTS),
+                f"{path}.outputs = {outputs}: TF Serving's Classify API reads only 'classes' (string) and "
+                "'scores' (float); use [classes, scores].",
+            )
+        if method == "regress":
+            problems.check(
+                model.task == "regression",
+                f"{path}.method = regress needs a regression model (model.task=regression), "
+                f"but model.task = {model.task!r}.",
+            )
+            problems.check(
+                outputs == list(REGRESS_OUTPUTS),
+                f"{path}.outputs = {outputs}: TF Serving's Regress API reads exactly one float output, "
+                "'outputs'; use [outputs].",
+            )
+        if method in ("classify", "regress"):
+            for n in names:
+                spec = inputs.get(n)
+                if spec is None:
+                    continue
+                problems.check(
+                    spec.dtype in EXAMPLE_DTYPES and all(d is not None for d in spec.shape[1:]),
+                    f"{path}.method = {method} parses {n!r} from a serialized tf.Example, which carries only "
+                    f"{', '.join(EXAMPLE_DTYPES)} features of fixed shape; {spec.path} is {spec.dtype} "
+                    f"{shape_str(spec.shape)}. Use a predict signature for it, or change its dtype/shape.",
+                )
+                problems.check(
+                    not spec.preprocess,
+                    f"{path}.method = {method} parses {n!r} from a tf.Example, so {spec.path}.preprocess must be "
+                    "empty (the parsed feature is what the model takes).",
+                )
+        out.append(
+            SignatureSpec(
+                name=str(name),
+                method=method,
+                inputs=tuple(names),
+                outputs=tuple(outputs),
+                naming=MappingProxyType(dict(naming)),
+            )
+        )
+    return out
+
+
+def _with_keys(
+    signature: SignatureSpec,
+    inputs: Mapping[str, InputSpec],
+    plugins: Plugins,
+    policy_name: str,
+    problems: _Problems,
+) -> SignatureSpec:
+    """Resolve each input's client key: an explicit ``inputs.<name>.key``, else the naming policy."""
+    if signature.takes_examples:
+        return signature
+    policy = plugins.naming_policies.get(policy_name, "naming.policy")
+    keys: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for name in signature.inputs:
+        spec = inputs[name]
+        if spec.key is not None:
+            key, where = spec.key, f"{spec.path}.key"
+        else:
+            key = call_hook(policy.plugin, "register_naming_policies", policy.value, input=spec, signature=signature)
+            where = f"naming policy '{policy_name}' (plugin '{policy.plugin}') for {spec.path} in signatures.{signature.name}"
+            if not isinstance(key, str):
+                raise PluginError(f"{where} returned {key!r} ({type(key).__name__}); a policy must return a str.")
+            problem = key_problem(key, where)
+            if problem:
+                raise PluginError(problem)
+        if key in owner:
+            problems.append(
+                f"signatures.{signature.name}: inputs {owner[key]!r} and {name!r} both get the key {key!r}; "
+                f"set inputs.{name}.key or choose another naming.policy."
+            )
+        owner[key] = name
+        keys[name] = key
+    return SignatureSpec(**{**signature.__dict__, "keys": MappingProxyType(keys)})
+
+
+def shape_str(shape: Sequence[int | None]) -> str:
+    """``[None, 28, 28, 1]``: how contracts print shapes."""
+    return "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
