@@ -60,6 +60,11 @@ def verify(path: Path, spec: ExportSpec, plan: Any) -> VerificationReport:
     if problems:
         raise VerificationError(problems, report)
 
+    problems += _serving_validity(path, spec)
+    report.checks.append("every signature passes TF Serving's signature validity rules (is_valid_signature)")
+    if problems:
+        raise VerificationError(problems, report)
+
     loaded = tf.saved_model.load(str(path))
     problems += compare(written, _loaded_contract(loaded, written), "tf.saved_model.load")
     report.checks.append("signatures returned by tf.saved_model.load equal saved_model.pb")
@@ -81,6 +86,21 @@ def verify(path: Path, spec: ExportSpec, plan: Any) -> VerificationReport:
     if problems:
         raise VerificationError(problems, report)
     return report
+
+
+def _serving_validity(path: Path, spec: ExportSpec) -> list[str]:
+    """TensorFlow's own check of what TF Serving's Classify/Regress/Predict APIs accept."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    saved_model.ParseFromString((path / "saved_model.pb").read_bytes())
+    is_valid = tf.compat.v1.saved_model.signature_def_utils.is_valid_signature
+    signature_defs = saved_model.meta_graphs[0].signature_def
+    return [
+        f"saved_model.pb: signature '{sig.name}' ({sig.method_name}) is not one TF Serving accepts"
+        for sig in spec.signatures
+        if not is_valid(signature_defs[sig.name])
+    ]
 
 
 def _loaded_contract(loaded: Any, written: Contract) -> Contract:

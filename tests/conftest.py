@@ -1,0 +1,90 @@
+"""Shared fixtures: Hydra composition through its compose API, plugins, in-process and CLI exports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+
+
+@pytest.fixture(scope="session")
+def compose() -> Callable[..., dict[str, Any]]:
+    """Compose the packaged config tree with overrides, as ``python -m sigforge`` would."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from sigforge.schema import register_schema
+
+    register_schema()
+
+    def _compose(*overrides: str) -> dict[str, Any]:
+        GlobalHydra.instance().clear()
+        with initialize_config_module("sigforge.conf", version_base="1.3"):
+            cfg = hydra_compose("config", overrides=list(overrides))
+        return OmegaConf.to_container(cfg, resolve=True)
+
+    return _compose
+
+
+@pytest.fixture(scope="session")
+def plugins():
+    from sigforge.plugins import load_plugins
+
+    return load_plugins()
+
+
+@pytest.fixture(scope="session")
+def export(compose, plugins, tmp_path_factory) -> Callable[..., Any]:
+    """Export an experiment in this process (TensorFlow imported once); cached per overrides."""
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    cache: dict[tuple[str, ...], Any] = {}
+
+    def _export(experiment: str, *overrides: str) -> Any:
+        key = (experiment, *overrides)
+        if key not in cache:
+            base = tmp_path_factory.mktemp("exports")
+            cfg = compose(f"+experiment={experiment}", f"export.base_dir={base}", *overrides)
+            spec = build_spec(cfg, plugins)
+            cache[key] = run_export(spec, plugins, summary_dir=base / "summary")
+        return cache[key]
+
+    return _export
+
+
+@pytest.fixture
+def run_cli(tmp_path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``python -m <module> args`` in a subprocess, in ``cwd`` (default a fresh tmp dir)."""
+
+    def _run(*args: str, module: str = "sigforge", cwd: Path | None = None, env: dict[str, str] | None = None,
+             timeout: float = 300) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", module, *args],
+            cwd=cwd or tmp_path,
+            env={**os.environ, **QUIET_TF, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return _run
+
+
+def saved_model_proto(export_dir: Path):
+    """The SavedModel proto, parsed with TensorFlow's own classes (an independent reader)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(export_dir) / "saved_model.pb").read_bytes())
+    return proto.meta_graphs[0]

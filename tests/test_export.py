@@ -1,0 +1,274 @@
+"""In-process exports of every experiment, read back with TensorFlow and from saved_model.pb."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import saved_model_proto
+
+tf = pytest.importorskip("tensorflow")
+
+
+def inputs_of(signature_def):
+    return {
+        key: (tf.dtypes.as_dtype(info.dtype).name, [d.size for d in info.tensor_shape.dim])
+        for key, info in signature_def.inputs.items()
+    }
+
+
+def test_image_classifier_exports_exactly(export):
+    sig = saved_model_proto(export("image_classifier").export_dir).signature_def["serving_default"]
+    assert sig.method_name == "tensorflow/serving/predict"
+    assert inputs_of(sig) == {"image": ("float32", [-1, 28, 28, 1])}
+    assert set(sig.outputs) == {"scores"}
+
+
+def test_multi_input_exports_exactly(export):
+    sig = saved_model_proto(export("multi_input").export_dir).signature_def["serving_default"]
+    assert sig.method_name == "tensorflow/serving/predict"
+    assert inputs_of(sig) == {"image": ("float32", [-1, 28, 28, 1]), "text": ("int32", [-1, 100])}
+
+
+def test_variable_length_exports_exactly(export):
+    sig = saved_model_proto(export("variable_length").export_dir).signature_def["serving_default"]
+    assert inputs_of(sig) == {"input_sequence": ("float32", [-1, -1, 100]), "sequence_length": ("int32", [-1])}
+
+
+def test_variable_length_model_ignores_steps_past_the_length(export):
+    serve = tf.saved_model.load(str(export("variable_length").export_dir)).signatures["serving_default"]
+    rng = np.random.default_rng(1)
+    sequence = rng.standard_normal((2, 5, 100)).astype("float32")
+    padded = sequence.copy()
+    padded[:, 3:] = 99.0  # garbage after the real steps
+    lengths = tf.constant([3, 3], dtype=tf.int32)
+    a = serve(input_sequence=tf.constant(sequence), sequence_length=lengths)["scores"].numpy()
+    b = serve(input_sequence=tf.constant(padded), sequence_length=lengths)["scores"].numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    c = serve(input_sequence=tf.constant(padded), sequence_length=tf.constant([5, 5], dtype=tf.int32))["scores"]
+    assert not np.allclose(a, c.numpy())
+
+
+def test_classify_signature_takes_serialized_examples(export):
+    meta = saved_model_proto(export("dnn_classifier").export_dir)
+    for name in ("serving_default", "classification"):
+        sig = meta.signature_def[name]
+        assert sig.method_name == "tensorflow/serving/classify"
+        assert inputs_of(sig) == {"inputs": ("string", [-1])}
+        assert {k: tf.dtypes.as_dtype(v.dtype).name for k, v in sig.outputs.items()} == {
+            "classes": "string",
+            "scores": "float32",
+        }
+        assert tf.compat.v1.saved_model.signature_def_utils.is_valid_signature(sig)
+    predict = meta.signature_def["predict"]
+    assert predict.method_name == "tensorflow/serving/predict"
+    assert inputs_of(predict) == {
+        "age": ("float32", [-1]),
+        "hours_per_week": ("int64", [-1]),
+        "occupation": ("string", [-1]),
+    }
+
+
+def example(age: float, hours: int, occupation: str) -> bytes:
+    feature = {
+        "age": tf.train.Feature(float_list=tf.train.FloatList(value=[age])),
+        "hours_per_week": tf.train.Feature(int64_list=tf.train.Int64List(value=[hours])),
+        "occupation": tf.train.Feature(bytes_list=tf.train.BytesList(value=[occupation.encode()])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def test_classify_answers_tf_examples_like_predict_answers_features(export):
+    loaded = tf.saved_model.load(str(export("dnn_classifier").export_dir))
+    batch = tf.constant([example(41.0, 40, "nurse"), example(23.0, 12, "artist")])
+    out = loaded.signatures["classification"](inputs=batch)
+    assert out["classes"].numpy().tolist() == [[b"low", b"medium", b"high"]] * 2
+    direct = loaded.signatures["predict"](
+        age=tf.constant([41.0, 23.0]),
+        hours_per_week=tf.constant([40, 12], dtype=tf.int64),
+        occupation=tf.constant(["nurse", "artist"]),
+    )
+    np.testing.assert_allclose(out["scores"].numpy(), direct["scores"].numpy(), rtol=1e-6)
+
+
+def test_regress_signature_follows_tf_serving_contract(export):
+    result = export("dnn_regressor")
+    meta = saved_model_proto(result.export_dir)
+    for name in ("serving_default", "regression"):
+        sig = meta.signature_def[name]
+        assert sig.method_name == "tensorflow/serving/regress"
+        assert inputs_of(sig) == {"inputs": ("string", [-1])}
+        assert {k: tf.dtypes.as_dtype(v.dtype).name for k, v in sig.outputs.items()} == {"outputs": "float32"}
+        assert tf.compat.v1.saved_model.signature_def_utils.is_valid_signature(sig)
+    out = tf.saved_model.load(str(result.export_dir)).signatures["regression"](
+        inputs=tf.constant([example(30.0, 10, "farmer")] * 3)
+    )
+    assert out["outputs"].shape == (3,)
+
+
+def test_method_names_survive_loading_and_fingerprint_matches(export):
+    from tensorflow.python.saved_model import fingerprinting_utils
+
+    export_dir = str(export("dnn_classifier").export_dir)
+    assert tf.saved_model.load(export_dir).signatures["classification"] is not None
+    assert fingerprinting_utils.singleprint_from_fingerprint_proto(export_dir) == (
+        fingerprinting_utils.singleprint_from_saved_model_proto(export_dir)
+    )
+
+
+def test_prefixed_naming_reaches_the_saved_model(export):
+    sig = saved_model_proto(export("multi_input", "naming.policy=prefixed").export_dir).signature_def["serving_default"]
+    assert set(sig.inputs) == {"input_image", "input_text"}
+    loaded = tf.saved_model.load(str(export("multi_input", "naming.policy=prefixed").export_dir))
+    assert set(loaded.signatures["serving_default"].structured_input_signature[1]) == {"input_image", "input_text"}
+
+
+def test_verification_report_is_plain_data(export):
+    report = export("multi_input").report
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["smoke"]["serving_default"]["batch"] == 2
+    assert data["smoke"]["serving_default"]["finite"] is True
+    assert data["contract"]["serving_default"]["inputs"]["text"] == {"dtype": "int32", "shape": [None, 100]}
+    assert len(data["checks"]) == 4
+
+
+def test_summary_files_are_written_outside_the_version(export):
+    result = export("multi_input")
+    assert [p.name for p in result.summary_files] == ["signature_summary.json", "signature_summary.md"]
+    assert all(result.export_dir not in p.parents for p in result.summary_files)
+    summary = json.loads(result.summary_files[0].read_text())
+    assert summary["signatures"]["serving_default"]["outputs"]["scores"] == {"dtype": "float32", "shape": [None, 10]}
+    assert "| input | `image` | float32 | [None, 28, 28, 1] |" in result.summary_files[1].read_text()
+    assert os.listdir(result.export_dir) and not (result.export_dir / "signature_summary.json").exists()
+
+
+def test_weights_file_is_loaded_before_export(compose, plugins, tmp_path):
+    from sigforge.pipeline import build_model, run_export
+    from sigforge.spec import build_spec
+
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}", "model.seed=1")
+    trained = build_model(build_spec(cfg, plugins), plugins)
+    trained.set_weights([w + 0.5 for w in trained.get_weights()])
+    trained.save_weights(tmp_path / "trained.weights.h5")
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}",
+                  f"model.weights={tmp_path / 'trained.weights.h5'}")  # fmt: skip
+    result = run_export(build_spec(cfg, plugins), plugins)
+    serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
+    image = np.random.default_rng(0).standard_normal((3, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(
+        serve(image=tf.constant(image))["scores"].numpy(), trained({"image": image})["scores"].numpy(), rtol=1e-5
+    )
+
+
+def test_incompatible_weights_are_refused_and_nothing_is_published(compose, plugins, tmp_path):
+    from sigforge.errors import ExportError
+    from sigforge.pipeline import build_model, run_export
+    from sigforge.spec import build_spec
+
+    other = build_model(build_spec(compose("+experiment=multi_input"), plugins), plugins)
+    other.save_weights(tmp_path / "other.weights.h5")
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path / 'exports'}",
+                  f"model.weights={tmp_path / 'other.weights.h5'}")  # fmt: skip
+    with pytest.raises(ExportError, match="cannot be loaded into model 'image_cnn'"):
+        run_export(build_spec(cfg, plugins), plugins)
+    assert not any((tmp_path / "exports").rglob("saved_model.pb"))
+
+
+def test_failed_verification_publishes_nothing(compose, tmp_path):
+    """A model whose outputs are NaN passes tracing and saving; verification must stop it."""
+    import keras
+
+    from sigforge import hookimpl
+    from sigforge.errors import VerificationError
+    from sigforge.pipeline import run_export
+    from sigforge.plugins import Plugins, make_plugin_manager
+    from sigforge.spec import build_spec
+
+    class NanModel:
+        @hookimpl
+        def register_models(self, register):
+            def build(model_cfg, inputs):
+                image = keras.Input(shape=(28, 28, 1), name="image")
+                flat = keras.layers.Flatten()(image)
+                scores = keras.layers.Dense(10)(flat) * float("nan")
+                return keras.Model({"image": image}, {"scores": scores})
+
+            register("nan_model", build)
+
+    pm = make_plugin_manager()
+    pm.register(NanModel(), name="nan-test")
+    plugins = Plugins(pm)
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}", "model.architecture=nan_model")
+    with pytest.raises(VerificationError, match="NaN or infinite"):
+        run_export(build_spec(cfg, plugins), plugins)
+    assert os.listdir(tmp_path / "image_classifier") == []
+
+
+def test_versions_count_up_and_are_never_overwritten(compose, plugins, tmp_path):
+    from sigforge.errors import ExportError
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}")
+    spec = build_spec(cfg, plugins)
+    assert [run_export(spec, plugins).version for _ in range(2)] == [1, 2]
+    pinned = build_spec(compose("+experiment=image_classifier", f"export.base_dir={tmp_path}", "export.version=2"), plugins)
+    with pytest.raises(ExportError, match="already exists; published versions are never overwritten"):
+        run_export(pinned, plugins)
+    assert sorted(os.listdir(tmp_path / "image_classifier")) == ["1", "2"]
+
+
+def test_publish_takes_the_next_number_when_another_process_won(tmp_path):
+    from sigforge.export import publish
+
+    model_dir = tmp_path / "m"
+    (model_dir / "1").mkdir(parents=True)
+    (model_dir / "1" / "saved_model.pb").write_bytes(b"x")
+    staged = model_dir / ".sigforge-staging-1-a"
+    staged.mkdir()
+    (staged / "saved_model.pb").write_bytes(b"y")
+    assert publish(staged, model_dir) == (2, model_dir / "2")
+    assert (model_dir / "2" / "saved_model.pb").read_bytes() == b"y"
+
+
+def test_staging_of_dead_processes_is_cleaned_up(tmp_path):
+    from sigforge.export import remove_stale_staging
+
+    dead = tmp_path / ".sigforge-staging-999999999-dead"
+    alive = tmp_path / f".sigforge-staging-{os.getpid()}-alive"
+    dead.mkdir()
+    alive.mkdir()
+    assert remove_stale_staging(tmp_path) == [dead]
+    assert alive.exists() and not dead.exists()
+    shutil.rmtree(alive)
+
+
+def test_base_dir_that_cannot_be_created_is_refused(compose, plugins, tmp_path):
+    from sigforge.errors import ExportError
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={blocker / 'exports'}")
+    with pytest.raises(ExportError, match="export.base_dir = .* cannot be created or written"):
+        run_export(build_spec(cfg, plugins), plugins)
+
+
+def test_model_dir_symlinked_out_of_base_dir_is_refused(compose, plugins, tmp_path):
+    from sigforge.errors import ExportError
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    (tmp_path / "base").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    Path(tmp_path / "base" / "image_classifier").symlink_to(tmp_path / "elsewhere")
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path / 'base'}")
+    with pytest.raises(ExportError, match="outside export.base_dir"):
+        run_export(build_spec(cfg, plugins), plugins)
+    assert os.listdir(tmp_path / "elsewhere") == []
