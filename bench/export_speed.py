@@ -1,0 +1,75 @@
+"""export_vs_save: sigforge's in-process export of multi_input (build, trace, write, verify, publish)
+against a hand-written ``tf.saved_model.save`` of the same model with the same signature, in the
+same process, alternating runs. Prints the median ratio and the raw times.
+
+    .venv/bin/python bench/export_speed.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    import tensorflow as tf
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    from sigforge.pipeline import build_model, run_export
+    from sigforge.plugins import load_plugins
+    from sigforge.schema import register_schema
+    from sigforge.spec import build_spec
+
+    register_schema()
+    work = Path(tempfile.mkdtemp(prefix="sigforge-bench-"))
+    with initialize_config_module("sigforge.conf", version_base="1.3"):
+        cfg = OmegaConf.to_container(
+            compose("config", overrides=["+experiment=multi_input", f"export.base_dir={work}"]), resolve=True
+        )
+    plugins = load_plugins()
+    spec = build_spec(cfg, plugins)
+
+    def sigforge_export() -> None:
+        run_export(spec, plugins)
+
+    def hand_written(counter: list[int] = [0]) -> None:  # noqa: B006 - a run counter
+        model = build_model(spec, plugins)
+        serve = tf.function(
+            lambda image, text: {"scores": model({"image": image, "text": text})["scores"]},
+            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image"),
+                             tf.TensorSpec([None, 100], tf.int32, name="text")],
+        )  # fmt: skip
+        module = tf.Module()
+        module.model = model
+        counter[0] += 1
+        tf.saved_model.save(module, str(work / "hand" / str(counter[0])), signatures={"serving_default": serve})
+
+    sigforge_export()  # warm-up: first traces pay for Keras/TF lazy initialisation
+    hand_written()
+    ours, theirs = [], []
+    for _ in range(args.runs):
+        for fn, times in ((sigforge_export, ours), (hand_written, theirs)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    print(f"export_vs_save: {ratio:.2f}")
+    print(f"  sigforge export (s): {' '.join(f'{t:.3f}' for t in ours)}")
+    print(f"  tf.saved_model.save (s): {' '.join(f'{t:.3f}' for t in theirs)}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""End to end: the real ``python -m sigforge`` in a subprocess, results read back independently."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import QUIET_TF, REPO, saved_model_proto
+
+pytestmark = pytest.mark.slow
+
+
+def test_multi_input_export_from_the_command_line(run_cli, tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    result = run_cli("+experiment=multi_input")
+    assert result.returncode == 0, result.stderr
+    export_dir = tmp_path / "outputs" / "exports" / "multi_input" / "1"
+    meta = saved_model_proto(export_dir)
+    sig = meta.signature_def["serving_default"]
+    assert sig.method_name == "tensorflow/serving/predict"
+    assert {k: [d.size for d in v.tensor_shape.dim] for k, v in sig.inputs.items()} == {
+        "image": [-1, 28, 28, 1],
+        "text": [-1, 100],
+    }
+    serve = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+    out = serve(image=tf.zeros([3, 28, 28, 1]), text=tf.ones([3, 100], dtype=tf.int32))
+    assert out["scores"].shape == (3, 10)
+    # The summary lands in Hydra's run directory, not in the version directory.
+    summaries = list((tmp_path / "outputs").glob("*/*/signature_summary.json"))
+    assert len(summaries) == 1
+    assert json.loads(summaries[0].read_text())["version"] == 1
+    assert sorted(os.listdir(export_dir.parent)) == ["1"]
+
+
+def test_invalid_key_is_refused_before_anything_is_written(run_cli, tmp_path):
+    result = run_cli("+experiment=image_classifier", "inputs.image.key=input_image:0")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("sigforge: inputs.image.key = 'input_image:0' is not a valid signature key")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "outputs" / "exports").exists()
+
+
+def test_full_error_shows_the_traceback(run_cli):
+    result = run_cli("+experiment=image_classifier", "inputs.image.dtype=floaty", env={"HYDRA_FULL_ERROR": "1"})
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "ConfigError" in result.stderr
+
+
+def test_wrong_type_fails_at_composition_with_the_key_path(run_cli, tmp_path):
+    result = run_cli("+experiment=image_classifier", "inputs.image.shape=[null,abc]")
+    assert result.returncode == 1
+    assert "inputs.image.shape" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "outputs" / "exports").exists()
+
+
+def test_unknown_experiment_is_refused(run_cli):
+    result = run_cli("+experiment=nope")
+    assert result.returncode == 1
+    assert "experiment" in result.stderr and "nope" in result.stderr
+
+
+def test_dry_run_prints_the_contract_without_tensorflow(run_cli, tmp_path):
+    result = run_cli("+experiment=dnn_classifier", "export.dry_run=true", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr
+    contract = json.loads(result.stdout)
+    assert contract["signatures"]["classification"]["method_name"] == "tensorflow/serving/classify"
+    assert contract["signatures"]["classification"]["inputs"] == {"inputs": {"dtype": "string", "shape": [None]}}
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")}
+    assert "tensorflow" not in imported and "keras" not in imported
+    assert not (tmp_path / "outputs" / "exports").exists()
+
+
+def test_inspect_prints_the_summary_of_any_saved_model(run_cli, tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    module = tf.Module()
+    module.scale = tf.Variable(2.0)
+    fn = tf.function(lambda x: {"y": x * module.scale}, input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    tf.saved_model.save(module, str(tmp_path / "hand" / "7"), signatures={"serving_default": fn.get_concrete_function()})
+    result = run_cli("--json", str(tmp_path / "hand"), module="sigforge.inspect")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["export_dir"].endswith("hand/7")
+    assert summary["signatures"]["serving_default"] == {
+        "method_name": "tensorflow/serving/predict",
+        "inputs": {"x": {"dtype": "float32", "shape": [None, 3]}},
+        "outputs": {"y": {"dtype": "float32", "shape": [None, 3]}},
+    }
+    table = run_cli(str(tmp_path / "hand" / "7"), module="sigforge.inspect")
+    assert "| input | `x` | float32 | [None, 3] |" in table.stdout
+    missing = run_cli(str(tmp_path / "nothing"), module="sigforge.inspect")
+    assert missing.returncode == 2 and "no saved_model.pb" in missing.stderr
+
+
+def test_concurrent_exports_get_distinct_complete_versions(tmp_path):
+    env = {**os.environ, **QUIET_TF}
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "sigforge", "+experiment=image_classifier"], cwd=tmp_path, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        for _ in range(3)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    model_dir = tmp_path / "outputs" / "exports" / "image_classifier"
+    assert sorted(os.listdir(model_dir)) == ["1", "2", "3"]
+    for version in ("1", "2", "3"):
+        assert saved_model_proto(model_dir / version).signature_def["serving_default"].inputs["image"]
+
+
+def test_kill_9_never_leaves_a_partial_version(tmp_path):
+    env = {**os.environ, **QUIET_TF}
+    model_dir = tmp_path / "outputs" / "exports" / "image_classifier"
+    for delay in (4.0, 5.5, 7.0):
+        proc = subprocess.Popen([sys.executable, "-m", "sigforge", "+experiment=image_classifier"], cwd=tmp_path,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        for version in (p for p in model_dir.iterdir() if p.name.isdigit()) if model_dir.exists() else []:
+            saved_model_proto(version)  # a numbered directory is always complete and parseable
+            assert (version / "variables" / "variables.index").exists()
+    done = subprocess.run([sys.executable, "-m", "sigforge", "+experiment=image_classifier"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in model_dir.iterdir() if not p.name.isdigit()] == []  # leftovers cleaned up
+
+
+def test_installed_package_finds_its_config_from_any_directory(tmp_path):
+    """A plain (non-editable) install ships conf/ as sigforge.conf, found through pkg://."""
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target",
+         str(target), str(REPO)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run(
+        [sys.executable, "-m", "sigforge", "+experiment=variable_length", "export.dry_run=true"],
+        cwd=elsewhere, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["signatures"]["serving_default"]["inputs"]["input_sequence"]["shape"] == [
+        None, None, 100,
+    ]  # fmt: skip
+    located = subprocess.run([sys.executable, "-c", "import sigforge.conf; print(sigforge.conf.__file__)"],
+                             cwd=elsewhere, env=env, capture_output=True, text=True)  # fmt: skip
+    assert Path(located.stdout.strip()).is_relative_to(target)
