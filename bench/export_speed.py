@@ -48,13 +48,17 @@ def main() -> None:
         model = build_model(spec, plugins)
         serve = tf.function(
             lambda image, text: {"scores": model({"image": image, "text": text})["scores"]},
-            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image"),
-                             tf.TensorSpec([None, 100], tf.int32, name="text")],
-        )  # fmt: skip
+            input_signature=[
+                tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image"),
+                tf.TensorSpec([None, 100], tf.int32, name="text"),
+            ],
+        )
         module = tf.Module()
         module.model = model
         counter[0] += 1
-        tf.saved_model.save(module, str(work / "hand" / str(counter[0])), signatures={"serving_default": serve})
+        tf.saved_model.save(
+            module, str(work / "hand" / str(counter[0])), signatures={"serving_default": serve}
+        )
 
     sigforge_export()  # warm-up: first traces pay for Keras/TF lazy initialisation
     hand_written()

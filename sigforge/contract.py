@@ -21,10 +21,25 @@ SERVING_TAG = "serve"
 
 # DataType enum numbers from tensorflow/core/framework/types.proto.
 _DT_NUMBERS = {
-    1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8", 7: "string",
-    8: "complex64", 9: "int64", 10: "bool", 14: "bfloat16", 17: "uint16", 18: "complex128",
-    19: "float16", 20: "resource", 21: "variant", 22: "uint32", 23: "uint64",
-}  # fmt: skip
+    1: "float32",
+    2: "float64",
+    3: "int32",
+    4: "uint8",
+    5: "int16",
+    6: "int8",
+    7: "string",
+    8: "complex64",
+    9: "int64",
+    10: "bool",
+    14: "bfloat16",
+    17: "uint16",
+    18: "complex128",
+    19: "float16",
+    20: "resource",
+    21: "variant",
+    22: "uint32",
+    23: "uint64",
+}
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,9 @@ class SignatureContract:
 
     def to_dict(self) -> dict[str, Any]:
         def tensor(t: TensorContract | None) -> dict[str, Any] | None:
-            return None if t is None else {"dtype": t.dtype, "shape": None if t.shape is None else list(t.shape)}
+            return (
+                None if t is None else {"dtype": t.dtype, "shape": None if t.shape is None else list(t.shape)}
+            )
 
         return {
             "method_name": self.method_name,
@@ -58,7 +75,9 @@ class SignatureContract:
 Contract = dict[str, SignatureContract]
 
 
-def expected_contract(spec: ExportSpec, client_specs: Mapping[str, Mapping[str, TensorContract]] | None = None) -> Contract:
+def expected_contract(
+    spec: ExportSpec, client_specs: Mapping[str, Mapping[str, TensorContract]] | None = None
+) -> Contract:
     """The contract the config asks for. ``client_specs`` overrides inputs changed by preprocessors."""
     contract: Contract = {}
     by_name = spec.input
@@ -92,7 +111,9 @@ def _saved_model_message() -> Any:
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
     F = descriptor_pb2.FieldDescriptorProto
-    fdp = descriptor_pb2.FileDescriptorProto(name="sigforge_saved_model_subset.proto", package="sigforge_subset")
+    fdp = descriptor_pb2.FileDescriptorProto(
+        name="sigforge_saved_model_subset.proto", package="sigforge_subset"
+    )
     fdp.syntax = "proto3"
 
     def message(name: str, fields: list[tuple[str, int, int, int, str]], parent: Any = None) -> Any:
@@ -109,9 +130,12 @@ def _saved_model_message() -> Any:
     message("Shape", [("dim", 2, F.TYPE_MESSAGE, rep, p + "Dim"), ("unknown_rank", 3, F.TYPE_BOOL, opt, "")])
     message(
         "TensorInfo",
-        [("name", 1, F.TYPE_STRING, opt, ""), ("dtype", 2, F.TYPE_INT32, opt, ""),
-         ("tensor_shape", 3, F.TYPE_MESSAGE, opt, p + "Shape")],
-    )  # fmt: skip
+        [
+            ("name", 1, F.TYPE_STRING, opt, ""),
+            ("dtype", 2, F.TYPE_INT32, opt, ""),
+            ("tensor_shape", 3, F.TYPE_MESSAGE, opt, p + "Shape"),
+        ],
+    )
     sig = message("SignatureDef", [("method_name", 3, F.TYPE_STRING, opt, "")])
     for number, fname in ((1, "inputs"), (2, "outputs")):
         entry_name = fname.capitalize() + "Entry"
@@ -121,7 +145,13 @@ def _saved_model_message() -> Any:
             parent=sig,
         )
         entry.options.map_entry = True
-        sig.field.add(name=fname, number=number, type=F.TYPE_MESSAGE, label=rep, type_name=p + "SignatureDef." + entry_name)
+        sig.field.add(
+            name=fname,
+            number=number,
+            type=F.TYPE_MESSAGE,
+            label=rep,
+            type_name=p + "SignatureDef." + entry_name,
+        )
     message("MetaInfoDef", [("tags", 4, F.TYPE_STRING, rep, "")])
     meta = message("MetaGraphDef", [("meta_info_def", 1, F.TYPE_MESSAGE, opt, p + "MetaInfoDef")])
     entry = message(
@@ -131,7 +161,11 @@ def _saved_model_message() -> Any:
     )
     entry.options.map_entry = True
     meta.field.add(
-        name="signature_def", number=5, type=F.TYPE_MESSAGE, label=rep, type_name=p + "MetaGraphDef.SignatureDefEntry"
+        name="signature_def",
+        number=5,
+        type=F.TYPE_MESSAGE,
+        label=rep,
+        type_name=p + "MetaGraphDef.SignatureDefEntry",
     )
     message("SavedModel", [("meta_graphs", 2, F.TYPE_MESSAGE, rep, p + "MetaGraphDef")])
     pool = descriptor_pool.DescriptorPool()
@@ -154,7 +188,9 @@ def read_contract(export_dir: str | Path, tag: str = SERVING_TAG) -> Contract:
         raise FileNotFoundError(f"{export_dir} is not a SavedModel directory: it has no saved_model.pb")
     saved_model = _saved_model_message()()
     saved_model.ParseFromString(path.read_bytes())
-    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(saved_model.meta_graphs)
+    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(
+        saved_model.meta_graphs
+    )
     if not metas:
         raise ValueError(f"{path} holds no MetaGraph")
     contract: Contract = {}
@@ -182,7 +218,9 @@ def compare(expected: Contract, actual: Contract, where: str = "saved_model.pb")
             continue
         exp, act = expected[name], actual[name]
         if exp.method_name != act.method_name:
-            problems.append(f"{where}: signature '{name}' has method {act.method_name!r}, expected {exp.method_name!r}")
+            problems.append(
+                f"{where}: signature '{name}' has method {act.method_name!r}, expected {exp.method_name!r}"
+            )
         if set(exp.inputs) != set(act.inputs):
             problems.append(
                 f"{where}: signature '{name}' takes keys {sorted(act.inputs)}, expected {sorted(exp.inputs)}"
@@ -208,5 +246,3 @@ def compare(expected: Contract, actual: Contract, where: str = "saved_model.pb")
 
 def contract_to_dict(contract: Contract) -> dict[str, Any]:
     return {name: sig.to_dict() for name, sig in sorted(contract.items())}
-
-

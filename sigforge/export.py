@@ -111,7 +111,9 @@ def publish(staged: Path, model_dir: Path, version: int | None = None) -> tuple[
             raise ExportError(f"could not publish {staged} as {target}: {err.strerror}") from err
         _fsync_dir(model_dir)
         return number, target
-    raise ExportError(f"could not find a free version number in {model_dir} after {MAX_PUBLISH_ATTEMPTS} tries")
+    raise ExportError(
+        f"could not find a free version number in {model_dir} after {MAX_PUBLISH_ATTEMPTS} tries"
+    )
 
 
 def _fsync_dir(path: Path) -> None:

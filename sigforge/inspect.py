@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"sigforge.inspect: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(summary, indent=2) if args.json else to_markdown(summary), end="" if not args.json else "\n")
+    print(
+        json.dumps(summary, indent=2) if args.json else to_markdown(summary),
+        end="" if not args.json else "\n",
+    )
     return 0
 
 

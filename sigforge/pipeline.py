@@ -40,11 +40,14 @@ def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
     summary = build_summary(contract_to_dict(expected_contract(spec)), model=spec.model.name, dry_run=True)
     for name, sig in summary["signatures"].items():
         preprocessed = {
-            spec.input[n].name for n in next(s for s in spec.signatures if s.name == name).inputs
+            spec.input[n].name
+            for n in next(s for s in spec.signatures if s.name == name).inputs
             if spec.input[n].preprocess
         }
         if preprocessed:
-            sig["note"] = f"client dtype/shape of {', '.join(sorted(preprocessed))} is set by its preprocessors"
+            sig["note"] = (
+                f"client dtype/shape of {', '.join(sorted(preprocessed))} is set by its preprocessors"
+            )
     return summary
 
 
@@ -57,8 +60,13 @@ def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportS
 
 def build_model(spec: ExportSpec, plugins: Plugins) -> Any:
     builder = plugins.models.get(spec.model.architecture, "model.architecture")
-    model = call_hook(builder.plugin, f"model builder '{spec.model.architecture}'", builder.value,
-                      model_cfg=spec.model, inputs=spec.inputs)  # fmt: skip
+    model = call_hook(
+        builder.plugin,
+        f"model builder '{spec.model.architecture}'",
+        builder.value,
+        model_cfg=spec.model,
+        inputs=spec.inputs,
+    )
     if spec.model.weights is not None:
         try:
             model.load_weights(str(spec.model.weights))

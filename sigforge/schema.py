@@ -8,7 +8,7 @@ Only Hydra and OmegaConf are imported here: this module is on the fast path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional  # noqa: UP035 - OmegaConf reads these annotations
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -16,12 +16,12 @@ from omegaconf import MISSING
 @dataclass
 class ModelConf:
     architecture: str = MISSING  # a registered model builder: image_cnn, multi_input, dnn_classifier...
-    name: Optional[str] = None  # directory under export.base_dir; default: the architecture
-    weights: Optional[str] = None  # Keras weights file (.weights.h5) loaded before export
+    name: str | None = None  # directory under export.base_dir; default: the architecture
+    weights: str | None = None  # Keras weights file (.weights.h5) loaded before export
     task: str = "classification"  # classification (output `scores`) or regression (output `outputs`)
     num_classes: int = 10
-    class_names: Optional[List[str]] = None  # labels for a classify signature's `classes`; default "0".."n-1"
-    hidden_units: List[int] = field(default_factory=lambda: [32])
+    class_names: list[str] | None = None  # labels for a classify signature's `classes`; default "0".."n-1"
+    hidden_units: list[int] = field(default_factory=lambda: [32])
     filters: int = 8
     vocab_size: int = 1000
     embedding_dim: int = 16
@@ -32,18 +32,18 @@ class ModelConf:
 class InputConf:
     modality: str = "dense"  # image, text, sequence, sequence_length, tabular, dense
     dtype: str = "float32"
-    shape: List[Optional[int]] = field(default_factory=lambda: [None])  # null = free dimension; first = batch
-    key: Optional[str] = None  # the key clients send; default: what naming.policy makes of the name
-    preprocess: List[Any] = field(default_factory=list)  # [{name: decode_image, ...}, ...]
-    vocabulary: Optional[List[str]] = None  # categorical tabular feature: its values
-    length_input: Optional[str] = None  # sequence: the input holding each example's length
+    shape: list[int | None] = field(default_factory=lambda: [None])  # null = free dimension; first = batch
+    key: str | None = None  # the key clients send; default: what naming.policy makes of the name
+    preprocess: list[Any] = field(default_factory=list)  # [{name: decode_image, ...}, ...]
+    vocabulary: list[str] | None = None  # categorical tabular feature: its values
+    length_input: str | None = None  # sequence: the input holding each example's length
 
 
 @dataclass
 class SignatureConf:
     method: str = "predict"  # predict, classify or regress
-    inputs: Optional[List[str]] = None  # input names; null = every input
-    outputs: List[str] = field(default_factory=lambda: ["scores"])
+    inputs: list[str] | None = None  # input names; null = every input
+    outputs: list[str] = field(default_factory=lambda: ["scores"])
 
 
 @dataclass
@@ -56,28 +56,28 @@ class NamingConf:
 @dataclass
 class ExportConf:
     base_dir: str = "outputs/exports"  # relative to the directory the command runs in
-    version: Optional[int] = None  # null = the next free integer
+    version: int | None = None  # null = the next free integer
     dry_run: bool = False  # print the contract, import no TensorFlow, write nothing
-    summary_dir: Optional[str] = None  # where signature_summary.{json,md} go; null = Hydra's run dir
+    summary_dir: str | None = None  # where signature_summary.{json,md} go; null = Hydra's run dir
 
 
 @dataclass
 class MlflowConf:
     enabled: bool = False
-    tracking_uri: Optional[str] = None  # null = sqlite:///outputs/mlflow.db
-    experiment_name: Optional[str] = None  # null = model.name
+    tracking_uri: str | None = None  # null = sqlite:///outputs/mlflow.db
+    experiment_name: str | None = None  # null = model.name
 
 
 @dataclass
 class PluginsConf:
-    modules: List[str] = field(default_factory=list)  # extra plugin modules, e.g. [team_pkg.plugin]
+    modules: list[str] = field(default_factory=list)  # extra plugin modules, e.g. [team_pkg.plugin]
 
 
 @dataclass
 class SigforgeConfig:
     model: ModelConf = field(default_factory=ModelConf)
-    inputs: Dict[str, InputConf] = field(default_factory=dict)
-    signatures: Dict[str, SignatureConf] = field(default_factory=dict)
+    inputs: dict[str, InputConf] = field(default_factory=dict)
+    signatures: dict[str, SignatureConf] = field(default_factory=dict)
     naming: NamingConf = field(default_factory=NamingConf)
     export: ExportConf = field(default_factory=ExportConf)
     mlflow: MlflowConf = field(default_factory=MlflowConf)

@@ -27,6 +27,7 @@ class ServingPlan:
     module: tf.Module
     functions: dict[str, Any]
     client_specs: dict[str, dict[str, TensorContract]]  # signature -> key -> what the client sends
+    examples: dict[str, Any]  # input name -> callable(batch) giving real client data, from its first preprocessor
 
 
 class _Chain:
@@ -69,6 +70,8 @@ def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> Servin
     module = tf.Module()
     module.model = model  # tracks the variables the signatures capture
     chains = {i.name: _Chain(i, plugins) for i in spec.inputs}
+    # Preprocessors are tf.Modules: tracking them saves what they own (lookup tables, vocabulary assets).
+    module.preprocessors = [obj for chain in chains.values() for _, _, obj in chain.steps]
     labels = list(spec.model.class_names)
 
     def select(sig: SignatureSpec, outputs: Any) -> dict[str, tf.Tensor]:
@@ -114,13 +117,19 @@ def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> Servin
             raise ExportError(
                 f"signatures.{sig.name}: tracing the signature failed: {type(err).__name__}: {err}"
             ) from err
-    return ServingPlan(module, functions, client_specs)
+    examples = {
+        name: chain.steps[0][2].example_input
+        for name, chain in chains.items()
+        if chain.steps and hasattr(chain.steps[0][2], "example_input")
+    }
+    return ServingPlan(module, functions, client_specs, examples)
 
 
 def _predict_function(sig: SignatureSpec, chains: Mapping[str, _Chain], model: Any, select: Any) -> Any:
     names = list(sig.inputs)
     specs = [
-        tf.TensorSpec(chains[n].client_spec.shape, chains[n].client_spec.dtype, name=sig.keys[n]) for n in names
+        tf.TensorSpec(chains[n].client_spec.shape, chains[n].client_spec.dtype, name=sig.keys[n])
+        for n in names
     ]
 
     def serve(*tensors: tf.Tensor) -> dict[str, tf.Tensor]:

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from sigforge.contract import Contract, TensorContract, compare, contract_to_dict, expected_contract, read_contract
+from sigforge.contract import (
+    Contract,
+    TensorContract,
+    compare,
+    contract_to_dict,
+    expected_contract,
+    read_contract,
+)
 from sigforge.errors import VerificationError
 from sigforge.spec import EXAMPLE_INPUT_KEY, ExportSpec, SignatureSpec
 
@@ -129,7 +136,9 @@ def synthetic_inputs(sig: SignatureSpec, spec: ExportSpec, plan: Any) -> dict[st
             feature = {}
             for name in sig.inputs:
                 declared = by_name[name]
-                values = _values(declared.dtype, declared.shape[1:], declared.vocabulary, rng, row).reshape(-1)
+                values = _values(declared.dtype, declared.shape[1:], declared.vocabulary, rng, row).reshape(
+                    -1
+                )
                 feature[name] = _feature(declared.dtype, values)
             examples.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
         return {EXAMPLE_INPUT_KEY: tf.constant(examples)}
@@ -139,7 +148,9 @@ def synthetic_inputs(sig: SignatureSpec, spec: ExportSpec, plan: Any) -> dict[st
         client = plan.client_specs[sig.name][key]
         declared = by_name[name]
         shape = tuple(SMOKE_BATCH if d is None else d for d in client.shape)
-        if declared.modality == "sequence_length":
+        if name in plan.examples:
+            values = np.asarray(plan.examples[name](shape[0]))
+        elif declared.modality == "sequence_length":
             values = np.full(shape, SMOKE_BATCH, dtype=client.dtype)  # within the free time dimension
         else:
             values = _values(client.dtype, shape[1:], declared.vocabulary, rng, None, batch=shape[0])
@@ -147,7 +158,14 @@ def synthetic_inputs(sig: SignatureSpec, spec: ExportSpec, plan: Any) -> dict[st
     return args
 
 
-def _values(dtype: str, shape: tuple, vocabulary: Any, rng: np.random.Generator, row: int | None, batch: int | None = None) -> np.ndarray:
+def _values(
+    dtype: str,
+    shape: tuple,
+    vocabulary: Any,
+    rng: np.random.Generator,
+    row: int | None,
+    batch: int | None = None,
+) -> np.ndarray:
     full = tuple(shape) if batch is None else (batch, *shape)
     full = tuple(SMOKE_BATCH if d is None else d for d in full)
     if dtype == "string":
@@ -191,7 +209,11 @@ def _check_outputs(
             if value.shape == expected.shape and value.size:
                 max_diff = max(max_diff, float(np.max(np.abs(value - expected))))
             if value.shape != expected.shape or not np.allclose(value, expected, rtol=RTOL, atol=ATOL):
-                problems.append(f"signature '{sig.name}' output '{key}' differs between the reloaded and in-memory model")
+                problems.append(
+                    f"signature '{sig.name}' output '{key}' differs between the reloaded and in-memory model"
+                )
         elif value.shape != expected.shape or not np.array_equal(value, expected):
-            problems.append(f"signature '{sig.name}' output '{key}' differs between the reloaded and in-memory model")
+            problems.append(
+                f"signature '{sig.name}' output '{key}' differs between the reloaded and in-memory model"
+            )
     return SmokeResult(sig.name, SMOKE_BATCH, shapes, finite, max_diff), problems

@@ -67,8 +67,13 @@ def export(compose, plugins, tmp_path_factory) -> Callable[..., Any]:
 def run_cli(tmp_path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``python -m <module> args`` in a subprocess, in ``cwd`` (default a fresh tmp dir)."""
 
-    def _run(*args: str, module: str = "sigforge", cwd: Path | None = None, env: dict[str, str] | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def _run(
+        *args: str,
+        module: str = "sigforge",
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", module, *args],
             cwd=cwd or tmp_path,

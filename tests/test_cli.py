@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import QUIET_TF, REPO, saved_model_proto
 
 pytestmark = pytest.mark.slow
@@ -42,13 +41,17 @@ def test_multi_input_export_from_the_command_line(run_cli, tmp_path):
 def test_invalid_key_is_refused_before_anything_is_written(run_cli, tmp_path):
     result = run_cli("+experiment=image_classifier", "inputs.image.key=input_image:0")
     assert result.returncode == 2
-    assert result.stderr.strip().startswith("sigforge: inputs.image.key = 'input_image:0' is not a valid signature key")
+    assert result.stderr.strip().startswith(
+        "sigforge: inputs.image.key = 'input_image:0' is not a valid signature key"
+    )
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "outputs" / "exports").exists()
 
 
 def test_full_error_shows_the_traceback(run_cli):
-    result = run_cli("+experiment=image_classifier", "inputs.image.dtype=floaty", env={"HYDRA_FULL_ERROR": "1"})
+    result = run_cli(
+        "+experiment=image_classifier", "inputs.image.dtype=floaty", env={"HYDRA_FULL_ERROR": "1"}
+    )
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "ConfigError" in result.stderr
 
@@ -68,12 +71,18 @@ def test_unknown_experiment_is_refused(run_cli):
 
 
 def test_dry_run_prints_the_contract_without_tensorflow(run_cli, tmp_path):
-    result = run_cli("+experiment=dnn_classifier", "export.dry_run=true", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    result = run_cli(
+        "+experiment=dnn_classifier", "export.dry_run=true", env={"PYTHONPROFILEIMPORTTIME": "1"}
+    )
     assert result.returncode == 0, result.stderr
     contract = json.loads(result.stdout)
     assert contract["signatures"]["classification"]["method_name"] == "tensorflow/serving/classify"
-    assert contract["signatures"]["classification"]["inputs"] == {"inputs": {"dtype": "string", "shape": [None]}}
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")}
+    assert contract["signatures"]["classification"]["inputs"] == {
+        "inputs": {"dtype": "string", "shape": [None]}
+    }
+    imported = {
+        line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")
+    }
     assert "tensorflow" not in imported and "keras" not in imported
     assert not (tmp_path / "outputs" / "exports").exists()
 
@@ -82,8 +91,12 @@ def test_inspect_prints_the_summary_of_any_saved_model(run_cli, tmp_path):
     tf = pytest.importorskip("tensorflow")
     module = tf.Module()
     module.scale = tf.Variable(2.0)
-    fn = tf.function(lambda x: {"y": x * module.scale}, input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
-    tf.saved_model.save(module, str(tmp_path / "hand" / "7"), signatures={"serving_default": fn.get_concrete_function()})
+    fn = tf.function(
+        lambda x: {"y": x * module.scale}, input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")]
+    )
+    tf.saved_model.save(
+        module, str(tmp_path / "hand" / "7"), signatures={"serving_default": fn.get_concrete_function()}
+    )
     result = run_cli("--json", str(tmp_path / "hand"), module="sigforge.inspect")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
@@ -102,8 +115,14 @@ def test_inspect_prints_the_summary_of_any_saved_model(run_cli, tmp_path):
 def test_concurrent_exports_get_distinct_complete_versions(tmp_path):
     env = {**os.environ, **QUIET_TF}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "sigforge", "+experiment=image_classifier"], cwd=tmp_path, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-m", "sigforge", "+experiment=image_classifier"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     for proc in procs:
@@ -119,16 +138,26 @@ def test_kill_9_never_leaves_a_partial_version(tmp_path):
     env = {**os.environ, **QUIET_TF}
     model_dir = tmp_path / "outputs" / "exports" / "image_classifier"
     for delay in (4.0, 5.5, 7.0):
-        proc = subprocess.Popen([sys.executable, "-m", "sigforge", "+experiment=image_classifier"], cwd=tmp_path,
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sigforge", "+experiment=image_classifier"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         for version in (p for p in model_dir.iterdir() if p.name.isdigit()) if model_dir.exists() else []:
             saved_model_proto(version)  # a numbered directory is always complete and parseable
             assert (version / "variables" / "variables.index").exists()
-    done = subprocess.run([sys.executable, "-m", "sigforge", "+experiment=image_classifier"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "sigforge", "+experiment=image_classifier"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert [p.name for p in model_dir.iterdir() if not p.name.isdigit()] == []  # leftovers cleaned up
 
@@ -137,21 +166,44 @@ def test_installed_package_finds_its_config_from_any_directory(tmp_path):
     """A plain (non-editable) install ships conf/ as sigforge.conf, found through pkg://."""
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target",
-         str(target), str(REPO)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run(
         [sys.executable, "-m", "sigforge", "+experiment=variable_length", "export.dry_run=true"],
-        cwd=elsewhere, env=env, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["signatures"]["serving_default"]["inputs"]["input_sequence"]["shape"] == [
-        None, None, 100,
-    ]  # fmt: skip
-    located = subprocess.run([sys.executable, "-c", "import sigforge.conf; print(sigforge.conf.__file__)"],
-                             cwd=elsewhere, env=env, capture_output=True, text=True)  # fmt: skip
+    assert json.loads(result.stdout)["signatures"]["serving_default"]["inputs"]["input_sequence"][
+        "shape"
+    ] == [
+        None,
+        None,
+        100,
+    ]
+    located = subprocess.run(
+        [sys.executable, "-c", "import sigforge.conf; print(sigforge.conf.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert Path(located.stdout.strip()).is_relative_to(target)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import saved_model_proto
 
 tf = pytest.importorskip("tensorflow")
@@ -37,7 +36,10 @@ def test_multi_input_exports_exactly(export):
 
 def test_variable_length_exports_exactly(export):
     sig = saved_model_proto(export("variable_length").export_dir).signature_def["serving_default"]
-    assert inputs_of(sig) == {"input_sequence": ("float32", [-1, -1, 100]), "sequence_length": ("int32", [-1])}
+    assert inputs_of(sig) == {
+        "input_sequence": ("float32", [-1, -1, 100]),
+        "sequence_length": ("int32", [-1]),
+    }
 
 
 def test_variable_length_model_ignores_steps_past_the_length(export):
@@ -50,7 +52,9 @@ def test_variable_length_model_ignores_steps_past_the_length(export):
     a = serve(input_sequence=tf.constant(sequence), sequence_length=lengths)["scores"].numpy()
     b = serve(input_sequence=tf.constant(padded), sequence_length=lengths)["scores"].numpy()
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    c = serve(input_sequence=tf.constant(padded), sequence_length=tf.constant([5, 5], dtype=tf.int32))["scores"]
+    c = serve(input_sequence=tf.constant(padded), sequence_length=tf.constant([5, 5], dtype=tf.int32))[
+        "scores"
+    ]
     assert not np.allclose(a, c.numpy())
 
 
@@ -122,10 +126,15 @@ def test_method_names_survive_loading_and_fingerprint_matches(export):
 
 
 def test_prefixed_naming_reaches_the_saved_model(export):
-    sig = saved_model_proto(export("multi_input", "naming.policy=prefixed").export_dir).signature_def["serving_default"]
+    sig = saved_model_proto(export("multi_input", "naming.policy=prefixed").export_dir).signature_def[
+        "serving_default"
+    ]
     assert set(sig.inputs) == {"input_image", "input_text"}
     loaded = tf.saved_model.load(str(export("multi_input", "naming.policy=prefixed").export_dir))
-    assert set(loaded.signatures["serving_default"].structured_input_signature[1]) == {"input_image", "input_text"}
+    assert set(loaded.signatures["serving_default"].structured_input_signature[1]) == {
+        "input_image",
+        "input_text",
+    }
 
 
 def test_verification_report_is_plain_data(export):
@@ -142,7 +151,10 @@ def test_summary_files_are_written_outside_the_version(export):
     assert [p.name for p in result.summary_files] == ["signature_summary.json", "signature_summary.md"]
     assert all(result.export_dir not in p.parents for p in result.summary_files)
     summary = json.loads(result.summary_files[0].read_text())
-    assert summary["signatures"]["serving_default"]["outputs"]["scores"] == {"dtype": "float32", "shape": [None, 10]}
+    assert summary["signatures"]["serving_default"]["outputs"]["scores"] == {
+        "dtype": "float32",
+        "shape": [None, 10],
+    }
     assert "| input | `image` | float32 | [None, 28, 28, 1] |" in result.summary_files[1].read_text()
     assert os.listdir(result.export_dir) and not (result.export_dir / "signature_summary.json").exists()
 
@@ -155,13 +167,18 @@ def test_weights_file_is_loaded_before_export(compose, plugins, tmp_path):
     trained = build_model(build_spec(cfg, plugins), plugins)
     trained.set_weights([w + 0.5 for w in trained.get_weights()])
     trained.save_weights(tmp_path / "trained.weights.h5")
-    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}",
-                  f"model.weights={tmp_path / 'trained.weights.h5'}")  # fmt: skip
+    cfg = compose(
+        "+experiment=image_classifier",
+        f"export.base_dir={tmp_path}",
+        f"model.weights={tmp_path / 'trained.weights.h5'}",
+    )
     result = run_export(build_spec(cfg, plugins), plugins)
     serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
     image = np.random.default_rng(0).standard_normal((3, 28, 28, 1)).astype("float32")
     np.testing.assert_allclose(
-        serve(image=tf.constant(image))["scores"].numpy(), trained({"image": image})["scores"].numpy(), rtol=1e-5
+        serve(image=tf.constant(image))["scores"].numpy(),
+        trained({"image": image})["scores"].numpy(),
+        rtol=1e-5,
     )
 
 
@@ -172,8 +189,11 @@ def test_incompatible_weights_are_refused_and_nothing_is_published(compose, plug
 
     other = build_model(build_spec(compose("+experiment=multi_input"), plugins), plugins)
     other.save_weights(tmp_path / "other.weights.h5")
-    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path / 'exports'}",
-                  f"model.weights={tmp_path / 'other.weights.h5'}")  # fmt: skip
+    cfg = compose(
+        "+experiment=image_classifier",
+        f"export.base_dir={tmp_path / 'exports'}",
+        f"model.weights={tmp_path / 'other.weights.h5'}",
+    )
     with pytest.raises(ExportError, match="cannot be loaded into model 'image_cnn'"):
         run_export(build_spec(cfg, plugins), plugins)
     assert not any((tmp_path / "exports").rglob("saved_model.pb"))
@@ -203,7 +223,9 @@ def test_failed_verification_publishes_nothing(compose, tmp_path):
     pm = make_plugin_manager()
     pm.register(NanModel(), name="nan-test")
     plugins = Plugins(pm)
-    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}", "model.architecture=nan_model")
+    cfg = compose(
+        "+experiment=image_classifier", f"export.base_dir={tmp_path}", "model.architecture=nan_model"
+    )
     with pytest.raises(VerificationError, match="NaN or infinite"):
         run_export(build_spec(cfg, plugins), plugins)
     assert os.listdir(tmp_path / "image_classifier") == []
@@ -217,7 +239,9 @@ def test_versions_count_up_and_are_never_overwritten(compose, plugins, tmp_path)
     cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}")
     spec = build_spec(cfg, plugins)
     assert [run_export(spec, plugins).version for _ in range(2)] == [1, 2]
-    pinned = build_spec(compose("+experiment=image_classifier", f"export.base_dir={tmp_path}", "export.version=2"), plugins)
+    pinned = build_spec(
+        compose("+experiment=image_classifier", f"export.base_dir={tmp_path}", "export.version=2"), plugins
+    )
     with pytest.raises(ExportError, match="already exists; published versions are never overwritten"):
         run_export(pinned, plugins)
     assert sorted(os.listdir(tmp_path / "image_classifier")) == ["1", "2"]

@@ -69,9 +69,13 @@ def test_every_experiment_composes_into_a_valid_spec(compose, plugins, experimen
 
 @pytest.mark.parametrize(
     ("override", "key"),
-    [("naming.policy=identity", "image"), ("naming.policy=prefixed", "input_image"),
-     ("naming=template", "image_image"), ("inputs.image.key=pixels", "pixels")],
-)  # fmt: skip
+    [
+        ("naming.policy=identity", "image"),
+        ("naming.policy=prefixed", "input_image"),
+        ("naming=template", "image_image"),
+        ("inputs.image.key=pixels", "pixels"),
+    ],
+)
 def test_naming_policy_and_explicit_key_decide_the_client_key(compose, plugins, override, key):
     spec = build_spec(compose("+experiment=image_classifier", override), plugins)
     assert spec.signatures[0].keys == {"image": key}
@@ -114,7 +118,10 @@ def test_tensor_name_as_key_is_refused_with_the_reason(compose, plugins):
         ("signatures.serving_default.method=explain", "signatures.serving_default.method = 'explain'"),
         ("signatures.serving_default.inputs=[image,pixels]", "names 'pixels', which is not a declared input"),
         ("signatures.serving_default.outputs=[]", "signatures.serving_default.outputs is empty"),
-        ("signatures.serving_default.outputs=[scores:0]", "signatures.serving_default.outputs[0] = 'scores:0'"),
+        (
+            "signatures.serving_default.outputs=[scores:0]",
+            "signatures.serving_default.outputs[0] = 'scores:0'",
+        ),
         ("model.name=../escape", "model.name = '../escape' would leave export.base_dir"),
         ("model.name=a/b", "model.name = 'a/b' would leave export.base_dir"),
         ("model.name=/abs", "model.name = '/abs' would leave export.base_dir"),
@@ -137,13 +144,18 @@ def test_two_inputs_with_one_key_are_refused(compose, plugins):
 
 
 def test_signature_that_leaves_out_a_model_input_is_refused(compose, plugins):
-    message = refusal(compose, plugins, "+experiment=multi_input", "signatures.serving_default.inputs=[image]")
+    message = refusal(
+        compose, plugins, "+experiment=multi_input", "signatures.serving_default.inputs=[image]"
+    )
     assert "signatures.serving_default.inputs leaves out text" in message
 
 
 def test_classify_contract_is_checked_before_anything_is_built(compose, plugins):
     message = refusal(
-        compose, plugins, "+experiment=dnn_classifier", "signatures.classification.outputs=[classes,probabilities]"
+        compose,
+        plugins,
+        "+experiment=dnn_classifier",
+        "signatures.classification.outputs=[classes,probabilities]",
     )
     assert "TF Serving's Classify API reads only 'classes' (string) and 'scores' (float)" in message
 
@@ -156,25 +168,35 @@ def test_classify_needs_example_compatible_features(compose, plugins):
 def test_regress_contract_is_checked(compose, plugins):
     message = refusal(compose, plugins, "+experiment=dnn_regressor", "signatures.regression.outputs=[scores]")
     assert "TF Serving's Regress API reads exactly one float output, 'outputs'" in message
-    message = refusal(compose, plugins, "+experiment=dnn_classifier", "signatures.predict.method=regress",
-                      "signatures.predict.outputs=[outputs]")  # fmt: skip
+    message = refusal(
+        compose,
+        plugins,
+        "+experiment=dnn_classifier",
+        "signatures.predict.method=regress",
+        "signatures.predict.outputs=[outputs]",
+    )
     assert "needs a regression model" in message
 
 
 def test_every_problem_is_reported_at_once(compose, plugins):
-    message = refusal(compose, plugins, "+experiment=multi_input", "inputs.image.dtype=floaty", "inputs.text.shape=[5]")
+    message = refusal(
+        compose, plugins, "+experiment=multi_input", "inputs.image.dtype=floaty", "inputs.text.shape=[5]"
+    )
     assert message.startswith("2 problems in the config:")
 
 
 def test_unknown_plugin_module_names_the_module(compose):
     from sigforge.pipeline import prepare
 
-    with pytest.raises(PluginError, match=r"plugins.modules\[0\] = 'no_such_team.plugin' could not be imported"):
+    with pytest.raises(
+        PluginError, match=r"plugins.modules\[0\] = 'no_such_team.plugin' could not be imported"
+    ):
         prepare(compose("plugins.modules=[no_such_team.plugin]"))
 
 
 @pytest.mark.parametrize(
-    ("key", "renamed"), [("input_image:0", "input_image_0"), ("a-b", "a_b"), ("1x", "arg_1x"), ("_x", "arg__x")]
+    ("key", "renamed"),
+    [("input_image:0", "input_image_0"), ("a-b", "a_b"), ("1x", "arg_1x"), ("_x", "arg__x")],
 )
 def test_tf_sanitized_mirrors_tensorflow(key, renamed):
     assert tf_sanitized(key) == renamed
