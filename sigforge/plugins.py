@@ -82,6 +82,7 @@ class Plugins:
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
+        _check_hook_names(pm)
         self.naming_policies = Registry("naming policy", "naming.policy")
         self.preprocessors = Registry("preprocessor", "preprocess")
         self.models = Registry("model", "model.architecture")
@@ -95,13 +96,13 @@ class Plugins:
             def register(name: str, value: Callable[..., Any], _plugin: str = impl.plugin_name) -> None:
                 registry.add(name, value, _plugin)
 
-            call_hook(impl.plugin_name, hook_name, impl.function, register=register)
+            call_hook(impl.plugin_name, f"hook {hook_name}", impl.function, register=register)
 
     def validate_signature(self, signature: object) -> list[str]:
         """Problems every plugin's ``validate_signature`` finds, each prefixed with the plugin's name."""
         problems: list[str] = []
         for impl in self.pm.hook.validate_signature.get_hookimpls():
-            found = call_hook(impl.plugin_name, "validate_signature", impl.function, signature=signature)
+            found = call_hook(impl.plugin_name, "hook validate_signature", impl.function, signature=signature)
             if found is None:
                 continue
             if isinstance(found, str) or not isinstance(found, Iterable):
@@ -117,21 +118,22 @@ class Plugins:
         failures = []
         for impl in self.pm.hook.export_finished.get_hookimpls():
             try:
-                call_hook(impl.plugin_name, "export_finished", impl.function, result=result)
+                call_hook(impl.plugin_name, "hook export_finished", impl.function, result=result)
             except PluginError as err:
                 failures.append(str(err))
         return failures
 
 
-def call_hook(plugin: str, hook: str, function: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call one hook implementation, turning any exception into an error that names plugin and hook."""
+def call_hook(plugin: str, hook: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call one hook implementation (or a callable a plugin registered); any exception becomes an
+    error that names the plugin and the hook or callable."""
     try:
-        return function(**kwargs)
+        return function(*args, **kwargs)
     except PluginError:
         raise
     except Exception as err:
         raise PluginError(
-            f"plugin '{plugin}' failed in hook {hook}: {type(err).__name__}: {err}; "
+            f"plugin '{plugin}' failed in {hook}: {type(err).__name__}: {err}; "
             "fix the plugin or remove it from plugins.modules / uninstall it."
         ) from err
 
@@ -154,7 +156,6 @@ def make_plugin_manager(modules: Sequence[str] = (), *, entry_points: bool = Tru
             raise PluginError(f"{where} is not a dotted module path; write it like 'team_pkg.plugin'.")
         if pm.get_plugin(module) is None:
             pm.register(_load(module, where), name=module)
-    _check_hook_names(pm)
     return pm
 
 

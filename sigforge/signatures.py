@@ -38,12 +38,12 @@ class _Chain:
         self.steps: list[tuple[str, str, Any]] = []
         for i, step in enumerate(spec.preprocess):
             registered = plugins.preprocessors.get(step.name, f"{spec.path}.preprocess[{i}].name")
-            obj = call_hook(registered.plugin, f"preprocessor '{step.name}'", registered.value, **step.params)
+            obj = call_hook(registered.plugin, f"preprocessor '{step.name}' (factory)", registered.value, **step.params)
             self.steps.append((step.name, registered.plugin, obj))
         model_spec = tf.TensorSpec(spec.shape, spec.dtype)
         client = model_spec
         for name, plugin, obj in reversed(self.steps):
-            client = call_hook(plugin, f"preprocessor '{name}'.serving_spec", obj.serving_spec, spec=client)
+            client = call_hook(plugin, f"preprocessor '{name}'.serving_spec", obj.serving_spec, client)
             if not isinstance(client, tf.TensorSpec):
                 raise PluginError(
                     f"plugin '{plugin}': preprocessor '{name}'.serving_spec returned {type(client).__name__} "
@@ -53,7 +53,7 @@ class _Chain:
 
     def __call__(self, tensor: tf.Tensor) -> tf.Tensor:
         for name, plugin, obj in self.steps:
-            tensor = call_hook(plugin, f"preprocessor '{name}'", obj, tensor=tensor)
+            tensor = call_hook(plugin, f"preprocessor '{name}'", obj, tensor)
         if self.steps:
             want = tf.TensorSpec(self.spec.shape, self.spec.dtype)
             if tensor.dtype != want.dtype or not want.shape.is_compatible_with(tensor.shape):

@@ -530,9 +530,7 @@ def _with_keys(
         if spec.key is not None:
             key, where = spec.key, f"{spec.path}.key"
         else:
-            key = call_hook(
-                policy.plugin, "register_naming_policies", policy.value, input=spec, signature=signature
-            )
+            key = call_hook(policy.plugin, f"naming policy '{policy_name}'", policy.value, spec, signature)
             where = f"naming policy '{policy_name}' (plugin '{policy.plugin}') for {spec.path} in signatures.{signature.name}"
             if not isinstance(key, str):
                 raise PluginError(

@@ -1,0 +1,429 @@
+"""The plugin contract: inline plugins on a fresh plugin manager, the way pluggy's users test."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+from sigforge import hookimpl, hookspecs
+from sigforge.errors import PluginError
+from sigforge.plugins import Plugins, make_plugin_manager
+from sigforge.spec import build_spec
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def with_plugin(*plugins: object) -> Plugins:
+    pm = make_plugin_manager(entry_points=False)
+    for i, plugin in enumerate(plugins):
+        pm.register(plugin, name=getattr(plugin, "name", f"inline-{i}"))
+    return Plugins(pm)
+
+
+class Policy:
+    """A plugin offering one naming policy."""
+
+    def __init__(self, policy, name="team-policy", policy_name="team"):
+        self.policy, self.name, self.policy_name = policy, name, policy_name
+
+    @hookimpl
+    def register_naming_policies(self, register):
+        register(self.policy_name, self.policy)
+
+
+class Preprocessor:
+    def __init__(self, factory, name="team-pre", pre_name="team_pre"):
+        self.factory, self.name, self.pre_name = factory, name, pre_name
+
+    @hookimpl
+    def register_preprocessors(self, register):
+        register(self.pre_name, self.factory)
+
+
+def test_register_naming_policies_hook_provides_a_selectable_policy(compose):
+    plugins = with_plugin(Policy(lambda i, s: f"{s.name}_{i.name}"))
+    spec = build_spec(compose("+experiment=multi_input", "naming.policy=team"), plugins)
+    assert spec.signatures[0].keys == {"image": "serving_default_image", "text": "serving_default_text"}
+
+
+def test_policies_see_read_only_input_and_signature_views(compose):
+    seen = []
+
+    def policy(input, signature):
+        seen.append((input.name, input.modality, input.dtype, input.shape, signature.name, signature.method))
+        with pytest.raises(AttributeError):
+            input.name = "changed"
+        return input.name
+
+    build_spec(compose("+experiment=multi_input", "naming.policy=team"), with_plugin(Policy(policy)))
+    assert seen == [
+        ("image", "image", "float32", (None, 28, 28, 1), "serving_default", "predict"),
+        ("text", "text", "int32", (None, 100), "serving_default", "predict"),
+    ]
+
+
+def test_a_name_registered_twice_names_both_plugins():
+    with pytest.raises(
+        PluginError,
+        match="naming policy 'identity' is registered twice, by plugin "
+        "'sigforge.builtin.naming' and by plugin 'copycat'",
+    ):
+        with_plugin(Policy(lambda i, s: "x", name="copycat", policy_name="identity"))
+
+
+def test_policy_returning_a_non_string_is_named(compose):
+    plugins = with_plugin(Policy(lambda i, s: 42))
+    with pytest.raises(
+        PluginError, match=r"naming policy 'team' \(plugin 'team-policy'\) .* returned 42 \(int\)"
+    ):
+        build_spec(compose("+experiment=image_classifier", "naming.policy=team"), plugins)
+
+
+def test_policy_returning_an_invalid_key_is_named(compose):
+    plugins = with_plugin(Policy(lambda i, s: f"{i.name}:0"))
+    with pytest.raises(PluginError, match=r"plugin 'team-policy'.*'image:0' is not a valid signature key"):
+        build_spec(compose("+experiment=image_classifier", "naming.policy=team"), plugins)
+
+
+def test_policy_giving_two_inputs_one_key_is_refused(compose):
+    plugins = with_plugin(Policy(lambda i, s: "same"))
+    with pytest.raises(Exception, match="inputs 'image' and 'text' both get the key 'same'"):
+        build_spec(compose("+experiment=multi_input", "naming.policy=team"), plugins)
+
+
+def test_hook_that_raises_is_reported_by_plugin_and_hook():
+    class Broken:
+        name = "broken-plugin"
+
+        @hookimpl
+        def register_models(self, register):
+            raise RuntimeError("boom")
+
+    with pytest.raises(
+        PluginError, match="plugin 'broken-plugin' failed in hook register_models: RuntimeError: boom"
+    ):
+        with_plugin(Broken())
+
+
+def test_misspelt_hook_is_refused():
+    class Typo:
+        name = "typo-plugin"
+
+        @hookimpl
+        def register_naming_policy(self, register):  # missing the final 's'
+            pass
+
+    with pytest.raises(PluginError, match="plugin 'typo-plugin' implements a hook sigforge does not define"):
+        with_plugin(Typo())
+
+
+def test_validate_signature_problems_stop_the_export(compose, tmp_path):
+    class Rules:
+        name = "team-rules"
+
+        @hookimpl
+        def validate_signature(self, signature):
+            if signature.method == "predict" and "scores" in signature.outputs:
+                return [f"signature {signature.name} must not expose raw scores"]
+            return []
+
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}")
+    with pytest.raises(
+        Exception, match="plugin 'team-rules': signature serving_default must not expose raw scores"
+    ):
+        build_spec(cfg, with_plugin(Rules()))
+    assert os.listdir(tmp_path) == []
+
+
+def test_unknown_preprocessor_lists_the_registered_ones(compose):
+    with pytest.raises(
+        Exception, match=r"'sharpen' is not a registered preprocessor \(registered: decode_image, "
+    ):
+        build_spec(
+            compose("+experiment=image_classifier", "+inputs.image.preprocess=[{name: sharpen}]"),
+            with_plugin(),
+        )
+
+
+tf = pytest.importorskip("tensorflow")
+np = pytest.importorskip("numpy")
+
+
+def export_with(compose, plugins, tmp_path, *overrides):
+    from sigforge.pipeline import run_export
+
+    spec = build_spec(compose(*overrides, f"export.base_dir={tmp_path}"), plugins)
+    return run_export(spec, plugins)
+
+
+def test_register_preprocessors_hook_changes_what_the_client_sends(compose, tmp_path):
+    class Uint8:
+        def serving_spec(self, spec):
+            return tf.TensorSpec(spec.shape, tf.uint8)
+
+        def __call__(self, tensor):
+            return tf.cast(tensor, tf.float32) / 255.0
+
+    plugins = with_plugin(Preprocessor(Uint8))
+    result = export_with(
+        compose,
+        plugins,
+        tmp_path,
+        "+experiment=image_classifier",
+        "+inputs.image.preprocess=[{name: team_pre}]",
+    )
+    assert result.summary["signatures"]["serving_default"]["inputs"]["image"] == {
+        "dtype": "uint8",
+        "shape": [None, 28, 28, 1],
+    }
+    serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
+    assert serve(image=tf.zeros([2, 28, 28, 1], tf.uint8))["scores"].shape == (2, 10)
+
+
+def test_preprocessor_whose_serving_spec_is_not_a_tensorspec_is_named(compose, tmp_path):
+    class Bad:
+        def serving_spec(self, spec):
+            return "string please"
+
+        def __call__(self, tensor):
+            return tensor
+
+    with pytest.raises(
+        PluginError, match=r"plugin 'team-pre': preprocessor 'team_pre'.serving_spec returned str"
+    ):
+        export_with(
+            compose,
+            with_plugin(Preprocessor(Bad)),
+            tmp_path,
+            "+experiment=image_classifier",
+            "+inputs.image.preprocess=[{name: team_pre}]",
+        )
+    assert not any(tmp_path.rglob("saved_model.pb"))
+
+
+def test_preprocessor_output_that_does_not_fit_the_model_names_both(compose, tmp_path):
+    class Shrink:
+        def serving_spec(self, spec):
+            return tf.TensorSpec([None, 14, 14, 1], tf.float32)
+
+        def __call__(self, tensor):
+            return tensor  # forgot to resize
+
+    with pytest.raises(
+        PluginError,
+        match=r"preprocessor 'team_pre' on inputs.image returns float32 \(None, 14, 14, 1\), "
+        r"but the model takes float32 \[None, 28, 28, 1\]",
+    ):
+        export_with(
+            compose,
+            with_plugin(Preprocessor(Shrink)),
+            tmp_path,
+            "+experiment=image_classifier",
+            "+inputs.image.preprocess=[{name: team_pre}]",
+        )
+    assert not any(tmp_path.rglob("saved_model.pb"))
+
+
+def test_export_finished_receives_the_published_result(compose, tmp_path):
+    seen = []
+
+    class Notify:
+        name = "notify"
+
+        @hookimpl
+        def export_finished(self, result):
+            seen.append(
+                (result.version, result.export_dir, result.spec.model.name, sorted(result.report.smoke))
+            )
+
+    result = export_with(compose, with_plugin(Notify()), tmp_path, "+experiment=image_classifier")
+    assert seen == [(1, result.export_dir, "image_classifier", ["serving_default"])]
+
+
+def test_export_finished_failure_is_reported_but_the_version_stays(compose, tmp_path, caplog):
+    class Flaky:
+        name = "flaky"
+
+        @hookimpl
+        def export_finished(self, result):
+            raise OSError("chat server down")
+
+    result = export_with(compose, with_plugin(Flaky()), tmp_path, "+experiment=image_classifier")
+    assert (result.export_dir / "saved_model.pb").exists()
+    assert "plugin 'flaky' failed in hook export_finished: OSError: chat server down" in caplog.text
+
+
+def test_register_models_hook_provides_an_architecture(compose, tmp_path):
+    import keras
+
+    class Models:
+        name = "team-models"
+
+        @hookimpl
+        def register_models(self, register):
+            def linear(model_cfg, inputs):
+                image = keras.Input(shape=(28, 28, 1), name="image")
+                scores = keras.layers.Dense(model_cfg.num_classes, activation="softmax")(
+                    keras.layers.Flatten()(image)
+                )
+                return keras.Model({"image": image}, {"scores": scores})
+
+            register("team_linear", linear)
+
+    result = export_with(
+        compose,
+        with_plugin(Models()),
+        tmp_path,
+        "+experiment=image_classifier",
+        "model.architecture=team_linear",
+        "model.num_classes=3",
+    )
+    assert result.summary["signatures"]["serving_default"]["outputs"]["scores"]["shape"] == [None, 3]
+
+
+def test_every_hook_is_documented_tested_and_in_the_readme():
+    tree = ast.parse(Path(hookspecs.__file__).read_text())
+    hooks = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    assert {h.name for h in hooks} >= {
+        "register_naming_policies",
+        "register_preprocessors",
+        "register_models",
+        "validate_signature",
+        "export_finished",
+    }
+    tests = "".join(p.read_text() for p in (REPO / "tests").glob("test_*.py"))
+    readme = (REPO / "README.md").read_text()
+    for hook in hooks:
+        assert ast.get_docstring(hook), f"hook {hook.name} has no docstring"
+        assert f"def test_{hook.name}" in tests, f"hook {hook.name} has no test named after it"
+        assert f"`{hook.name}" in readme, f"hook {hook.name} is not in the README"
+
+
+def test_builtin_image_bytes_experiment_serves_real_png_and_jpeg(export):
+    result = export("image_bytes")
+    assert result.summary["signatures"]["serving_default"]["inputs"] == {
+        "image": {"dtype": "string", "shape": [None]}
+    }
+    serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
+    pixels = (np.arange(28 * 28, dtype=np.uint8).reshape(28, 28, 1) * 3) % 255
+    batch = tf.constant([tf.io.encode_png(pixels).numpy(), tf.io.encode_jpeg(pixels, quality=100).numpy()])
+    scores = serve(image=batch)["scores"].numpy()
+    assert scores.shape == (2, 10)
+    np.testing.assert_allclose(scores[0], scores[1], atol=2e-3)  # same picture, two encodings
+    # Same result as preprocessing eagerly and calling the model with floats.
+    direct = tf.saved_model.load(str(export("image_classifier").export_dir)).signatures["serving_default"]
+    np.testing.assert_allclose(
+        scores[0], direct(image=tf.constant(pixels[None] / 255.0, tf.float32))["scores"][0], rtol=1e-4
+    )
+
+
+def test_builtin_tokenize_ships_its_vocabulary_as_an_asset(export, tmp_path):
+    import shutil
+
+    result = export("text_raw")
+    moved = tmp_path / "moved"
+    shutil.copytree(result.export_dir, moved)  # the SavedModel must not depend on files outside it
+    assert (moved / "assets" / "vocabulary.txt").read_text().splitlines()[:3] == ["the", "a", "an"]
+    serve = tf.saved_model.load(str(moved)).signatures["serving_default"]
+    image = tf.zeros([2, 28, 28, 1])
+    same = serve(image=image, text=tf.constant(["The quick fox", "the   QUICK fox"]))["scores"].numpy()
+    np.testing.assert_allclose(same[0], same[1], rtol=1e-6)  # lower-cased, whitespace-split
+    other = serve(image=image, text=tf.constant(["lazy dog", "zzz unknown"]))["scores"].numpy()
+    assert not np.allclose(same[0], other[0])
+
+
+def test_tokenize_maps_tokens_to_ids_with_oov_and_padding():
+    from sigforge.builtin.preprocessors import _factory
+
+    tokenize = _factory("tokenize")(vocabulary=["the", "fox"], oov_id=1, pad_id=0, first_id=2)
+    assert tokenize.serving_spec(tf.TensorSpec([None, 5], tf.int32)) == tf.TensorSpec([None], tf.string)
+    ids = tokenize(tf.constant(["the red fox", "Fox the fox the fox the"])).numpy().tolist()
+    assert ids == [[2, 1, 3, 0, 0], [3, 2, 3, 2, 3]]
+
+
+def test_normalize_and_parse_example():
+    from sigforge.builtin.preprocessors import _factory
+
+    normalize = _factory("normalize")(mean=[1.0], std=[2.0])
+    np.testing.assert_allclose(normalize(tf.constant([[3.0]])).numpy(), [[1.0]])
+    with pytest.raises(ValueError, match="both mean and std"):
+        _factory("normalize")(mean=[1.0])
+    parse = _factory("parse_example")(feature="age")
+    assert parse.serving_spec(tf.TensorSpec([None], tf.float32)) == tf.TensorSpec([None], tf.string)
+    example = tf.train.Example(
+        features=tf.train.Features(
+            feature={"age": tf.train.Feature(float_list=tf.train.FloatList(value=[7.5]))}
+        )
+    )
+    assert parse(tf.constant([example.SerializeToString()])).numpy().tolist() == [7.5]
+
+
+@pytest.mark.slow
+def test_example_team_plugin_installed_with_pip_works_through_the_cli(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import QUIET_TF
+
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(REPO / "plugins" / "sigforge-team-example"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {**os.environ, **QUIET_TF, "PYTHONPATH": str(site)}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sigforge",
+            "+experiment=variable_length",
+            "naming.policy=camel",
+            "+inputs.input_sequence.preprocess=[{name: uint8_image}]",
+            "inputs.input_sequence.shape=[null,null,100]",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    export_dir = tmp_path / "outputs" / "exports" / "variable_length" / "1"
+    serve = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+    _, keys = serve.structured_input_signature
+    assert {k: v.dtype.name for k, v in keys.items()} == {"inputSequence": "uint8", "sequenceLength": "int32"}
+    out = serve(
+        inputSequence=tf.fill([3, 4, 100], tf.constant(200, tf.uint8)), sequenceLength=tf.constant([1, 2, 4])
+    )
+    assert out["scores"].shape == (3, 4)
+    without = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sigforge",
+            "+experiment=variable_length",
+            "naming.policy=camel",
+            "export.dry_run=true",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, **QUIET_TF},
+        capture_output=True,
+        text=True,
+    )
+    assert without.returncode == 2
+    assert "naming.policy = 'camel' is not a registered naming policy" in without.stderr
