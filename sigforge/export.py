@@ -132,7 +132,15 @@ def write_saved_model(plan: Any, path: Path, method_names: Mapping[str, str]) ->
     try:
         tf.saved_model.save(plan.module, str(path), signatures=plan.functions)
     except OSError as err:
-        raise ExportError(f"writing the SavedModel to {path} failed: {err}") from err
+        raise ExportError(
+            f"writing the SavedModel under export.base_dir failed ({path}): {err.strerror or err}; "
+            "check free space and permissions."
+        ) from err
+    except (ValueError, AssertionError) as err:
+        raise ExportError(
+            f"TensorFlow refused to save the model: {err}. If a plugin model owns TF resources outside "
+            "its layers, assign them to a layer attribute."
+        ) from err
     changed = {k: v for k, v in method_names.items() if v != "tensorflow/serving/predict"}
     if changed:
         set_method_names(path, changed)

@@ -60,7 +60,9 @@ def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportS
 
 def build_model(spec: ExportSpec, plugins: Plugins) -> Any:
     builder = plugins.models.get(spec.model.architecture, "model.architecture")
-    model = call_hook(builder.plugin, f"model builder '{spec.model.architecture}'", builder.value, spec.model, spec.inputs)
+    model = call_hook(
+        builder.plugin, f"model builder '{spec.model.architecture}'", builder.value, spec.model, spec.inputs
+    )
     if spec.model.weights is not None:
         try:
             model.load_weights(str(spec.model.weights))

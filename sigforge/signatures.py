@@ -27,7 +27,9 @@ class ServingPlan:
     module: tf.Module
     functions: dict[str, Any]
     client_specs: dict[str, dict[str, TensorContract]]  # signature -> key -> what the client sends
-    examples: dict[str, Any]  # input name -> callable(batch) giving real client data, from its first preprocessor
+    examples: dict[
+        str, Any
+    ]  # input name -> callable(batch) giving real client data, from its first preprocessor
 
 
 class _Chain:
@@ -38,7 +40,9 @@ class _Chain:
         self.steps: list[tuple[str, str, Any]] = []
         for i, step in enumerate(spec.preprocess):
             registered = plugins.preprocessors.get(step.name, f"{spec.path}.preprocess[{i}].name")
-            obj = call_hook(registered.plugin, f"preprocessor '{step.name}' (factory)", registered.value, **step.params)
+            obj = call_hook(
+                registered.plugin, f"preprocessor '{step.name}' (factory)", registered.value, **step.params
+            )
             self.steps.append((step.name, registered.plugin, obj))
         model_spec = tf.TensorSpec(spec.shape, spec.dtype)
         client = model_spec
@@ -68,7 +72,7 @@ class _Chain:
 
 def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> ServingPlan:
     module = tf.Module()
-    module.model = model  # tracks the variables the signatures capture
+    _track_for_serving(module, model)
     chains = {i.name: _Chain(i, plugins) for i in spec.inputs}
     # Preprocessors are tf.Modules: tracking them saves what they own (lookup tables, vocabulary assets).
     module.preprocessors = [obj for chain in chains.values() for _, _, obj in chain.steps]
@@ -123,6 +127,26 @@ def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> Servin
         if chain.steps and hasattr(chain.steps[0][2], "example_input")
     }
     return ServingPlan(module, functions, client_specs, examples)
+
+
+def _track_for_serving(module: tf.Module, model: Any) -> None:
+    """Track what the signatures capture (variables, lookup tables, assets), not the Keras object graph.
+
+    ``tf.saved_model.save`` walks every attribute of every tracked object; a Keras model's graph of
+    layers, ops and nodes makes that walk most of the save time, and TF Serving uses none of it.
+    Like Keras's own ExportArchive, sigforge saves the variables plus the TF resources layers own
+    (e.g. StringLookup's table), which is all the serving functions need.
+    """
+    from tensorflow.python.trackable.resource import CapturableResource  # lookup tables and the like
+
+    module.model_variables = list(model.variables)
+    layers = model._flatten_layers(include_self=True) if hasattr(model, "_flatten_layers") else [model]
+    module.model_resources = [
+        value
+        for layer in layers
+        for value in vars(layer).values()
+        if isinstance(value, (CapturableResource, tf.saved_model.Asset))
+    ]
 
 
 def _predict_function(sig: SignatureSpec, chains: Mapping[str, _Chain], model: Any, select: Any) -> Any:

@@ -296,3 +296,52 @@ def test_model_dir_symlinked_out_of_base_dir_is_refused(compose, plugins, tmp_pa
     with pytest.raises(ExportError, match="outside export.base_dir"):
         run_export(build_spec(cfg, plugins), plugins)
     assert os.listdir(tmp_path / "elsewhere") == []
+
+
+def test_models_with_lookup_tables_keep_them_in_the_saved_model(compose, tmp_path):
+    """Only variables and layer-owned TF resources are tracked; a StringLookup table must survive."""
+    import keras
+
+    from sigforge import hookimpl
+    from sigforge.pipeline import run_export
+    from sigforge.plugins import Plugins, make_plugin_manager
+    from sigforge.spec import build_spec
+
+    class LookupModel:
+        @hookimpl
+        def register_models(self, register):
+            def build(model_cfg, inputs):
+                occupation = keras.Input(shape=(), dtype="string", name="occupation")
+                ids = keras.layers.StringLookup(
+                    vocabulary=["engineer", "teacher", "nurse"], output_mode="one_hot"
+                )(occupation)
+                age = keras.Input(shape=(), name="age")
+                hours = keras.Input(shape=(), dtype="int64", name="hours_per_week")
+                merged = keras.layers.Concatenate()(
+                    [
+                        ids,
+                        keras.layers.Reshape((1,))(age),
+                        keras.layers.Reshape((1,))(keras.ops.cast(hours, "float32")),
+                    ]
+                )
+                scores = keras.layers.Dense(model_cfg.num_classes, activation="softmax")(merged)
+                return keras.Model(
+                    {"occupation": occupation, "age": age, "hours_per_week": hours}, {"scores": scores}
+                )
+
+            register("lookup_model", build)
+
+    pm = make_plugin_manager()
+    pm.register(LookupModel(), name="lookup-test")
+    plugins = Plugins(pm)
+    cfg = compose(
+        "+experiment=dnn_classifier", f"export.base_dir={tmp_path}", "model.architecture=lookup_model"
+    )
+    result = run_export(build_spec(cfg, plugins), plugins)
+    loaded = tf.saved_model.load(str(result.export_dir))
+    a = loaded.signatures["predict"](
+        age=tf.constant([1.0, 1.0]),
+        hours_per_week=tf.constant([1, 1], tf.int64),
+        occupation=tf.constant(["teacher", "nurse"]),
+    )["scores"].numpy()
+    assert not np.allclose(a[0], a[1])  # the table distinguishes the two occupations after reload

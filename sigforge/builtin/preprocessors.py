@@ -70,7 +70,9 @@ def _classes() -> dict[str, type]:
     class Normalize(tf.Module):
         """``x * scale + offset``, or ``(x - mean) / std`` when ``mean``/``std`` are given."""
 
-        def __init__(self, scale: float = 1.0, offset: float = 0.0, mean: Any = None, std: Any = None) -> None:
+        def __init__(
+            self, scale: float = 1.0, offset: float = 0.0, mean: Any = None, std: Any = None
+        ) -> None:
             super().__init__(name="normalize")
             if (mean is None) != (std is None):
                 raise ValueError("normalize takes both mean and std, or neither (then scale and offset)")
@@ -106,7 +108,9 @@ def _classes() -> dict[str, type]:
         ) -> None:
             super().__init__(name="tokenize")
             if (vocabulary_file is None) == (vocabulary is None):
-                raise ValueError("tokenize takes exactly one of vocabulary_file (a path) or vocabulary (a list)")
+                raise ValueError(
+                    "tokenize takes exactly one of vocabulary_file (a path) or vocabulary (a list)"
+                )
             if vocabulary is not None:
                 vocabulary_file = _write_vocabulary(vocabulary)
             path = Path(vocabulary_file).expanduser()
@@ -141,7 +145,9 @@ def _classes() -> dict[str, type]:
             return tf.cast(dense, self.dtype)
 
         def example_input(self, batch: int) -> np.ndarray:
-            return np.array([b"the quick brown fox", b"an unknownword here"][:batch] * batch, dtype=object)[:batch]
+            return np.array([b"the quick brown fox", b"an unknownword here"][:batch] * batch, dtype=object)[
+                :batch
+            ]
 
     class ParseExample(tf.Module):
         """Client sends serialized tf.Examples ([batch] string); the model gets one fixed-shape feature."""
@@ -162,7 +168,12 @@ def _classes() -> dict[str, type]:
             feature = tf.io.FixedLenFeature(self.spec.shape.as_list()[1:], self.spec.dtype)
             return tf.io.parse_example(tensor, {name: feature})[name]
 
-    return {"decode_image": DecodeImage, "normalize": Normalize, "tokenize": Tokenize, "parse_example": ParseExample}
+    return {
+        "decode_image": DecodeImage,
+        "normalize": Normalize,
+        "tokenize": Tokenize,
+        "parse_example": ParseExample,
+    }
 
 
 def _write_vocabulary(tokens: Sequence[str]) -> str:
