@@ -32,7 +32,7 @@ def test_multi_input_export_from_the_command_line(run_cli, tmp_path):
     out = serve(image=tf.zeros([3, 28, 28, 1]), text=tf.ones([3, 100], dtype=tf.int32))
     assert out["scores"].shape == (3, 10)
     # The summary lands in Hydra's run directory, not in the version directory.
-    summaries = list((tmp_path / "outputs").glob("*/*/signature_summary.json"))
+    summaries = list((tmp_path / "outputs" / "runs").glob("*/*/signature_summary.json"))
     assert len(summaries) == 1
     assert json.loads(summaries[0].read_text())["version"] == 1
     assert sorted(os.listdir(export_dir.parent)) == ["1"]
@@ -207,3 +207,15 @@ def test_installed_package_finds_its_config_from_any_directory(tmp_path):
         text=True,
     )
     assert Path(located.stdout.strip()).is_relative_to(target)
+
+
+def test_multirun_sweeps_naming_policies(run_cli, tmp_path):
+    result = run_cli("-m", "+experiment=multi_input", "naming.policy=identity,prefixed")
+    assert result.returncode == 0, result.stderr
+    model_dir = tmp_path / "outputs" / "exports" / "multi_input"
+    keys = {
+        v: set(saved_model_proto(model_dir / v).signature_def["serving_default"].inputs) for v in ("1", "2")
+    }
+    assert sorted(keys.values(), key=sorted) == [{"image", "text"}, {"input_image", "input_text"}]
+    summaries = sorted((tmp_path / "outputs" / "multirun").glob("*/*/*/signature_summary.json"))
+    assert [p.parent.name for p in summaries] == ["0", "1"]

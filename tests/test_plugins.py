@@ -427,3 +427,32 @@ def test_example_team_plugin_installed_with_pip_works_through_the_cli(tmp_path):
     )
     assert without.returncode == 2
     assert "naming.policy = 'camel' is not a registered naming policy" in without.stderr
+
+
+def test_plugins_modules_from_config_are_loaded(compose, tmp_path, monkeypatch):
+    from sigforge.pipeline import prepare
+
+    (tmp_path / "team_conventions.py").write_text(
+        "from sigforge import hookimpl\n\n"
+        "@hookimpl\n"
+        "def register_naming_policies(register):\n"
+        "    register('shout', lambda input, signature: input.name.upper())\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec, _ = prepare(
+        compose("+experiment=multi_input", "plugins.modules=[team_conventions]", "naming.policy=shout")
+    )
+    assert spec.signatures[0].keys == {"image": "IMAGE", "text": "TEXT"}
+
+
+def test_plugin_module_that_fails_to_import_names_the_module_and_error(compose, tmp_path, monkeypatch):
+    from sigforge.pipeline import prepare
+
+    (tmp_path / "team_broken.py").write_text("import numpy_but_misspelt\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        PluginError,
+        match=r"plugins.modules\[0\] = 'team_broken' could not be imported: "
+        r"ModuleNotFoundError: No module named 'numpy_but_misspelt'",
+    ):
+        prepare(compose("plugins.modules=[team_broken]"))

@@ -106,8 +106,12 @@ def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[str] = ()
         elif spec.vocabulary is not None:
             x = VocabularyOneHot(spec.vocabulary)(x)
         else:
-            x = layers.Flatten()(ops.cast(x, "float32")) if len(spec.shape) > 2 else ops.cast(x, "float32")
-            if len(spec.shape) == 1:
+            x = ops.cast(x, "float32")
+            if None in spec.shape[1:]:  # free dimensions: pool them away, one feature per input
+                x = ops.expand_dims(ops.mean(x, axis=tuple(range(1, len(spec.shape)))), -1)
+            elif len(spec.shape) > 2:
+                x = layers.Flatten()(x)
+            elif len(spec.shape) == 1:
                 x = layers.Reshape((1,))(x)
         features.append(x)
     x = features[0] if len(features) == 1 else layers.Concatenate()(features)

@@ -1,0 +1,88 @@
+"""Properties: random specs round-trip exactly into saved_model.pb; random invalid keys are refused.
+
+The default suite runs a few examples; ``HYPOTHESIS_PROFILE=thorough`` runs many more.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sigforge.spec import KEY_PATTERN, key_problem, tf_sanitized
+
+settings.register_profile("default", max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+valid_keys = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,15}", fullmatch=True)
+any_keys = st.text(alphabet=string.ascii_letters + string.digits + "_-.:/ ", min_size=1, max_size=12)
+
+
+@given(any_keys)
+@settings(max_examples=200)
+def test_key_problem_accepts_exactly_the_keys_tensorflow_keeps(key):
+    assert (key_problem(key, "k") is None) == bool(KEY_PATTERN.match(key))
+    if key_problem(key, "k") is not None:
+        assert tf_sanitized(key) != key or not key[0].isalpha()
+
+
+tf = pytest.importorskip("tensorflow")
+
+
+@given(any_keys.filter(lambda k: not KEY_PATTERN.match(k)))
+def test_keys_we_refuse_are_changed_or_refused_by_tensorflow(tmp_path_factory, key):
+    module = tf.Module()
+    fn = tf.function(lambda x: {"y": x}, input_signature=[tf.TensorSpec([None], tf.float32, name=key)])
+    path = tmp_path_factory.mktemp("k")
+    try:
+        tf.saved_model.save(module, str(path), signatures={"s": fn.get_concrete_function()})
+    except (ValueError, AssertionError):
+        return  # TensorFlow refuses it outright
+    from sigforge.contract import read_contract
+
+    written = set(read_contract(path)["s"].inputs)
+    loaded = set(tf.saved_model.load(str(path)).signatures["s"].structured_input_signature[1])
+    assert written != {key} or loaded != {key}, "TensorFlow kept a key sigforge refuses"
+
+
+dims = st.one_of(st.none(), st.integers(1, 4))
+input_specs = st.fixed_dictionaries(
+    {
+        "dtype": st.sampled_from(["float32", "float64", "int32", "int64"]),
+        "shape": st.lists(dims, min_size=0, max_size=2).map(lambda rest: [None, *rest]),
+    }
+)
+
+
+@given(
+    inputs=st.dictionaries(valid_keys, input_specs, min_size=1, max_size=4),
+    signatures=st.dictionaries(
+        valid_keys, st.just({"method": "predict", "outputs": ["scores"]}), min_size=1, max_size=3
+    ),
+    policy=st.sampled_from(["identity", "prefixed"]),
+)
+def test_random_specs_round_trip_exactly(compose, plugins, tmp_path_factory, inputs, signatures, policy):
+    from sigforge.contract import read_contract
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path_factory.mktemp('p')}")
+    cfg["model"]["architecture"] = "dnn_classifier"
+    cfg["inputs"] = {name: {"modality": "tabular", **spec} for name, spec in inputs.items()}
+    cfg["signatures"] = signatures
+    cfg["naming"]["policy"] = policy
+    spec = build_spec(cfg, plugins)
+    written = read_contract(run_export(spec, plugins).export_dir)
+    assert set(written) == set(signatures)
+    prefix = "input_" if policy == "prefixed" else ""
+    for name in signatures:
+        assert written[name].method_name == "tensorflow/serving/predict"
+        assert {k: (t.dtype, list(t.shape)) for k, t in written[name].inputs.items()} == {
+            prefix + n: (s["dtype"], s["shape"]) for n, s in inputs.items()
+        }
