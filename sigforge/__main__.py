@@ -1,4 +1,4 @@
-"""``python -m sigforge``: the Hydra app. A thin shell around sigforge.pipeline.
+"""``python -m sigforge``: the Hydra app. A thin shell around sigforge.pipeline and sigforge.tracking.
 
 Composition and type checks are Hydra's; everything after is a plain function of the composed
 config. Errors sigforge raises are printed as one ``sigforge: ...`` message with a non-zero exit
@@ -7,10 +7,14 @@ config. Errors sigforge raises are printed as one ``sigforge: ...`` message with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -21,18 +25,84 @@ from sigforge.schema import register_schema
 register_schema()
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the export is so that the MLflow run can be marked KILLED."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(f"terminated by signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. some launchers): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def export_from_config(cfg: DictConfig, output_dir: Path | None) -> int:
-    """Validate, then export (or print the contract for ``export.dry_run=true``)."""
+    """Validate, then export and log to MLflow (or print the contract for ``export.dry_run=true``)."""
     from sigforge import pipeline
+    from sigforge.summary import to_markdown
 
     container = OmegaConf.to_container(cfg, resolve=True)
     spec, plugins = pipeline.prepare(container)
     if spec.dry_run:
         print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
         return 0
-    result = pipeline.run_export(spec, plugins, summary_dir=output_dir)
-    print(pipeline.to_markdown(result.summary), end="")
+    cwd = Path.cwd()
+    run = None
+    tracking_error = None
+    if spec.mlflow.enabled:
+        from sigforge import tracking
+
+        mlflow_cfg = container.get("mlflow") or {}
+        run = tracking.ExportRun(
+            model_name=spec.model.name,
+            experiment=spec.mlflow.experiment_name,
+            tracking_uri=tracking.resolve_tracking_uri(spec.mlflow.tracking_uri, cwd),
+            cwd=cwd,
+            timeout=int(mlflow_cfg.get("http_timeout", 10)),
+            retries=int(mlflow_cfg.get("http_retries", 2)),
+        )
+        try:
+            run.start(tracking.flatten(container))
+        except tracking.TrackingError as err:
+            tracking_error, run = err, None
+    try:
+        with _sigterm_raises():
+            result = pipeline.run_export(spec, plugins, summary_dir=output_dir)
+    except (KeyboardInterrupt, Terminated) as err:
+        if run is not None:
+            run.fail(err, "KILLED")
+        raise
+    except BaseException as err:
+        if run is not None:
+            run.fail(err, "FAILED")
+        raise
+    print(to_markdown(result.summary), end="")
     print(f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}")
+    if run is not None:
+        run.finish(
+            result,
+            OmegaConf.to_yaml(cfg),
+            examples={
+                name: {k: v[:1] for k, v in args.items()} for name, args in result.report.inputs.items()
+            },
+            example_features=pipeline.example_features(spec),
+            extra_metrics={"parameter_count": float(result.parameter_count)},
+        )
+        print(f"sigforge: logged MLflow run {run.run_id} to {run.tracking_uri}")
+    elif tracking_error is not None:
+        raise type(tracking_error)(
+            f"{tracking_error}. The verified export is kept at {result.export_dir}; log it later with "
+            f"python -m sigforge.log {result.export_dir}"
+        )
     return 0
 
 
@@ -48,6 +118,8 @@ def app(cfg: DictConfig) -> None:
             raise
         print(f"sigforge: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
+    except Terminated:
+        sys.exit(143)
     if code:
         sys.exit(code)
 

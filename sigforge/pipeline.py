@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from sigforge.contract import contract_to_dict, expected_contract
-from sigforge.errors import ExportError, PluginError
+from sigforge.errors import ExportError
 from sigforge.plugins import Plugins, call_hook, load_plugins
 from sigforge.spec import ExportSpec, build_spec
-from sigforge.summary import build_summary, to_markdown, write_summary
+from sigforge.summary import build_summary, write_summary
 
 log = logging.getLogger("sigforge")
 
@@ -33,6 +33,7 @@ class ExportResult:
     summary: dict[str, Any]
     summary_files: tuple[Path, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    parameter_count: int = 0
 
 
 def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
@@ -49,6 +50,25 @@ def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
                 f"client dtype/shape of {', '.join(sorted(preprocessed))} is set by its preprocessors"
             )
     return summary
+
+
+def example_features(spec: ExportSpec) -> dict[str, dict[str, Any]]:
+    """One plausible tf.Example per classify/regress signature, as TF Serving's REST API takes it."""
+    out: dict[str, dict[str, Any]] = {}
+    for sig in spec.signatures:
+        if not sig.takes_examples:
+            continue
+        features: dict[str, Any] = {}
+        for name in sig.inputs:
+            declared = spec.input[name]
+            value: Any = (declared.vocabulary or ("text",))[0] if declared.dtype == "string" else 0.0
+            value = 0 if declared.dtype == "int64" else value
+            size = 1
+            for dim in declared.shape[1:]:
+                size *= dim or 1
+            features[name] = value if size == 1 else [value] * size
+        out[sig.name] = features
+    return out
 
 
 def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportSpec, Plugins]:
@@ -104,10 +124,9 @@ def run_export(spec: ExportSpec, plugins: Plugins, *, summary_dir: Path | None =
     target = spec.summary_dir or summary_dir
     if target is not None:
         files = write_summary(summary, target)
-    result = ExportResult(export_dir, version, spec, report, summary, files, timings)
+    result = ExportResult(
+        export_dir, version, spec, report, summary, files, timings, int(model.count_params())
+    )
     for failure in plugins.export_finished(result):
         log.warning("%s", failure)
     return result
-
-
-__all__ = ["ExportResult", "PluginError", "dry_run_contract", "prepare", "run_export", "to_markdown"]

@@ -63,9 +63,13 @@ class ExportConf:
 
 @dataclass
 class MlflowConf:
-    enabled: bool = False
-    tracking_uri: str | None = None  # null = sqlite:///outputs/mlflow.db
+    enabled: bool = True  # false: no run, and MLflow is not imported
+    tracking_uri: str | None = None  # null = sqlite:///<cwd>/outputs/mlflow.db
     experiment_name: str | None = None  # null = model.name
+    registered_model_name: str | None = None  # register the logged model under this name
+    allow_breaking: bool = False  # register even if the contract breaks the latest registered version's
+    http_timeout: int = 10  # seconds per request to a tracking server
+    http_retries: int = 2  # retries per request; bounds what an unreachable server costs
 
 
 @dataclass

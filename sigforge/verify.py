@@ -51,9 +51,12 @@ class VerificationReport:
     checks: list[str] = field(default_factory=list)
     smoke: dict[str, SmokeResult] = field(default_factory=dict)
     seconds: float = 0.0
+    # signature -> key -> the synthetic batch each signature was called with (an MLflow input example)
+    inputs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "smoke": {k: asdict(v) for k, v in self.smoke.items()}}
+        data = {k: v for k, v in asdict(self).items() if k != "inputs"}
+        return {**data, "smoke": {k: asdict(v) for k, v in self.smoke.items()}}
 
 
 def verify(path: Path, spec: ExportSpec, plan: Any) -> VerificationReport:
@@ -80,6 +83,7 @@ def verify(path: Path, spec: ExportSpec, plan: Any) -> VerificationReport:
 
     for sig in spec.signatures:
         args = synthetic_inputs(sig, spec, plan)
+        report.inputs[sig.name] = {k: v.numpy() for k, v in args.items()}
         reloaded = loaded.signatures[sig.name](**args)
         in_memory = plan.functions[sig.name](*args.values())
         result, sig_problems = _check_outputs(sig, reloaded, in_memory)

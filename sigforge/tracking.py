@@ -1,0 +1,321 @@
+"""The MLflow stage: one run per export, holding the exact SavedModel as an MLflow model.
+
+The run is created before the export starts, so a failed export ends FAILED with its error and an
+interrupted one KILLED; it never stays RUNNING. What is logged: the flattened config as params
+(secret-looking values redacted), version and contract tags, timing and size metrics, the
+composed ``config.yaml``, the signature summary (JSON, Markdown) and ``signature_card.html``, and
+``model/``: an ``MLmodel`` whose tensorflow flavor points at the logged SavedModel directory
+(``model/tfmodel``, the published files, not a re-save) with a tensor ``ModelSignature``, an input
+example and a pyfunc entry, so ``mlflow.pyfunc.load_model`` and ``mlflow models serve`` work.
+
+MLflow is imported only here, and only when ``mlflow.enabled`` is true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sigforge import __version__
+from sigforge.card import render_card
+from sigforge.errors import SigforgeError
+from sigforge.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
+
+DEFAULT_STORE = "outputs/mlflow.db"
+DEFAULT_ARTIFACTS = "outputs/mlartifacts"
+PARENT_RUN_ENV = "SIGFORGE_MLFLOW_PARENT_RUN_ID"
+MODEL_ARTIFACT = "model"
+SAVED_MODEL_SUBDIR = "tfmodel"
+SECRET_WORDS = (
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "credential",
+    "api_key",
+    "apikey",
+    "access_key",
+    "private_key",
+)
+REDACTED = "***"
+
+
+class TrackingError(SigforgeError):
+    """MLflow could not be reached or refused the run; the verified export stays on disk."""
+
+    exit_code = 4
+
+
+def configure_http(timeout: int, retries: int) -> None:
+    """Bound what an unreachable tracking server can cost (MLflow's defaults retry for minutes)."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(retries))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0.5")
+
+
+def resolve_tracking_uri(uri: str | None, cwd: Path) -> str:
+    """``mlflow.tracking_uri`` or the embedded SQLite store under the directory the user ran from."""
+    if uri:
+        return uri
+    (cwd / "outputs").mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(cwd / DEFAULT_STORE).resolve()}"
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"inputs": {"image": {"shape": [None, 28]}}}`` -> ``{"inputs.image.shape": "[None, 28]"}``."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, path + "."))
+        else:
+            flat[path] = json.dumps(value) if not isinstance(value, str) else value
+    return flat
+
+
+def looks_secret(key: str, value: str) -> bool:
+    lowered = key.lower().replace("-", "_")
+    if any(word in lowered for word in SECRET_WORDS):
+        return True
+    # user:password@host in a URI
+    return "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]
+
+
+def redact(params: Mapping[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if looks_secret(k, v) else v) for k, v in params.items()}
+
+
+def contract_digest(contract: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(contract, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def git_commit(cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+class ExportRun:
+    """One MLflow run around one export: ``start`` before, then ``finish`` or ``fail``."""
+
+    def __init__(self, *, model_name: str, experiment: str, tracking_uri: str, cwd: Path,
+                 timeout: int = 10, retries: int = 2) -> None:  # fmt: skip
+        configure_http(timeout, retries)
+        self.model_name = model_name
+        self.experiment = experiment
+        self.tracking_uri = tracking_uri
+        self.cwd = cwd
+        self.run_id: str | None = None
+        self.client: Any = None
+
+    def _where(self) -> str:
+        return f"MLflow at {self.tracking_uri}"
+
+    def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> str:
+        from mlflow.entities import Param, RunTag
+        from mlflow.tracking import MlflowClient
+
+        try:
+            self.client = MlflowClient(tracking_uri=self.tracking_uri)
+            experiment = self.client.get_experiment_by_name(self.experiment)
+            if experiment is None:
+                location = None
+                if self.tracking_uri.startswith("sqlite:") or "://" not in self.tracking_uri:
+                    location = (self.cwd / DEFAULT_ARTIFACTS).resolve().as_uri()
+                experiment_id = self.client.create_experiment(self.experiment, artifact_location=location)
+            else:
+                experiment_id = experiment.experiment_id
+            run_tags = {
+                "sigforge.version": __version__,
+                "python.version": platform.python_version(),
+                **(tags or {}),
+            }
+            parent = os.environ.get(PARENT_RUN_ENV)
+            if parent:
+                run_tags["mlflow.parentRunId"] = parent
+            commit = git_commit(self.cwd)
+            if commit:
+                run_tags["git.commit"] = commit
+            run = self.client.create_run(experiment_id, run_name=f"{self.model_name}-pending", tags=run_tags)
+            self.run_id = run.info.run_id
+            self.client.log_batch(
+                self.run_id,
+                params=[Param(k[:250], v[:6000]) for k, v in sorted(redact(params).items())],
+                tags=[RunTag("sigforge.status", "exporting")],
+            )
+        except Exception as err:
+            raise TrackingError(
+                f"{self._where()} could not start a run: {type(err).__name__}: {err}"
+            ) from err
+        return self.run_id
+
+    def fail(self, error: BaseException, status: str = "FAILED") -> None:
+        """End the run FAILED (or KILLED) with the error recorded; never raises."""
+        if self.run_id is None:
+            return
+        try:
+            self.client.set_tag(self.run_id, "sigforge.error", str(error)[:5000] or type(error).__name__)
+            self.client.set_tag(self.run_id, "sigforge.status", status.lower())
+        except Exception:
+            pass
+        with contextlib.suppress(Exception):
+            self.client.set_terminated(self.run_id, status)
+
+    def finish(self, result: Any, config_yaml: str, examples: Mapping[str, Any] | None = None,
+               example_features: Mapping[str, Mapping[str, Any]] | None = None,
+               extra_metrics: Mapping[str, float] | None = None) -> None:  # fmt: skip
+        """Log artifacts, the MLflow model and metrics; end FINISHED. Raises TrackingError."""
+        from mlflow.entities import Metric, RunTag
+
+        start = time.perf_counter()
+        summary = result.summary
+        try:
+            with tempfile.TemporaryDirectory(prefix="sigforge-mlflow-") as tmp:
+                tmp_path = Path(tmp)
+                files = {
+                    "config.yaml": config_yaml,
+                    SUMMARY_JSON: json.dumps(summary, indent=2) + "\n",
+                    SUMMARY_MD: to_markdown(summary),
+                    "signature_card.html": render_card(summary, example_features),
+                }
+                for name, text in files.items():
+                    (tmp_path / name).write_text(text)
+                    self.client.log_artifact(self.run_id, str(tmp_path / name))
+                model_dir = tmp_path / MODEL_ARTIFACT
+                write_mlmodel(model_dir, summary, examples or {}, run_id=self.run_id)
+                self.client.log_artifacts(self.run_id, str(model_dir), MODEL_ARTIFACT)
+                self.client.log_artifacts(
+                    self.run_id, str(result.export_dir), f"{MODEL_ARTIFACT}/{SAVED_MODEL_SUBDIR}"
+                )
+            now = int(time.time() * 1000)
+            metrics = {
+                "saved_model_bytes": float(_dir_size(Path(result.export_dir))),
+                **{k: float(v) for k, v in (result.timings or {}).items()},
+                **(extra_metrics or {}),
+                "logging_seconds": time.perf_counter() - start,
+            }
+            self.client.log_batch(
+                self.run_id,
+                metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+                tags=[
+                    RunTag("mlflow.runName", f"{self.model_name}-v{result.version}"),
+                    RunTag("sigforge.version_dir", str(result.export_dir)),
+                    RunTag("sigforge.model_version", str(result.version)),
+                    RunTag("sigforge.contract_digest", contract_digest(summary["signatures"])),
+                    RunTag("sigforge.status", "finished"),
+                ],
+            )
+            self.client.set_terminated(self.run_id, "FINISHED")
+        except Exception as err:
+            self.fail(err)
+            raise TrackingError(
+                f"{self._where()} failed while logging run {self.run_id}: {type(err).__name__}: {err}. "
+                f"The verified export is kept at {result.export_dir}; log it later with "
+                f"python -m sigforge.log {result.export_dir}"
+            ) from err
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+_NP_DTYPES = {"string": "object", "bfloat16": "float32"}
+
+
+def model_signature(signature: Mapping[str, Any]) -> Any:
+    """An MLflow tensor signature for one sigforge signature: one TensorSpec per key."""
+    import numpy as np
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import Schema, TensorSpec
+
+    def schema(tensors: Mapping[str, Any]) -> Any:
+        return Schema(
+            [
+                TensorSpec(
+                    np.dtype(_NP_DTYPES.get(t["dtype"], t["dtype"])),
+                    tuple(-1 if d is None else d for d in (t["shape"] or [-1])),
+                    name=key,
+                )
+                for key, t in tensors.items()
+                if t is not None
+            ]
+        )
+
+    return ModelSignature(inputs=schema(signature["inputs"]), outputs=schema(signature["outputs"]))
+
+
+def write_mlmodel(path: Path, summary: Mapping[str, Any], examples: Mapping[str, Any], *, run_id: str | None,
+                  signature_key: str = "serving_default") -> None:  # fmt: skip
+    """An MLflow model directory around a SavedModel logged beside it under ``tfmodel/``."""
+    import mlflow
+    from mlflow.models import Model
+    from mlflow.models.utils import _save_example
+
+    signatures = summary["signatures"]
+    if signature_key not in signatures:
+        signature_key = next(iter(signatures))
+    path.mkdir(parents=True, exist_ok=True)
+    model = Model(run_id=run_id, artifact_path=MODEL_ARTIFACT)
+    model.add_flavor(
+        "tensorflow",
+        saved_model_dir=SAVED_MODEL_SUBDIR,
+        meta_graph_tags=["serve"],
+        signature_def_key=signature_key,
+        # mlflow.tensorflow loads this model type with tf.saved_model.load and calls
+        # signatures[signature_def_key] with a dict keyed by the signature's keys.
+        model_type="tf1-estimator",
+        code=None,
+    )
+    requirements = _requirements()
+    (path / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    (path / "python_env.yaml").write_text(
+        f"python: {platform.python_version()}\nbuild_dependencies:\n- pip\ndependencies:\n- -r requirements.txt\n"
+    )
+    (path / "conda.yaml").write_text(
+        "channels:\n- conda-forge\ndependencies:\n"
+        f"- python={platform.python_version()}\n- pip\n- pip:\n" + "".join(f"  - {r}\n" for r in requirements)
+    )
+    mlflow.pyfunc.add_to_model(
+        model, loader_module="mlflow.tensorflow", conda_env="conda.yaml", python_env="python_env.yaml"
+    )
+    model.signature = model_signature(signatures[signature_key])
+    example = examples.get(signature_key)
+    if example is not None:
+        _save_example(model, dict(example), str(path))
+    model.metadata = {"sigforge_signature_def_key": signature_key, "sigforge_version": __version__}
+    model.save(str(path / "MLmodel"))
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in ("tensorflow-cpu", "tensorflow", "mlflow"):
+        try:
+            out.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def iter_children(client: Any, parent_run_id: str) -> Iterable[Any]:
+    run = client.get_run(parent_run_id)
+    return client.search_runs(
+        [run.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+        max_results=1000,
+    )
