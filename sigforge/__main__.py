@@ -45,7 +45,7 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def export_from_config(cfg: DictConfig, output_dir: Path | None) -> int:
+def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tuple[str, ...] = ()) -> int:
     """Validate, then export and log to MLflow (or print the contract for ``export.dry_run=true``)."""
     from sigforge import pipeline
     from sigforge.summary import to_markdown
@@ -71,7 +71,7 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None) -> int:
             retries=int(mlflow_cfg.get("http_retries", 2)),
         )
         try:
-            run.start(tracking.flatten(container))
+            run.start(tracking.flatten(container), tags={"sigforge.overrides": " ".join(overrides)})
         except tracking.TrackingError as err:
             tracking_error, run = err, None
     try:
@@ -96,6 +96,8 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None) -> int:
             },
             example_features=pipeline.example_features(spec),
             extra_metrics={"parameter_count": float(result.parameter_count)},
+            register_as=(container.get("mlflow") or {}).get("registered_model_name"),
+            allow_breaking=bool((container.get("mlflow") or {}).get("allow_breaking")),
         )
         print(f"sigforge: logged MLflow run {run.run_id} to {run.tracking_uri}")
     elif tracking_error is not None:
@@ -110,9 +112,9 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None) -> int:
 def app(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
     try:
-        code = export_from_config(cfg, output_dir)
+        code = export_from_config(cfg, Path(hydra_cfg.runtime.output_dir), tuple(hydra_cfg.overrides.task))
     except SigforgeError as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise

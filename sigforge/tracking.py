@@ -55,6 +55,12 @@ class TrackingError(SigforgeError):
     exit_code = 4
 
 
+class RegistrationRefused(SigforgeError):
+    """The new contract breaks the latest registered version's and ``mlflow.allow_breaking`` is false."""
+
+    exit_code = 5
+
+
 def configure_http(timeout: int, retries: int) -> None:
     """Bound what an unreachable tracking server can cost (MLflow's defaults retry for minutes)."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout))
@@ -177,7 +183,8 @@ class ExportRun:
 
     def finish(self, result: Any, config_yaml: str, examples: Mapping[str, Any] | None = None,
                example_features: Mapping[str, Mapping[str, Any]] | None = None,
-               extra_metrics: Mapping[str, float] | None = None) -> None:  # fmt: skip
+               extra_metrics: Mapping[str, float] | None = None, register_as: str | None = None,
+               allow_breaking: bool = False) -> None:  # fmt: skip
         """Log artifacts, the MLflow model and metrics; end FINISHED. Raises TrackingError."""
         from mlflow.entities import Metric, RunTag
 
@@ -219,7 +226,12 @@ class ExportRun:
                     RunTag("sigforge.status", "finished"),
                 ],
             )
+            if register_as:
+                self._register(register_as, summary["signatures"], allow_breaking)
             self.client.set_terminated(self.run_id, "FINISHED")
+        except RegistrationRefused as err:
+            self.fail(err)
+            raise
         except Exception as err:
             self.fail(err)
             raise TrackingError(
@@ -227,6 +239,26 @@ class ExportRun:
                 f"The verified export is kept at {result.export_dir}; log it later with "
                 f"python -m sigforge.log {result.export_dir}"
             ) from err
+
+    def _register(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
+        """Register ``runs:/<run>/model`` as a new version of ``name``, guarding its contract."""
+        import mlflow
+
+        from sigforge.diff import compare_contracts, load_contract, render
+
+        versions = self.client.search_model_versions(f"name = '{name}'")
+        if versions:
+            latest = max(versions, key=lambda v: int(v.version))
+            previous = load_contract(f"models:/{name}/{latest.version}", self.tracking_uri)
+            breaking = [c for c in compare_contracts(previous, contract) if c.breaking]
+            if breaking and not allow_breaking:
+                raise RegistrationRefused(
+                    f"mlflow.registered_model_name = '{name}': this contract breaks version {latest.version}'s "
+                    f"clients, so it was not registered:\n{render(breaking)}"
+                    "Keep the old keys, dtypes and shapes, or set mlflow.allow_breaking=true to register anyway."
+                )
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.register_model(f"runs:/{self.run_id}/{MODEL_ARTIFACT}", name)
 
 
 def _dir_size(path: Path) -> int:

@@ -1,0 +1,69 @@
+"""``python -m sigforge.log EXPORT_DIR``: log an existing export to MLflow.
+
+For exports whose logging failed (an unreachable tracking server) or that were made with
+``mlflow.enabled=false``. The summary, card and MLflow model are rebuilt from ``saved_model.pb``;
+``--config`` adds the composed config (Hydra's ``.hydra/config.yaml`` of the run) as params and
+artifact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from sigforge.contract import contract_to_dict, read_contract
+from sigforge.errors import SigforgeError
+from sigforge.inspect import resolve_export_dir
+from sigforge.summary import build_summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sigforge.log", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "export_dir", type=Path, help="a version directory (or a model directory: its latest)"
+    )
+    parser.add_argument(
+        "--tracking-uri", help="default: sqlite:///outputs/mlflow.db under the current directory"
+    )
+    parser.add_argument("--experiment", help="default: the model's name (the version directory's parent)")
+    parser.add_argument("--config", type=Path, help="the composed config.yaml of the export run")
+    args = parser.parse_args(argv)
+
+    from sigforge import tracking
+
+    try:
+        export_dir = resolve_export_dir(args.export_dir).resolve()
+        model_name, version = export_dir.parent.name, int(export_dir.name) if export_dir.name.isdigit() else 0
+        summary = build_summary(
+            contract_to_dict(read_contract(export_dir)),
+            model=model_name,
+            version=version,
+            export_dir=str(export_dir),
+        )
+        config_yaml, params = "", {}
+        if args.config:
+            from omegaconf import OmegaConf
+
+            config_yaml = args.config.read_text()
+            params = tracking.flatten(OmegaConf.to_container(OmegaConf.create(config_yaml), resolve=False))
+        cwd = Path.cwd()
+        run = tracking.ExportRun(
+            model_name=model_name,
+            experiment=args.experiment or model_name,
+            tracking_uri=tracking.resolve_tracking_uri(args.tracking_uri, cwd),
+            cwd=cwd,
+        )
+        run.start(params, tags={"sigforge.logged_later": "true"})
+        result = SimpleNamespace(export_dir=export_dir, version=version, summary=summary, timings={})
+        run.finish(result, config_yaml)
+    except (OSError, ValueError, SigforgeError) as err:
+        print(f"sigforge.log: {err}", file=sys.stderr)
+        return getattr(err, "exit_code", 2)
+    print(f"sigforge.log: logged {export_dir} as MLflow run {run.run_id} to {run.tracking_uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
