@@ -48,20 +48,34 @@ def _sigterm_raises() -> Iterator[None]:
 def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tuple[str, ...] = ()) -> int:
     """Validate, then export and log to MLflow (or print the contract for ``export.dry_run=true``)."""
     from sigforge import pipeline
-    from sigforge.summary import to_markdown
 
     container = OmegaConf.to_container(cfg, resolve=True)
     spec, plugins = pipeline.prepare(container)
     if spec.dry_run:
         print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
         return 0
+    with _sigterm_raises():
+        return _export_and_log(cfg, container, spec, plugins, output_dir, overrides)
+
+
+def _export_and_log(
+    cfg: DictConfig,
+    container: dict[str, Any],
+    spec: Any,
+    plugins: Any,
+    output_dir: Path | None,
+    overrides: tuple[str, ...],
+) -> int:
+    from sigforge import pipeline
+    from sigforge.summary import to_markdown
+
     cwd = Path.cwd()
+    mlflow_cfg = container.get("mlflow") or {}
     run = None
     tracking_error = None
     if spec.mlflow.enabled:
         from sigforge import tracking
 
-        mlflow_cfg = container.get("mlflow") or {}
         run = tracking.ExportRun(
             model_name=spec.model.name,
             experiment=spec.mlflow.experiment_name,
@@ -75,8 +89,7 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
         except tracking.TrackingError as err:
             tracking_error, run = err, None
     try:
-        with _sigterm_raises():
-            result = pipeline.run_export(spec, plugins, summary_dir=output_dir)
+        result = pipeline.run_export(spec, plugins, summary_dir=output_dir)
     except (KeyboardInterrupt, Terminated) as err:
         if run is not None:
             run.fail(err, "KILLED")
@@ -88,17 +101,21 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
     print(to_markdown(result.summary), end="")
     print(f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}")
     if run is not None:
-        run.finish(
-            result,
-            OmegaConf.to_yaml(cfg),
-            examples={
-                name: {k: v[:1] for k, v in args.items()} for name, args in result.report.inputs.items()
-            },
-            example_features=pipeline.example_features(spec),
-            extra_metrics={"parameter_count": float(result.parameter_count)},
-            register_as=(container.get("mlflow") or {}).get("registered_model_name"),
-            allow_breaking=bool((container.get("mlflow") or {}).get("allow_breaking")),
-        )
+        try:
+            run.finish(
+                result,
+                OmegaConf.to_yaml(cfg),
+                examples={
+                    name: {k: v[:1] for k, v in args.items()} for name, args in result.report.inputs.items()
+                },
+                example_features=pipeline.example_features(spec),
+                extra_metrics={"parameter_count": float(result.parameter_count)},
+                register_as=mlflow_cfg.get("registered_model_name"),
+                allow_breaking=bool(mlflow_cfg.get("allow_breaking")),
+            )
+        except (KeyboardInterrupt, Terminated) as err:
+            run.fail(err, "KILLED")
+            raise
         print(f"sigforge: logged MLflow run {run.run_id} to {run.tracking_uri}")
     elif tracking_error is not None:
         raise type(tracking_error)(

@@ -21,7 +21,7 @@ import platform
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +118,16 @@ def git_commit(cwd: Path) -> str | None:
 class ExportRun:
     """One MLflow run around one export: ``start`` before, then ``finish`` or ``fail``."""
 
-    def __init__(self, *, model_name: str, experiment: str, tracking_uri: str, cwd: Path,
-                 timeout: int = 10, retries: int = 2) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        experiment: str,
+        tracking_uri: str,
+        cwd: Path,
+        timeout: int = 10,
+        retries: int = 2,
+    ) -> None:
         configure_http(timeout, retries)
         self.model_name = model_name
         self.experiment = experiment
@@ -136,18 +144,20 @@ class ExportRun:
         from mlflow.tracking import MlflowClient
 
         try:
-            self.client = MlflowClient(tracking_uri=self.tracking_uri)
-            experiment = self.client.get_experiment_by_name(self.experiment)
-            if experiment is None:
-                location = None
-                if self.tracking_uri.startswith("sqlite:") or "://" not in self.tracking_uri:
-                    location = (self.cwd / DEFAULT_ARTIFACTS).resolve().as_uri()
-                experiment_id = self.client.create_experiment(self.experiment, artifact_location=location)
-            else:
-                experiment_id = experiment.experiment_id
+            with _store_lock(self.tracking_uri):
+                self.client = MlflowClient(tracking_uri=self.tracking_uri)
+                experiment = self.client.get_experiment_by_name(self.experiment)
+                if experiment is None:
+                    location = None
+                    if self.tracking_uri.startswith("sqlite:") or "://" not in self.tracking_uri:
+                        location = (self.cwd / DEFAULT_ARTIFACTS).resolve().as_uri()
+                    experiment_id = self.client.create_experiment(self.experiment, artifact_location=location)
+                else:
+                    experiment_id = experiment.experiment_id
             run_tags = {
                 "sigforge.version": __version__,
                 "python.version": platform.python_version(),
+                "tensorflow.version": _package_version("tensorflow-cpu") or _package_version("tensorflow") or "",
                 **(tags or {}),
             }
             parent = os.environ.get(PARENT_RUN_ENV)
@@ -181,10 +191,16 @@ class ExportRun:
         with contextlib.suppress(Exception):
             self.client.set_terminated(self.run_id, status)
 
-    def finish(self, result: Any, config_yaml: str, examples: Mapping[str, Any] | None = None,
-               example_features: Mapping[str, Mapping[str, Any]] | None = None,
-               extra_metrics: Mapping[str, float] | None = None, register_as: str | None = None,
-               allow_breaking: bool = False) -> None:  # fmt: skip
+    def finish(
+        self,
+        result: Any,
+        config_yaml: str,
+        examples: Mapping[str, Any] | None = None,
+        example_features: Mapping[str, Mapping[str, Any]] | None = None,
+        extra_metrics: Mapping[str, float] | None = None,
+        register_as: str | None = None,
+        allow_breaking: bool = False,
+    ) -> None:
         """Log artifacts, the MLflow model and metrics; end FINISHED. Raises TrackingError."""
         from mlflow.entities import Metric, RunTag
 
@@ -261,6 +277,32 @@ class ExportRun:
         mlflow.register_model(f"runs:/{self.run_id}/{MODEL_ARTIFACT}", name)
 
 
+@contextlib.contextmanager
+def _store_lock(tracking_uri: str) -> Iterator[None]:
+    """Serialize creating a SQLite store and its experiment: concurrent exports would race the schema migration."""
+    if not tracking_uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    lock_path = Path(tracking_uri[len("sqlite:///") :] + ".lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _package_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
 def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -290,8 +332,14 @@ def model_signature(signature: Mapping[str, Any]) -> Any:
     return ModelSignature(inputs=schema(signature["inputs"]), outputs=schema(signature["outputs"]))
 
 
-def write_mlmodel(path: Path, summary: Mapping[str, Any], examples: Mapping[str, Any], *, run_id: str | None,
-                  signature_key: str = "serving_default") -> None:  # fmt: skip
+def write_mlmodel(
+    path: Path,
+    summary: Mapping[str, Any],
+    examples: Mapping[str, Any],
+    *,
+    run_id: str | None,
+    signature_key: str = "serving_default",
+) -> None:
     """An MLflow model directory around a SavedModel logged beside it under ``tfmodel/``."""
     import mlflow
     from mlflow.models import Model
@@ -333,15 +381,9 @@ def write_mlmodel(path: Path, summary: Mapping[str, Any], examples: Mapping[str,
 
 
 def _requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = []
-    for name in ("tensorflow-cpu", "tensorflow", "mlflow"):
-        try:
-            out.append(f"{name}=={version(name)}")
-        except PackageNotFoundError:
-            continue
-    return out
+    return [
+        f"{name}=={v}" for name in ("tensorflow-cpu", "tensorflow", "mlflow") if (v := _package_version(name))
+    ]
 
 
 def iter_children(client: Any, parent_run_id: str) -> Iterable[Any]:
