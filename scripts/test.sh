@@ -9,6 +9,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# The browser test drives Debian's Chromium (Playwright's own browser download is not reachable).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian's chromium for the browser test..." >&2
+  apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null || echo "chromium install failed; the browser test will be skipped" >&2
+fi
 .venv/bin/python -m ruff check sigforge tests bench plugins
 set +e
 .venv/bin/python -m pytest -p no:cacheprovider "$@"

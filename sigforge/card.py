@@ -19,7 +19,7 @@ h1{font-size:22px;margin-bottom:4px} h2{font-size:18px;margin-top:28px}
 .method{font-family:monospace;background:#eef2f7;border-radius:4px;padding:2px 6px;font-size:13px}
 table{border-collapse:collapse;margin:8px 0 12px} th,td{border:1px solid #d0d7de;padding:4px 10px;text-align:left}
 th{background:#f6f8fa} td.key{font-family:monospace;font-weight:600}
-pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:10px;overflow-x:auto;font-size:12.5px}
+pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:10px;white-space:pre-wrap;word-break:break-all;font-size:12.5px}
 .muted{color:#57606a;font-size:13px}
 """
 

@@ -1,0 +1,54 @@
+"""The signature card in the real MLflow UI, opened in headless Chromium through Playwright."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="no system Chromium (scripts/test.sh installs Debian's when run as root)"
+)
+def test_signature_card_shows_the_keys_in_the_mlflow_ui(run_cli, mlflow_server):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from mlflow.tracking import MlflowClient
+
+    result = run_cli(
+        "+experiment=multi_input",
+        f"mlflow.tracking_uri={mlflow_server}",
+        "mlflow.experiment_name=ui",
+        "naming.policy=prefixed",
+    )
+    assert result.returncode == 0, result.stderr
+    client = MlflowClient(mlflow_server)
+    experiment = client.get_experiment_by_name("ui")
+    run = client.search_runs([experiment.experiment_id])[0]
+    url = f"{mlflow_server}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}/artifacts"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.get_by_text("signature_card.html").first.click(timeout=60_000)
+            card = page.frame_locator("iframe").first
+            for key in ("input_image", "input_text", "scores"):
+                playwright.expect(card.locator("td.key", has_text=key)).to_be_visible(timeout=30_000)
+            playwright.expect(card.get_by_text("tensorflow/serving/predict")).to_be_visible()
+        finally:
+            browser.close()
