@@ -85,7 +85,7 @@ def _export_and_log(
             retries=int(mlflow_cfg.get("http_retries", 2)),
         )
         try:
-            run.start(tracking.flatten(container), tags={"sigforge.overrides": " ".join(overrides)})
+            run.start(tracking.flatten(container), tags={"sigforge.overrides": tracking.redact_overrides(overrides)})
         except tracking.TrackingError as err:
             tracking_error, run = err, None
     try:
@@ -101,10 +101,12 @@ def _export_and_log(
     print(to_markdown(result.summary), end="")
     print(f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}")
     if run is not None:
+        from sigforge import tracking
+
         try:
             run.finish(
                 result,
-                OmegaConf.to_yaml(cfg),
+                tracking.redacted_yaml(container),
                 examples={
                     name: {k: v[:1] for k, v in args.items()} for name, args in result.report.inputs.items()
                 },
@@ -138,7 +140,11 @@ def app(cfg: DictConfig) -> None:
         print(f"sigforge: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
     except Terminated:
+        print("sigforge: terminated (SIGTERM); no version was published by this run", file=sys.stderr)
         sys.exit(143)
+    except KeyboardInterrupt:
+        print("sigforge: interrupted; no version was published by this run", file=sys.stderr)
+        sys.exit(130)
     if code:
         sys.exit(code)
 

@@ -60,7 +60,7 @@ def prepare_model_dir(base_dir: Path, model_name: str) -> Path:
     model_dir = base_dir / model_name
     try:
         base_resolved = base_dir.resolve()
-        model_dir.mkdir(parents=True, exist_ok=True)
+        _make_dirs(model_dir)
     except OSError as err:
         raise ExportError(
             f"export.base_dir = '{base_dir}' cannot be created or written ({err.strerror}); "
@@ -131,19 +131,39 @@ def write_saved_model(plan: Any, path: Path, method_names: Mapping[str, str]) ->
 
     try:
         tf.saved_model.save(plan.module, str(path), signatures=plan.functions)
-    except OSError as err:
+    except (OSError, tf.errors.OpError) as err:
+        reason = getattr(err, "strerror", None) or getattr(err, "message", None) or str(err)
         raise ExportError(
-            f"writing the SavedModel under export.base_dir failed ({path}): {err.strerror or err}; "
-            "check free space and permissions."
+            f"writing the SavedModel under export.base_dir failed ({path.parent}): {reason.strip()[-300:]}; "
+            "check free space, file size limits and permissions, or point export.base_dir elsewhere."
         ) from err
     except (ValueError, AssertionError) as err:
         raise ExportError(
             f"TensorFlow refused to save the model: {err}. If a plugin model owns TF resources outside "
             "its layers, assign them to a layer attribute."
         ) from err
+    _no_world_write(path)
     changed = {k: v for k, v in method_names.items() if v != "tensorflow/serving/predict"}
     if changed:
         set_method_names(path, changed)
+
+
+def _make_dirs(path: Path) -> None:
+    """``mkdir -p`` whose new directories are never world-writable, even under umask 000."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o775, exist_ok=True)
+
+
+def _no_world_write(path: Path) -> None:
+    """Exported files follow the user's umask but are never world-writable, whatever the umask."""
+    for item in [path, *path.rglob("*")]:
+        mode = item.lstat().st_mode
+        if mode & 0o002 and not item.is_symlink():
+            item.chmod(mode & ~0o002 & 0o7777)
 
 
 def set_method_names(path: Path, method_names: Mapping[str, str]) -> None:

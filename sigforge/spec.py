@@ -248,6 +248,23 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
             f"mlflow.tracking_uri = {tracking_uri!r} must be a URI such as http://127.0.0.1:5000 or "
             "sqlite:///outputs/mlflow.db, or null for the default.",
         )
+    for key in ("http_timeout", "http_retries"):
+        value = mlflow_cfg.get(key, 1)
+        problems.check(
+            isinstance(value, int) and value >= (1 if key == "http_timeout" else 0),
+            f"mlflow.{key} = {value!r} must be an integer {'>= 1 (seconds)' if key == 'http_timeout' else '>= 0'}.",
+        )
+    experiment_name = mlflow_cfg.get("experiment_name")
+    problems.check(
+        experiment_name is None or (isinstance(experiment_name, str) and experiment_name.strip() != ""),
+        f"mlflow.experiment_name = {experiment_name!r} must be a non-empty name, or null for model.name.",
+    )
+    registered = mlflow_cfg.get("registered_model_name")
+    problems.check(
+        registered is None
+        or (isinstance(registered, str) and re.match(r"^[\w.\- ]+$", registered) is not None),
+        f"mlflow.registered_model_name = {registered!r} must be a plain name (letters, digits, '_', '-', '.').",
+    )
     modules = tuple((cfg.get("plugins") or {}).get("modules") or ())
     if problems:
         raise ConfigError(problems)

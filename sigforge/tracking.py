@@ -101,6 +101,32 @@ def redact(params: Mapping[str, str]) -> dict[str, str]:
     return {k: (REDACTED if looks_secret(k, v) else v) for k, v in params.items()}
 
 
+def redact_overrides(overrides: Iterable[str]) -> str:
+    """Hydra overrides as one line, ``key=***`` where the value looks secret."""
+    out = []
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        out.append(f"{key}={REDACTED}" if sep and looks_secret(key, value) else override)
+    return " ".join(out)
+
+
+def redact_tree(value: Any, key: str = "") -> Any:
+    """The same structure with secret-looking values replaced, for artifacts such as config.yaml."""
+    if isinstance(value, Mapping):
+        return {k: redact_tree(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_tree(v, key) for v in value]
+    if isinstance(value, str) and looks_secret(key, value):
+        return REDACTED
+    return value
+
+
+def redacted_yaml(config: Mapping[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(redact_tree(config), sort_keys=False)
+
+
 def contract_digest(contract: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(contract, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -157,7 +183,9 @@ class ExportRun:
             run_tags = {
                 "sigforge.version": __version__,
                 "python.version": platform.python_version(),
-                "tensorflow.version": _package_version("tensorflow-cpu") or _package_version("tensorflow") or "",
+                "tensorflow.version": _package_version("tensorflow-cpu")
+                or _package_version("tensorflow")
+                or "",
                 **(tags or {}),
             }
             parent = os.environ.get(PARENT_RUN_ENV)

@@ -112,28 +112,6 @@ def test_inspect_prints_the_summary_of_any_saved_model(run_cli, tmp_path):
     assert missing.returncode == 2 and "no saved_model.pb" in missing.stderr
 
 
-def test_concurrent_exports_get_distinct_complete_versions(tmp_path):
-    env = {**os.environ, **QUIET_TF}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "sigforge", "+experiment=image_classifier"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    for proc in procs:
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
-    model_dir = tmp_path / "outputs" / "exports" / "image_classifier"
-    assert sorted(os.listdir(model_dir)) == ["1", "2", "3"]
-    for version in ("1", "2", "3"):
-        assert saved_model_proto(model_dir / version).signature_def["serving_default"].inputs["image"]
-
-
 def test_kill_9_never_leaves_a_partial_version(tmp_path):
     env = {**os.environ, **QUIET_TF}
     model_dir = tmp_path / "outputs" / "exports" / "image_classifier"

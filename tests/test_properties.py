@@ -60,19 +60,22 @@ input_specs = st.fixed_dictionaries(
 )
 
 
-@given(
-    inputs=st.dictionaries(valid_keys, input_specs, min_size=1, max_size=4),
-    signatures=st.dictionaries(
+random_specs = {
+    "inputs": st.dictionaries(valid_keys, input_specs, min_size=1, max_size=4),
+    "signatures": st.dictionaries(
         valid_keys, st.just({"method": "predict", "outputs": ["scores"]}), min_size=1, max_size=3
     ),
-    policy=st.sampled_from(["identity", "prefixed"]),
-)
-def test_random_specs_round_trip_exactly(compose, plugins, tmp_path_factory, inputs, signatures, policy):
+    "policy": st.sampled_from(["identity", "prefixed"]),
+}
+
+
+def assert_round_trip(compose, plugins, base, inputs, signatures, policy):
+    """Export a random spec and read saved_model.pb back: every key, dtype, shape and method exact."""
     from sigforge.contract import read_contract
     from sigforge.pipeline import run_export
     from sigforge.spec import build_spec
 
-    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path_factory.mktemp('p')}")
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={base}")
     cfg["model"]["architecture"] = "dnn_classifier"
     cfg["inputs"] = {name: {"modality": "tabular", **spec} for name, spec in inputs.items()}
     cfg["signatures"] = signatures
@@ -86,3 +89,15 @@ def test_random_specs_round_trip_exactly(compose, plugins, tmp_path_factory, inp
         assert {k: (t.dtype, list(t.shape)) for k, t in written[name].inputs.items()} == {
             prefix + n: (s["dtype"], s["shape"]) for n, s in inputs.items()
         }
+
+
+@given(**random_specs)
+def test_random_specs_round_trip_exactly(compose, plugins, tmp_path_factory, inputs, signatures, policy):
+    assert_round_trip(compose, plugins, tmp_path_factory.mktemp("p"), inputs, signatures, policy)
+
+
+@pytest.mark.slow
+@settings(max_examples=500)
+@given(**random_specs)
+def test_500_random_specs_round_trip_exactly(compose, plugins, tmp_path_factory, inputs, signatures, policy):
+    assert_round_trip(compose, plugins, tmp_path_factory.mktemp("p"), inputs, signatures, policy)
