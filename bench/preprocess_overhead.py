@@ -47,14 +47,18 @@ def main() -> None:
     with_pre = tf.saved_model.load(str(export("image_bytes", base))).signatures["serving_default"]
     model = tf.saved_model.load(str(export("image_classifier", base))).signatures["serving_default"]
     rng = np.random.default_rng(0)
-    pngs = [tf.io.encode_png(rng.integers(0, 256, (28, 28, 1), dtype=np.uint8)).numpy() for _ in range(args.batch)]
+    pngs = [
+        tf.io.encode_png(rng.integers(0, 256, (28, 28, 1), dtype=np.uint8)).numpy() for _ in range(args.batch)
+    ]
     batch = tf.constant(pngs)
 
     def in_graph():
         return with_pre(image=batch)["scores"].numpy()
 
     def eager_then_model():
-        images = [tf.image.resize(tf.cast(tf.io.decode_image(p, channels=1), tf.float32), [28, 28]) for p in pngs]
+        images = [
+            tf.image.resize(tf.cast(tf.io.decode_image(p, channels=1), tf.float32), [28, 28]) for p in pngs
+        ]
         floats = tf.stack(images) * (1 / 255)
         return model(image=floats)["scores"].numpy()
 
@@ -65,7 +69,9 @@ def main() -> None:
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)
-    print(f"serving_call_with_preprocessors_vs_model: {statistics.median(ours) / statistics.median(theirs):.2f}")
+    print(
+        f"serving_call_with_preprocessors_vs_model: {statistics.median(ours) / statistics.median(theirs):.2f}"
+    )
     print(f"  in-graph decode_image+normalize (ms, median): {statistics.median(ours) * 1000:.2f}")
     print(f"  eager preprocessing + model call (ms, median): {statistics.median(theirs) * 1000:.2f}")
 

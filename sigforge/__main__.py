@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from sigforge.errors import SigforgeError
 from sigforge.schema import register_schema
 
+_STARTED = time.perf_counter()  # close to process start: the "compose" stage is measured from here
 register_schema()
 
 
@@ -48,14 +50,18 @@ def _sigterm_raises() -> Iterator[None]:
 def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tuple[str, ...] = ()) -> int:
     """Validate, then export and log to MLflow (or print the contract for ``export.dry_run=true``)."""
     from sigforge import pipeline
+    from sigforge.progress import Progress
 
+    progress = Progress()
     container = OmegaConf.to_container(cfg, resolve=True)
     spec, plugins = pipeline.prepare(container)
+    if not spec.dry_run:
+        progress.done("compose", time.perf_counter() - _STARTED)
     if spec.dry_run:
         print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
         return 0
     with _sigterm_raises():
-        return _export_and_log(cfg, container, spec, plugins, output_dir, overrides)
+        return _export_and_log(cfg, container, spec, plugins, output_dir, overrides, progress)
 
 
 def _export_and_log(
@@ -65,6 +71,7 @@ def _export_and_log(
     plugins: Any,
     output_dir: Path | None,
     overrides: tuple[str, ...],
+    progress: Any,
 ) -> int:
     from sigforge import pipeline
     from sigforge.summary import to_markdown
@@ -76,7 +83,9 @@ def _export_and_log(
     if spec.mlflow.enabled:
         from sigforge import tracking
 
-        run = tracking.ExportRun(
+        # Before TensorFlow is imported, a helper process imports MLflow and starts the run meanwhile.
+        Run = tracking.BackgroundExportRun if "tensorflow" not in sys.modules else tracking.ExportRun
+        run = Run(
             model_name=spec.model.name,
             experiment=spec.mlflow.experiment_name,
             tracking_uri=tracking.resolve_tracking_uri(spec.mlflow.tracking_uri, cwd),
@@ -85,11 +94,13 @@ def _export_and_log(
             retries=int(mlflow_cfg.get("http_retries", 2)),
         )
         try:
-            run.start(tracking.flatten(container), tags={"sigforge.overrides": tracking.redact_overrides(overrides)})
+            run.start(
+                tracking.flatten(container), tags={"sigforge.overrides": tracking.redact_overrides(overrides)}
+            )
         except tracking.TrackingError as err:
             tracking_error, run = err, None
     try:
-        result = pipeline.run_export(spec, plugins, summary_dir=output_dir)
+        result = pipeline.run_export(spec, plugins, summary_dir=output_dir, progress=progress)
     except (KeyboardInterrupt, Terminated) as err:
         if run is not None:
             run.fail(err, "KILLED")
@@ -100,21 +111,25 @@ def _export_and_log(
         raise
     print(to_markdown(result.summary), end="")
     print(f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}")
+    if run is not None and run.start_error is not None:
+        tracking_error, run = run.start_error, None
     if run is not None:
         from sigforge import tracking
 
         try:
-            run.finish(
-                result,
-                tracking.redacted_yaml(container),
-                examples={
-                    name: {k: v[:1] for k, v in args.items()} for name, args in result.report.inputs.items()
-                },
-                example_features=pipeline.example_features(spec),
-                extra_metrics={"parameter_count": float(result.parameter_count)},
-                register_as=mlflow_cfg.get("registered_model_name"),
-                allow_breaking=bool(mlflow_cfg.get("allow_breaking")),
-            )
+            with progress.stage("log"):
+                run.finish(
+                    result,
+                    tracking.redacted_yaml(container),
+                    examples={
+                        name: {k: v[:1] for k, v in args.items()}
+                        for name, args in result.report.inputs.items()
+                    },
+                    example_features=pipeline.example_features(spec),
+                    extra_metrics={"parameter_count": float(result.parameter_count)},
+                    register_as=mlflow_cfg.get("registered_model_name"),
+                    allow_breaking=bool(mlflow_cfg.get("allow_breaking")),
+                )
         except (KeyboardInterrupt, Terminated) as err:
             run.fail(err, "KILLED")
             raise

@@ -6,9 +6,10 @@ valid and the export is not a dry run, so a wrong config never pays for it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from sigforge.contract import contract_to_dict, expected_contract
 from sigforge.errors import ExportError
 from sigforge.plugins import Plugins, call_hook, load_plugins
+from sigforge.progress import Progress, Silent
 from sigforge.spec import ExportSpec, build_spec
 from sigforge.summary import build_summary, write_summary
 
@@ -95,27 +97,38 @@ def build_model(spec: ExportSpec, plugins: Plugins) -> Any:
     return model
 
 
-def run_export(spec: ExportSpec, plugins: Plugins, *, summary_dir: Path | None = None) -> ExportResult:
+def run_export(
+    spec: ExportSpec, plugins: Plugins, *, summary_dir: Path | None = None, progress: Progress | None = None
+) -> ExportResult:
     """Build, write, verify and publish one version; nothing numbered appears unless all of it worked."""
     from sigforge import export
-    from sigforge.verify import verify
 
+    progress = progress or Silent()
     timings: dict[str, float] = {}
-    model_dir = export.prepare_model_dir(spec.base_dir, spec.model.name)
-    tick = time.perf_counter()
-    from sigforge.signatures import build_serving_plan
 
-    model = build_model(spec, plugins)
-    plan = build_serving_plan(model, spec, plugins)
-    timings["build_seconds"] = time.perf_counter() - tick
+    @contextlib.contextmanager
+    def stage(name: str) -> Iterator[None]:
+        tick = time.perf_counter()
+        with progress.stage(name):
+            yield
+        timings[f"{name}_seconds"] = time.perf_counter() - tick
+
+    model_dir = export.prepare_model_dir(spec.base_dir, spec.model.name)
+    with stage("build"):
+        model = build_model(spec, plugins)
+    with stage("trace"):
+        from sigforge.signatures import build_serving_plan
+
+        plan = build_serving_plan(model, spec, plugins)
     with export.staging(model_dir) as staged:
-        tick = time.perf_counter()
-        export.write_saved_model(plan, staged, {s.name: s.method_name for s in spec.signatures})
-        timings["write_seconds"] = time.perf_counter() - tick
-        tick = time.perf_counter()
-        report = verify(staged, spec, plan)
-        timings["verify_seconds"] = time.perf_counter() - tick
-        version, export_dir = export.publish(staged, model_dir, spec.version)
+        with stage("write"):
+            export.write_saved_model(plan, staged, {s.name: s.method_name for s in spec.signatures})
+        with stage("verify"):
+            from sigforge.verify import verify
+
+            report = verify(staged, spec, plan)
+        with stage("publish"):
+            version, export_dir = export.publish(staged, model_dir, spec.version)
     report.export_dir = str(export_dir)
     summary = build_summary(
         report.contract, model=spec.model.name, version=version, export_dir=str(export_dir)

@@ -10,9 +10,12 @@ first, an exit hook ends the parent FAILED, so it never stays RUNNING.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import html
 import json
+import logging
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +25,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from sigforge.tracking import PARENT_RUN_ENV
+
+log = logging.getLogger("sigforge")
 
 
 class MlflowSweepCallback(Callback):
@@ -153,3 +158,48 @@ def render_comparison(comparison: Mapping[str, Any]) -> str:
         f"<p>{'All children export the same contract.' if comparison['identical'] else 'Highlighted rows differ between children.'}</p>"
         f"<table><tr><th>signature / key</th>{head}</tr>{body}</table></body></html>"
     )
+
+
+def _sweep_total(overrides: list[str]) -> int:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    total = 1
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if override.is_sweep_override():
+            total *= len(list(override.sweep_string_iterator()))
+    return total
+
+
+class SweepProgressCallback(Callback):
+    """``sweep: 3/8 jobs done`` after each job of a multirun."""
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        total = _sweep_total(list(config.hydra.overrides.task))
+        (sweep_dir / ".sigforge_jobs_total").write_text(str(total))
+        (sweep_dir / ".sigforge_jobs_done").write_text("")
+
+    def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        total_file, done_file = sweep_dir / ".sigforge_jobs_total", sweep_dir / ".sigforge_jobs_done"
+        if not total_file.exists() or config.hydra.mode.name != "MULTIRUN":
+            return
+        with open(done_file, "a+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.write(".\n")
+            f.flush()
+            f.seek(0)
+            done = len(f.read().splitlines())
+            fcntl.flock(f, fcntl.LOCK_UN)
+        message = f"sweep: {done}/{total_file.read_text()} jobs done"
+        if sys.stderr.isatty():
+            _live_print(f"[bold]{message}[/bold]")
+        else:
+            log.info("%s", message)
+
+
+def _live_print(text: str) -> None:
+    from sigforge.progress import Progress
+
+    Progress(live=True)._print(text)

@@ -19,10 +19,12 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sigforge import __version__
@@ -143,6 +145,8 @@ def git_commit(cwd: Path) -> str | None:
 
 class ExportRun:
     """One MLflow run around one export: ``start`` before, then ``finish`` or ``fail``."""
+
+    start_error: TrackingError | None = None  # raised by start() itself in this class
 
     def __init__(
         self,
@@ -421,3 +425,124 @@ def iter_children(client: Any, parent_run_id: str) -> Iterable[Any]:
         filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
         max_results=1000,
     )
+
+
+class BackgroundExportRun:
+    """An ExportRun hosted by a helper process, so MLflow's import and run creation overlap
+    TensorFlow's import and the export (threads would not help: both imports hold the GIL).
+
+    Same interface as ExportRun. The helper ignores SIGINT/SIGTERM and is told how the export
+    ended; if this process dies without telling it (kill -9), the pipe closes and the helper ends
+    the run FAILED, so the run never stays RUNNING.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.tracking_uri: str = kwargs["tracking_uri"]
+        self.run_id: str | None = None
+        self._start_error: str | None = None
+        self._conn: Any = None
+        self._proc: Any = None
+
+    def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
+        import multiprocessing
+
+        # fork is only safe before TensorFlow has started its threads.
+        context = multiprocessing.get_context("fork" if "tensorflow" not in sys.modules else "spawn")
+        self._conn, child = context.Pipe()
+        self._proc = context.Process(
+            target=_run_worker, args=(child, self.kwargs, dict(params), dict(tags or {})), daemon=True
+        )
+        self._proc.start()
+        child.close()
+
+    def _wait_started(self) -> bool:
+        if self.run_id is None and self._start_error is None:
+            reply = self._receive()
+            if reply[0] == "started":
+                self.run_id = reply[1]
+            else:
+                self._start_error = reply[1]
+        return self.run_id is not None
+
+    def _receive(self) -> tuple[Any, ...]:
+        try:
+            return self._conn.recv()
+        except EOFError:
+            return ("error", f"MLflow at {self.tracking_uri}: the logging helper process exited unexpectedly")
+
+    @property
+    def start_error(self) -> TrackingError | None:
+        self._wait_started()
+        return TrackingError(self._start_error) if self._start_error else None
+
+    def fail(self, error: BaseException, status: str = "FAILED") -> None:
+        with contextlib.suppress(Exception):
+            if self._wait_started():
+                self._conn.send(
+                    (
+                        "fail",
+                        f"{type(error).__name__}: {error}" if str(error) else type(error).__name__,
+                        status,
+                    )
+                )
+                self._receive()
+        self._close()
+
+    def finish(self, result: Any, config_yaml: str, **kwargs: Any) -> None:
+        if not self._wait_started():
+            self._close()
+            raise TrackingError(self._start_error or "MLflow run was not started")
+        light = SimpleNamespace(
+            export_dir=result.export_dir,
+            version=result.version,
+            summary=result.summary,
+            timings=result.timings,
+        )
+        self._conn.send(("finish", light, config_yaml, kwargs))
+        reply = self._receive()
+        self._close()
+        if reply[0] == "refused":
+            raise RegistrationRefused(reply[1])
+        if reply[0] != "ok":
+            raise TrackingError(reply[1])
+
+    def _close(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._proc.join(timeout=30)
+            self._proc = None
+
+
+def _run_worker(conn: Any, kwargs: dict[str, Any], params: dict[str, str], tags: dict[str, str]) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the exporter says how it ended
+    run = ExportRun(**kwargs)
+    try:
+        run.start(params, tags)
+    except TrackingError as err:
+        conn.send(("error", str(err)))
+        return
+    conn.send(("started", run.run_id))
+    try:
+        message = conn.recv()
+    except EOFError:
+        run.fail(RuntimeError("the sigforge process died before the export finished"), "FAILED")
+        return
+    if message[0] == "fail":
+        run.fail(RuntimeError(message[1]), message[2])
+        conn.send(("ok",))
+        return
+    _, result, config_yaml, options = message
+    try:
+        run.finish(result, config_yaml, **options)
+    except RegistrationRefused as err:
+        conn.send(("refused", str(err)))
+        return
+    except TrackingError as err:
+        conn.send(("error", str(err)))
+        return
+    conn.send(("ok",))

@@ -51,6 +51,7 @@ def test_export_is_an_mlflow_run_in_the_embedded_sqlite_store(run_cli, tmp_path)
     )
     assert {
         "build_seconds",
+        "trace_seconds",
         "write_seconds",
         "verify_seconds",
         "logging_seconds",

@@ -1,0 +1,64 @@
+"""big_weights_export_vs_save and big_weights_peak_rss_vs_variables: a model with 256 MiB of
+variables. Each side runs in its own process: sigforge's export (build, trace, write, verify,
+publish) against building the same model and ``tf.saved_model.save`` alone; and sigforge's peak RSS
+above the process's RSS after imports, over the variables' size.
+
+    .venv/bin/python bench/big_weights.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from _common import QUIET
+
+CHILD = r"""
+import json, os, resource, sys, time
+sys.path.insert(0, {bench!r})
+from _inprocess import base_dir, compose
+import tensorflow as tf, keras
+from sigforge.pipeline import build_model, prepare, run_export
+cfg = compose("+experiment=dnn_classifier", f"export.base_dir={{base_dir()}}", "model.hidden_units=[8192,8192]")
+spec, plugins = prepare(cfg)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+if {mode!r} == "sigforge":
+    result = run_export(spec, plugins)
+else:
+    model = build_model(spec, plugins)
+    module = tf.Module(); module.model = model
+    tf.saved_model.save(module, str(base_dir() / "plain"))
+elapsed = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"seconds": elapsed, "rss_before_kb": before, "rss_peak_kb": peak}}))
+"""
+
+
+def run(mode: str) -> dict:
+    code = CHILD.format(bench=str(Path(__file__).parent), mode=mode)
+    out = subprocess.run([sys.executable, "-c", code], env=QUIET, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    variables_mib = (8192 * 8192 * 4) / 2**20  # the 8192x8192 float32 kernel dominates
+    ours, theirs = run("sigforge"), run("save")
+    print(f"big_weights_export_vs_save: {ours['seconds'] / theirs['seconds']:.2f}")
+    grown_mib = (ours["rss_peak_kb"] - ours["rss_before_kb"]) / 1024
+    print(f"big_weights_peak_rss_vs_variables: {grown_mib / variables_mib:.2f}")
+    print(
+        f"  sigforge export (s): {ours['seconds']:.2f}  build + tf.saved_model.save (s): {theirs['seconds']:.2f}"
+    )
+    print(
+        f"  variables: {variables_mib:.0f} MiB; sigforge peak RSS growth: {grown_mib:.0f} MiB "
+        f"(save alone: {(theirs['rss_peak_kb'] - theirs['rss_before_kb']) / 1024:.0f} MiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
