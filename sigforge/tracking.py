@@ -174,7 +174,7 @@ class ExportRun:
         from mlflow.tracking import MlflowClient
 
         try:
-            with _store_lock(self.tracking_uri):
+            with store_lock(self.tracking_uri):
                 self.client = MlflowClient(tracking_uri=self.tracking_uri)
                 experiment = self.client.get_experiment_by_name(self.experiment)
                 if experiment is None:
@@ -310,7 +310,7 @@ class ExportRun:
 
 
 @contextlib.contextmanager
-def _store_lock(tracking_uri: str) -> Iterator[None]:
+def store_lock(tracking_uri: str) -> Iterator[None]:
     """Serialize creating a SQLite store and its experiment: concurrent exports would race the schema migration."""
     if not tracking_uri.startswith("sqlite:///"):
         yield
