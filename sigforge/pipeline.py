@@ -41,15 +41,11 @@ class ExportResult:
 def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
     """The contract an export would write, from the spec alone (no TensorFlow)."""
     summary = build_summary(contract_to_dict(expected_contract(spec)), model=spec.model.name, dry_run=True)
-    for name, sig in summary["signatures"].items():
-        preprocessed = {
-            spec.input[n].name
-            for n in next(s for s in spec.signatures if s.name == name).inputs
-            if spec.input[n].preprocess
-        }
+    for sig in spec.signatures:
+        preprocessed = sorted(n for n in sig.inputs if spec.input[n].preprocess)
         if preprocessed:
-            sig["note"] = (
-                f"client dtype/shape of {', '.join(sorted(preprocessed))} is set by its preprocessors"
+            summary["signatures"][sig.name]["note"] = (
+                f"client dtype/shape of {', '.join(preprocessed)} is set by its preprocessors"
             )
     return summary
 

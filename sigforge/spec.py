@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -196,9 +197,10 @@ class ExportSpec:
     mlflow: MlflowSpec
     plugin_modules: tuple[str, ...]
 
-    @property
+    @cached_property
     def input(self) -> Mapping[str, InputSpec]:
-        return {i.name: i for i in self.inputs}
+        """Inputs by name (computed once: stages look inputs up in loops)."""
+        return MappingProxyType({i.name: i for i in self.inputs})
 
     @property
     def model_dir(self) -> Path:
@@ -563,7 +565,7 @@ def _with_keys(
             )
         owner[key] = name
         keys[name] = key
-    return SignatureSpec(**{**signature.__dict__, "keys": MappingProxyType(keys)})
+    return replace(signature, keys=MappingProxyType(keys))
 
 
 def shape_str(shape: Sequence[int | None]) -> str:
