@@ -27,9 +27,10 @@ class ServingPlan:
     module: tf.Module
     functions: dict[str, Any]
     client_specs: dict[str, dict[str, TensorContract]]  # signature -> key -> what the client sends
-    examples: dict[
-        str, Any
-    ]  # input name -> callable(batch) giving real client data, from its first preprocessor
+    # input name -> callable(batch) giving real client data, from its first preprocessor
+    examples: dict[str, Any]
+    # signature -> the same Python function, run eagerly: verification's in-memory reference
+    eager: dict[str, Any]
 
 
 class _Chain:
@@ -104,6 +105,7 @@ def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> Servin
         return selected
 
     functions: dict[str, Any] = {}
+    eager: dict[str, Any] = {}
     client_specs: dict[str, dict[str, TensorContract]] = {}
     for sig in spec.signatures:
         if sig.takes_examples:
@@ -115,6 +117,7 @@ def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> Servin
         }
         try:
             functions[sig.name] = tf.function(fn, input_signature=specs).get_concrete_function()
+            eager[sig.name] = fn
         except (ExportError, PluginError):
             raise
         except Exception as err:
@@ -126,7 +129,7 @@ def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> Servin
         for name, chain in chains.items()
         if chain.steps and hasattr(chain.steps[0][2], "example_input")
     }
-    return ServingPlan(module, functions, client_specs, examples)
+    return ServingPlan(module, functions, client_specs, examples, eager)
 
 
 def _track_for_serving(module: tf.Module, model: Any) -> None:

@@ -85,7 +85,7 @@ def verify(path: Path, spec: ExportSpec, plan: Any) -> VerificationReport:
         args = synthetic_inputs(sig, spec, plan)
         report.inputs[sig.name] = {k: v.numpy() for k, v in args.items()}
         reloaded = loaded.signatures[sig.name](**args)
-        in_memory = plan.functions[sig.name](*args.values())
+        in_memory = plan.eager[sig.name](*args.values())
         result, sig_problems = _check_outputs(sig, reloaded, in_memory)
         report.smoke[sig.name] = result
         problems += sig_problems

@@ -85,8 +85,12 @@ def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[str] = ()
     params = model_cfg.params
     tensors = {i.name: keras.Input(shape=tuple(i.shape[1:]), dtype=i.dtype, name=i.name) for i in inputs}
     features = []
+    scalars: dict[str, list[Any]] = {}  # numeric [batch] inputs, stacked per dtype below
     for spec in inputs:
         x = tensors[spec.name]
+        if len(spec.shape) == 1 and spec.vocabulary is None and spec.modality not in ("sequence_length", "text"):
+            scalars.setdefault(spec.dtype, []).append(x)
+            continue
         if spec.modality == "sequence_length":
             continue  # consumed by the sequence that names it as its length_input
         if spec.modality == "image":
@@ -111,9 +115,10 @@ def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[str] = ()
                 x = ops.expand_dims(ops.mean(x, axis=tuple(range(1, len(spec.shape)))), -1)
             elif len(spec.shape) > 2:
                 x = layers.Flatten()(x)
-            elif len(spec.shape) == 1:
-                x = layers.Reshape((1,))(x)
         features.append(x)
+    # One stack per dtype rather than a layer per feature: a model with 1000 scalar features stays
+    # a handful of ops, and building, tracing and saving it stays linear.
+    features += [ops.cast(ops.stack(xs, axis=-1), "float32") for xs in scalars.values()]
     x = features[0] if len(features) == 1 else layers.Concatenate()(features)
     for units in params.get("hidden_units", [32]):
         x = layers.Dense(int(units), activation="relu")(x)
