@@ -7,6 +7,7 @@ valid and the export is not a dry run, so a wrong config never pays for it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,10 @@ from sigforge.spec import ExportSpec, build_spec
 from sigforge.summary import build_summary, write_summary
 
 log = logging.getLogger("sigforge")
+
+# Above this many bytes of weights, free the in-memory model (a full GC pass) before verification
+# reloads the SavedModel; below it, the GC pass would cost more than the memory is worth.
+BIG_MODEL_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -120,9 +125,16 @@ def run_export(
         with stage("write"):
             export.write_saved_model(plan, staged, {s.name: s.method_name for s in spec.signatures})
         with stage("verify"):
-            from sigforge.verify import verify
+            from sigforge.verify import reference_calls, verify
 
-            report = verify(staged, spec, plan)
+            references = reference_calls(spec, plan)
+            client_specs = plan.client_specs
+            parameter_count = int(model.count_params())
+            big = parameter_count * 4 > BIG_MODEL_BYTES
+            del model, plan  # the reload below must not sit beside a second copy of the weights
+            if big:
+                gc.collect()
+            report = verify(staged, spec, client_specs, references)
         with stage("publish"):
             version, export_dir = export.publish(staged, model_dir, spec.version)
     report.export_dir = str(export_dir)
@@ -133,9 +145,7 @@ def run_export(
     target = spec.summary_dir or summary_dir
     if target is not None:
         files = write_summary(summary, target)
-    result = ExportResult(
-        export_dir, version, spec, report, summary, files, timings, int(model.count_params())
-    )
+    result = ExportResult(export_dir, version, spec, report, summary, files, timings, parameter_count)
     for failure in plugins.export_finished(result):
         log.warning("%s", failure)
     return result

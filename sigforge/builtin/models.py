@@ -88,7 +88,11 @@ def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[str] = ()
     scalars: dict[str, list[Any]] = {}  # numeric [batch] inputs, stacked per dtype below
     for spec in inputs:
         x = tensors[spec.name]
-        if len(spec.shape) == 1 and spec.vocabulary is None and spec.modality not in ("sequence_length", "text"):
+        if (
+            len(spec.shape) == 1
+            and spec.vocabulary is None
+            and spec.modality not in ("sequence_length", "text")
+        ):
             scalars.setdefault(spec.dtype, []).append(x)
             continue
         if spec.modality == "sequence_length":
