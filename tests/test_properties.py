@@ -51,22 +51,23 @@ def test_keys_we_refuse_are_changed_or_refused_by_tensorflow(tmp_path_factory, k
     assert written != {key} or loaded != {key}, "TensorFlow kept a key sigforge refuses"
 
 
-dims = st.one_of(st.none(), st.integers(1, 4))
-input_specs = st.fixed_dictionaries(
-    {
-        "dtype": st.sampled_from(["float32", "float64", "int32", "int64"]),
-        "shape": st.lists(dims, min_size=0, max_size=2).map(lambda rest: [None, *rest]),
-    }
-)
-
-
-random_specs = {
-    "inputs": st.dictionaries(valid_keys, input_specs, min_size=1, max_size=4),
-    "signatures": st.dictionaries(
-        valid_keys, st.just({"method": "predict", "outputs": ["scores"]}), min_size=1, max_size=3
-    ),
-    "policy": st.sampled_from(["identity", "prefixed"]),
-}
+@st.composite
+def random_specs(draw):
+    """Inputs (names, dtypes, shapes with free dimensions), predict signatures, a naming policy, and
+    sometimes a classify signature (then the features are ones a tf.Example can carry)."""
+    classify = draw(st.booleans())
+    dtypes = ["float32", "int64"] if classify else ["float32", "float64", "int32", "int64"]
+    dim = st.integers(1, 4) if classify else st.one_of(st.none(), st.integers(1, 4))
+    tensor = st.fixed_dictionaries(
+        {"dtype": st.sampled_from(dtypes), "shape": st.lists(dim, max_size=2).map(lambda rest: [None, *rest])}
+    )
+    inputs = draw(st.dictionaries(valid_keys, tensor, min_size=1, max_size=4))
+    predict = st.just({"method": "predict", "outputs": ["scores"]})
+    signatures = draw(st.dictionaries(valid_keys, predict, min_size=1, max_size=3))
+    if classify:
+        name = draw(valid_keys.filter(lambda k: k not in signatures))
+        signatures[name] = {"method": "classify", "outputs": ["classes", "scores"]}
+    return inputs, signatures, draw(st.sampled_from(["identity", "prefixed"]))
 
 
 def assert_round_trip(compose, plugins, base, inputs, signatures, policy):
@@ -84,20 +85,26 @@ def assert_round_trip(compose, plugins, base, inputs, signatures, policy):
     written = read_contract(run_export(spec, plugins).export_dir)
     assert set(written) == set(signatures)
     prefix = "input_" if policy == "prefixed" else ""
-    for name in signatures:
-        assert written[name].method_name == "tensorflow/serving/predict"
-        assert {k: (t.dtype, list(t.shape)) for k, t in written[name].inputs.items()} == {
-            prefix + n: (s["dtype"], s["shape"]) for n, s in inputs.items()
-        }
+    for name, sig in signatures.items():
+        got = {k: (t.dtype, list(t.shape)) for k, t in written[name].inputs.items()}
+        assert written[name].method_name == f"tensorflow/serving/{sig['method']}"
+        if sig["method"] == "classify":
+            assert got == {"inputs": ("string", [None])}
+            assert {k: t.dtype for k, t in written[name].outputs.items()} == {
+                "classes": "string",
+                "scores": "float32",
+            }
+        else:
+            assert got == {prefix + n: (s["dtype"], s["shape"]) for n, s in inputs.items()}
 
 
-@given(**random_specs)
-def test_random_specs_round_trip_exactly(compose, plugins, tmp_path_factory, inputs, signatures, policy):
-    assert_round_trip(compose, plugins, tmp_path_factory.mktemp("p"), inputs, signatures, policy)
+@given(random_specs())
+def test_random_specs_round_trip_exactly(compose, plugins, tmp_path_factory, case):
+    assert_round_trip(compose, plugins, tmp_path_factory.mktemp("p"), *case)
 
 
 @pytest.mark.slow
 @settings(max_examples=500)
-@given(**random_specs)
-def test_500_random_specs_round_trip_exactly(compose, plugins, tmp_path_factory, inputs, signatures, policy):
-    assert_round_trip(compose, plugins, tmp_path_factory.mktemp("p"), inputs, signatures, policy)
+@given(random_specs())
+def test_500_random_specs_round_trip_exactly(compose, plugins, tmp_path_factory, case):
+    assert_round_trip(compose, plugins, tmp_path_factory.mktemp("p"), *case)

@@ -187,9 +187,14 @@ CATALOG = [
     ),
     ("mlflow-enabled-type", [IMAGE, "mlflow.enabled=perhaps"], "mlflow.enabled"),
     (
-        "mlflow-failing-server",
+        "mlflow-unreachable-server",
         [IMAGE, "mlflow.tracking_uri=http://127.0.0.1:9/"],
         "MLflow at http://127.0.0.1:9/ could not start a run",
+    ),
+    (
+        "mlflow-failing-server",
+        [IMAGE, "mlflow.tracking_uri={failing}"],
+        "could not start a run",
     ),
     ("experiment-unknown", ["+experiment=nope"], "experiment"),
     ("group-option-unknown", ["model=nope"], "model"),
@@ -246,6 +251,33 @@ def other_weights(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def failing_server():
+    """A tracking server that answers every request with HTTP 500."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Failing(BaseHTTPRequestHandler):
+        def _fail(self):
+            body = b'{"error_code": "INTERNAL_ERROR", "message": "the database is on fire"}'
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _fail
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
 def running_runs(db: Path) -> list[str]:
     if not db.exists():
         return []
@@ -254,7 +286,7 @@ def running_runs(db: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(("case", "overrides", "message"), CATALOG, ids=[c[0] for c in CATALOG])
-def test_bad_input_is_refused_cleanly(tmp_path, other_weights, case, overrides, message):
+def test_bad_input_is_refused_cleanly(tmp_path, other_weights, failing_server, case, overrides, message):
     (tmp_path / "corrupt.weights.h5").write_bytes(b"\x89HDF\r\n garbage")
     (tmp_path / "other.weights.h5").write_bytes(other_weights.read_bytes())
     (tmp_path / "blocker").write_text("a file where a directory should be")
@@ -264,7 +296,7 @@ def test_bad_input_is_refused_cleanly(tmp_path, other_weights, case, overrides, 
         "# @package _global_\ndefaults:\n  - override /model: image_cnn\n"
         "signatures:\n  bad-name: {method: predict, outputs: [scores]}\n"
     )
-    overrides = [o.replace("{tmp}", str(tmp_path)) for o in overrides]
+    overrides = [o.replace("{tmp}", str(tmp_path)).replace("{failing}", failing_server) for o in overrides]
     limit = None
     if case == "disk-full":
 
@@ -285,7 +317,7 @@ def test_bad_input_is_refused_cleanly(tmp_path, other_weights, case, overrides, 
     assert "Traceback" not in result.stderr
     exports = tmp_path / "outputs" / "exports"
     leftovers = [p for p in exports.rglob("*") if p.parent.parent == exports] if exports.exists() else []
-    if case == "mlflow-failing-server":
+    if case in ("mlflow-unreachable-server", "mlflow-failing-server"):
         # The one refusal that happens after a verified export: the version is kept on purpose.
         assert [p.name for p in leftovers] == ["1"] and "sigforge.log" in result.stderr
     else:

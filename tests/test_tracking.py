@@ -178,10 +178,11 @@ def test_signals_end_the_run_killed(tmp_path, signum, code):
         time.sleep(0.2)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == code, err
     run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
     if run.info.status == "FINISHED":
         pytest.skip("the export finished before the signal arrived")
+    # 130/143 from sigforge's handler; -signum when the signal lands during interpreter shutdown.
+    assert proc.returncode in (code, -signum), err
     assert run.info.status == "KILLED"
     model_dir = tmp_path / "outputs" / "exports" / "image_classifier"
     assert not model_dir.exists() or not [p for p in model_dir.iterdir() if not p.name.isdigit()]
