@@ -55,17 +55,15 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
     progress = Progress()
     container = OmegaConf.to_container(cfg, resolve=True)
     spec, plugins = pipeline.prepare(container)
-    if not spec.dry_run:
-        progress.done("compose", time.perf_counter() - _STARTED)
     if spec.dry_run:
         print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
         return 0
+    progress.done("compose", time.perf_counter() - _STARTED)
     with _sigterm_raises():
-        return _export_and_log(cfg, container, spec, plugins, output_dir, overrides, progress)
+        return _export_and_log(container, spec, plugins, output_dir, overrides, progress)
 
 
 def _export_and_log(
-    cfg: DictConfig,
     container: dict[str, Any],
     spec: Any,
     plugins: Any,
@@ -77,7 +75,6 @@ def _export_and_log(
     from sigforge.summary import to_markdown
 
     cwd = Path.cwd()
-    mlflow_cfg = container.get("mlflow") or {}
     run = None
     tracking_error = None
     if spec.mlflow.enabled:
@@ -90,8 +87,8 @@ def _export_and_log(
             experiment=spec.mlflow.experiment_name,
             tracking_uri=tracking.resolve_tracking_uri(spec.mlflow.tracking_uri, cwd),
             cwd=cwd,
-            timeout=int(mlflow_cfg.get("http_timeout", 10)),
-            retries=int(mlflow_cfg.get("http_retries", 2)),
+            timeout=spec.mlflow.http_timeout,
+            retries=spec.mlflow.http_retries,
         )
         try:
             run.start(
@@ -127,8 +124,8 @@ def _export_and_log(
                     },
                     example_features=pipeline.example_features(spec),
                     extra_metrics={"parameter_count": float(result.parameter_count)},
-                    register_as=mlflow_cfg.get("registered_model_name"),
-                    allow_breaking=bool(mlflow_cfg.get("allow_breaking")),
+                    register_as=spec.mlflow.registered_model_name,
+                    allow_breaking=spec.mlflow.allow_breaking,
                 )
         except (KeyboardInterrupt, Terminated) as err:
             run.fail(err, "KILLED")
@@ -155,10 +152,10 @@ def app(cfg: DictConfig) -> None:
         print(f"sigforge: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
     except Terminated:
-        print("sigforge: terminated (SIGTERM); no version was published by this run", file=sys.stderr)
+        print("sigforge: terminated (SIGTERM); the MLflow run, if any, is marked KILLED", file=sys.stderr)
         sys.exit(143)
     except KeyboardInterrupt:
-        print("sigforge: interrupted; no version was published by this run", file=sys.stderr)
+        print("sigforge: interrupted (SIGINT); the MLflow run, if any, is marked KILLED", file=sys.stderr)
         sys.exit(130)
     if code:
         sys.exit(code)

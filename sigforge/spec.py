@@ -180,6 +180,10 @@ class MlflowSpec:
     enabled: bool
     tracking_uri: str | None
     experiment_name: str
+    registered_model_name: str | None = None
+    allow_breaking: bool = False
+    http_timeout: int = 10
+    http_retries: int = 2
 
 
 @dataclass(frozen=True)
@@ -283,6 +287,10 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
             enabled=bool(mlflow_cfg.get("enabled", False)),
             tracking_uri=tracking_uri,
             experiment_name=mlflow_cfg.get("experiment_name") or model.name,
+            registered_model_name=registered,
+            allow_breaking=bool(mlflow_cfg.get("allow_breaking", False)),
+            http_timeout=int(mlflow_cfg.get("http_timeout", 10)),
+            http_retries=int(mlflow_cfg.get("http_retries", 2)),
         ),
         plugin_modules=modules,
     )

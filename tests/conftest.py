@@ -86,6 +86,36 @@ def run_cli(tmp_path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return _run
 
 
+def pip_install_target(source: Path, target: Path) -> None:
+    """``pip install --target``: a real, non-editable install of ``source`` into a folder."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def with_plugin(*plugins: object):
+    """A fresh plugin manager (built-ins, no entry points) with inline ``plugins`` registered."""
+    from sigforge.plugins import Plugins, make_plugin_manager
+
+    pm = make_plugin_manager(entry_points=False)
+    for i, plugin in enumerate(plugins):
+        pm.register(plugin, name=getattr(plugin, "name", f"inline-{i}"))
+    return Plugins(pm)
+
+
 def saved_model_proto(export_dir: Path):
     """The SavedModel proto, parsed with TensorFlow's own classes (an independent reader)."""
     from tensorflow.core.protobuf import saved_model_pb2

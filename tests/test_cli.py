@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import QUIET_TF, REPO, saved_model_proto
+from conftest import QUIET_TF, REPO, pip_install_target, saved_model_proto
 
 pytestmark = pytest.mark.slow
 
@@ -138,27 +139,16 @@ def test_kill_9_never_leaves_a_partial_version(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert [p.name for p in model_dir.iterdir() if not p.name.isdigit()] == []  # leftovers cleaned up
+    # The killed processes' MLflow helpers saw their exporter vanish and ended those runs FAILED.
+    with sqlite3.connect(tmp_path / "outputs" / "mlflow.db") as conn:
+        statuses = sorted(row[0] for row in conn.execute("select status from runs"))
+    assert "RUNNING" not in statuses and "FINISHED" in statuses
 
 
 def test_installed_package_finds_its_config_from_any_directory(tmp_path):
     """A plain (non-editable) install ships conf/ as sigforge.conf, found through pkg://."""
     target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(REPO),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    pip_install_target(REPO, target)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}

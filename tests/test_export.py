@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import saved_model_proto
+from conftest import saved_model_proto, with_plugin
 
 tf = pytest.importorskip("tensorflow")
 
@@ -206,7 +206,6 @@ def test_failed_verification_publishes_nothing(compose, tmp_path):
     from sigforge import hookimpl
     from sigforge.errors import VerificationError
     from sigforge.pipeline import run_export
-    from sigforge.plugins import Plugins, make_plugin_manager
     from sigforge.spec import build_spec
 
     class NanModel:
@@ -220,9 +219,7 @@ def test_failed_verification_publishes_nothing(compose, tmp_path):
 
             register("nan_model", build)
 
-    pm = make_plugin_manager()
-    pm.register(NanModel(), name="nan-test")
-    plugins = Plugins(pm)
+    plugins = with_plugin(NanModel())
     cfg = compose(
         "+experiment=image_classifier", f"export.base_dir={tmp_path}", "model.architecture=nan_model"
     )
@@ -304,7 +301,6 @@ def test_models_with_lookup_tables_keep_them_in_the_saved_model(compose, tmp_pat
 
     from sigforge import hookimpl
     from sigforge.pipeline import run_export
-    from sigforge.plugins import Plugins, make_plugin_manager
     from sigforge.spec import build_spec
 
     class LookupModel:
@@ -331,9 +327,7 @@ def test_models_with_lookup_tables_keep_them_in_the_saved_model(compose, tmp_pat
 
             register("lookup_model", build)
 
-    pm = make_plugin_manager()
-    pm.register(LookupModel(), name="lookup-test")
-    plugins = Plugins(pm)
+    plugins = with_plugin(LookupModel())
     cfg = compose(
         "+experiment=dnn_classifier", f"export.base_dir={tmp_path}", "model.architecture=lookup_model"
     )

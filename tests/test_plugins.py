@@ -7,20 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import with_plugin
 
 from sigforge import hookimpl, hookspecs
 from sigforge.errors import PluginError
-from sigforge.plugins import Plugins, make_plugin_manager
 from sigforge.spec import build_spec
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def with_plugin(*plugins: object) -> Plugins:
-    pm = make_plugin_manager(entry_points=False)
-    for i, plugin in enumerate(plugins):
-        pm.register(plugin, name=getattr(plugin, "name", f"inline-{i}"))
-    return Plugins(pm)
 
 
 class Policy:
@@ -366,25 +359,10 @@ def test_example_team_plugin_installed_with_pip_works_through_the_cli(tmp_path):
     import subprocess
     import sys
 
-    from conftest import QUIET_TF
+    from conftest import QUIET_TF, pip_install_target
 
     site = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(REPO / "plugins" / "sigforge-team-example"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    pip_install_target(REPO / "plugins" / "sigforge-team-example", site)
     env = {**os.environ, **QUIET_TF, "PYTHONPATH": str(site)}
     run = subprocess.run(
         [
