@@ -254,12 +254,15 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
             f"mlflow.tracking_uri = {tracking_uri!r} must be a URI such as http://127.0.0.1:5000 or "
             "sqlite:///outputs/mlflow.db, or null for the default.",
         )
-    for key in ("http_timeout", "http_retries"):
-        value = mlflow_cfg.get(key, 1)
-        problems.check(
-            isinstance(value, int) and value >= (1 if key == "http_timeout" else 0),
-            f"mlflow.{key} = {value!r} must be an integer {'>= 1 (seconds)' if key == 'http_timeout' else '>= 0'}.",
-        )
+    http_timeout, http_retries = mlflow_cfg.get("http_timeout", 10), mlflow_cfg.get("http_retries", 2)
+    problems.check(
+        isinstance(http_timeout, int) and http_timeout >= 1,
+        f"mlflow.http_timeout = {http_timeout!r} must be an integer >= 1 (seconds).",
+    )
+    problems.check(
+        isinstance(http_retries, int) and http_retries >= 0,
+        f"mlflow.http_retries = {http_retries!r} must be an integer >= 0.",
+    )
     experiment_name = mlflow_cfg.get("experiment_name")
     problems.check(
         experiment_name is None or (isinstance(experiment_name, str) and experiment_name.strip() != ""),
@@ -284,13 +287,13 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
         dry_run=bool(export.get("dry_run", False)),
         summary_dir=Path(summary_dir) if summary_dir else None,
         mlflow=MlflowSpec(
-            enabled=bool(mlflow_cfg.get("enabled", False)),
+            enabled=bool(mlflow_cfg.get("enabled", True)),
             tracking_uri=tracking_uri,
             experiment_name=mlflow_cfg.get("experiment_name") or model.name,
             registered_model_name=registered,
             allow_breaking=bool(mlflow_cfg.get("allow_breaking", False)),
-            http_timeout=int(mlflow_cfg.get("http_timeout", 10)),
-            http_retries=int(mlflow_cfg.get("http_retries", 2)),
+            http_timeout=http_timeout,
+            http_retries=http_retries,
         ),
         plugin_modules=modules,
     )
@@ -566,12 +569,20 @@ def _with_keys(
             problem = key_problem(key, where)
             if problem:
                 raise PluginError(problem)
-        if key in owner:
+        # TensorFlow lower-cases argument names inside a signature function, so 'Image' and 'image'
+        # collide there (saving fails); keys must differ in more than case.
+        other = owner.get(key.lower())
+        if other is not None:
+            same = keys[other] == key
             problems.append(
-                f"signatures.{signature.name}: inputs {owner[key]!r} and {name!r} both get the key {key!r}; "
+                f"signatures.{signature.name}: inputs {other!r} and {name!r} both get the key {key!r}; "
                 f"set inputs.{name}.key or choose another naming.policy."
+                if same
+                else f"signatures.{signature.name}: inputs {other!r} and {name!r} get the keys {keys[other]!r} and "
+                f"{key!r}, which differ only in case: TensorFlow lower-cases argument names and cannot save "
+                f"both; set inputs.{name}.key to a key that differs in more than case."
             )
-        owner[key] = name
+        owner[key.lower()] = name
         keys[name] = key
     return replace(signature, keys=MappingProxyType(keys))
 

@@ -61,13 +61,37 @@ def random_specs(draw):
     tensor = st.fixed_dictionaries(
         {"dtype": st.sampled_from(dtypes), "shape": st.lists(dim, max_size=2).map(lambda rest: [None, *rest])}
     )
-    inputs = draw(st.dictionaries(valid_keys, tensor, min_size=1, max_size=4))
+    # Valid specs: keys within a signature differ in more than case (see the next test).
+    inputs = draw(
+        st.dictionaries(valid_keys, tensor, min_size=1, max_size=4).filter(
+            lambda d: len({k.lower() for k in d}) == len(d)
+        )
+    )
     predict = st.just({"method": "predict", "outputs": ["scores"]})
     signatures = draw(st.dictionaries(valid_keys, predict, min_size=1, max_size=3))
     if classify:
         name = draw(valid_keys.filter(lambda k: k not in signatures))
         signatures[name] = {"method": "classify", "outputs": ["classes", "scores"]}
     return inputs, signatures, draw(st.sampled_from(["identity", "prefixed"]))
+
+
+@given(valid_keys)
+def test_keys_differing_only_in_case_are_refused(compose, plugins, key):
+    from sigforge.errors import ConfigError
+    from sigforge.spec import build_spec
+
+    other = key.swapcase()
+    if other == key:
+        other = key + "_"  # no letters to flip: then the keys differ and must be accepted
+    cfg = compose("+experiment=dnn_classifier")
+    scalar = {"modality": "tabular", "dtype": "float32", "shape": [None]}
+    cfg["inputs"] = {"first": {**scalar, "key": key}, "second": {**scalar, "key": other}}
+    cfg["signatures"] = {"predict": {"method": "predict", "outputs": ["scores"]}}
+    if key.lower() == other.lower():
+        with pytest.raises(ConfigError, match="differ only in case"):
+            build_spec(cfg, plugins)
+    else:
+        assert build_spec(cfg, plugins).signatures[0].keys == {"first": key, "second": other}
 
 
 def assert_round_trip(compose, plugins, base, inputs, signatures, policy):

@@ -143,6 +143,11 @@ def test_two_inputs_with_one_key_are_refused(compose, plugins):
     assert "inputs 'image' and 'text' both get the key 'image'" in message
 
 
+def test_keys_that_differ_only_in_case_are_refused(compose, plugins):
+    message = refusal(compose, plugins, "+experiment=multi_input", "inputs.text.key=IMAGE")
+    assert "get the keys 'image' and 'IMAGE', which differ only in case" in message
+
+
 def test_signature_that_leaves_out_a_model_input_is_refused(compose, plugins):
     message = refusal(
         compose, plugins, "+experiment=multi_input", "signatures.serving_default.inputs=[image]"
