@@ -1,7 +1,9 @@
 """big_weights_export_vs_save and big_weights_peak_rss_vs_variables: a model with 256 MiB of
-variables. Each side runs in its own process: sigforge's export (build, trace, write, verify,
-publish) against building the same model and ``tf.saved_model.save`` with a serving signature; and
-sigforge's peak RSS above the process's RSS after imports, over the variables' size.
+variables and one predict signature. Each side runs in its own process: sigforge's export (build,
+trace, write, verify, publish) against building the same model and ``tf.saved_model.save`` with the
+same serving signature; and sigforge's peak RSS above the process's RSS after imports, over the
+variables' size. The sigforge side runs with the TensorFlow environment ``python -m sigforge`` sets
+(``sigforge.TENSORFLOW_ENV_DEFAULTS``); the hand-written side with TensorFlow's defaults.
 
     .venv/bin/python bench/big_weights.py
 """
@@ -18,10 +20,17 @@ from _common import QUIET
 CHILD = r"""
 import json, os, resource, sys, time
 sys.path.insert(0, {bench!r})
+if {mode!r} == "sigforge":
+    from sigforge import TENSORFLOW_ENV_DEFAULTS
+    for name, value in TENSORFLOW_ENV_DEFAULTS.items():
+        os.environ.setdefault(name, value)
 from _inprocess import base_dir, compose
 import tensorflow as tf, keras
 from sigforge.pipeline import build_model, prepare, run_export
-cfg = compose("+experiment=dnn_classifier", f"export.base_dir={{base_dir()}}", "model.hidden_units=[8192,8192]")
+cfg = compose(
+    "+experiment=dnn_classifier", f"export.base_dir={{base_dir()}}", "model.hidden_units=[8192,8192]",
+    "signatures=predict",
+)
 spec, plugins = prepare(cfg)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()

@@ -13,4 +13,14 @@ PROJECT_NAME = "sigforge"
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 """Marker for plugin hook implementations: ``@hookimpl def register_naming_policies(register): ...``."""
 
-__all__ = ["PROJECT_NAME", "__version__", "hookimpl"]
+TENSORFLOW_ENV_DEFAULTS = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+"""Environment ``python -m sigforge`` gives TensorFlow before importing it (a value the user set wins).
+
+An export runs no heavy math, but oneDNN's pooled CPU allocator keeps every transient buffer of
+the build resident for the rest of the process, where verification's reload cannot reuse it: a
+model with 256 MiB of weights peaks at 3.2x their size with oneDNN, 2.2-2.4x without
+(``bench/big_weights.py``). The saved graph is the same either way; oneDNN is a runtime choice of
+whoever serves it.
+"""
+
+__all__ = ["PROJECT_NAME", "TENSORFLOW_ENV_DEFAULTS", "__version__", "hookimpl"]

@@ -20,10 +20,13 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from sigforge import TENSORFLOW_ENV_DEFAULTS
 from sigforge.errors import SigforgeError
 from sigforge.schema import register_schema
 
 _STARTED = time.perf_counter()  # close to process start: the "compose" stage is measured from here
+for _name, _value in TENSORFLOW_ENV_DEFAULTS.items():  # before anything imports TensorFlow
+    os.environ.setdefault(_name, _value)
 register_schema()
 
 

@@ -8,6 +8,7 @@ A wrong config is refused here, in about a second, with every problem listed.
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -69,11 +70,20 @@ def tf_sanitized(key: str) -> str:
     return swapped if swapped[0].isalpha() else "arg_" + swapped
 
 
-def key_problem(key: object, where: str) -> str | None:
-    """Why ``key`` would not survive TensorFlow byte for byte, as a sentence naming ``where``; else None."""
+def key_problem(key: object, where: str, *, argument: bool = False) -> str | None:
+    """Why ``key`` would not survive TensorFlow byte for byte, as a sentence naming ``where``; else None.
+
+    ``argument``: the key is an input key, which TensorFlow makes a keyword argument of the signature
+    function, so a Python keyword (``is``, ``None``) cannot be saved at all.
+    """
     if not isinstance(key, str):
         return f"{where} = {key!r} is a {type(key).__name__}; a signature key must be a string."
     if KEY_PATTERN.match(key):
+        if argument and keyword.iskeyword(key):
+            return (
+                f"{where} = {key!r} is a Python keyword: TensorFlow calls a signature with its input "
+                f"keys as keyword arguments and cannot save this one; use {key + '_'!r}."
+            )
         return None
     renamed = tf_sanitized(key)
     if not key.isascii():
@@ -382,7 +392,7 @@ def _inputs(cfg: Mapping[str, Any], plugins: Plugins, problems: _Problems) -> di
         shape = _shape(icfg.get("shape"), f"{path}.shape", problems)
         key = icfg.get("key")
         if key is not None:
-            problem = key_problem(key, f"{path}.key")
+            problem = key_problem(key, f"{path}.key", argument=True)
             problems.check(problem is None, problem or "")
         vocabulary = icfg.get("vocabulary")
         if vocabulary is not None:
@@ -566,7 +576,14 @@ def _with_keys(
                 raise PluginError(
                     f"{where} returned {key!r} ({type(key).__name__}); a policy must return a str."
                 )
-            problem = key_problem(key, where)
+            if key == spec.name:  # the policy kept the name: a bad key is the config's to fix
+                problem = key_problem(
+                    key, f"{spec.path} (the key under naming policy '{policy_name}')", argument=True
+                )
+                if problem:
+                    problems.append(f"{problem} Set {spec.path}.key or rename the input.")
+                    continue
+            problem = key_problem(key, where, argument=True)
             if problem:
                 raise PluginError(problem)
         # TensorFlow lower-cases argument names inside a signature function, so 'Image' and 'image'

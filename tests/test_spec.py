@@ -226,3 +226,27 @@ def test_spec_layer_imports_no_tensorflow():
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("keyword", ["is", "None", "class"])
+def test_python_keywords_are_refused_as_input_keys(compose, plugins, keyword):
+    """TensorFlow passes input keys as keyword arguments: ``is`` cannot be saved (found by the
+    500-example property test)."""
+    message = refusal(compose, plugins, "+experiment=multi_input", f"inputs.text.key={keyword}")
+    assert f"inputs.text.key = {keyword!r} is a Python keyword" in message
+    assert f"use {keyword + '_'!r}" in message
+
+
+def test_an_input_named_like_a_keyword_needs_a_key_under_identity(compose, plugins):
+    from sigforge.errors import ConfigError
+
+    cfg = compose("+experiment=dnn_classifier")
+    cfg["inputs"] = {"is": {"modality": "tabular", "dtype": "float32", "shape": [None]}}
+    cfg["signatures"] = {"predict": {"method": "predict", "outputs": ["scores"]}}
+    with pytest.raises(
+        ConfigError,
+        match=r"inputs.is \(the key under naming policy 'identity'\) = 'is' is a Python keyword.*Set inputs.is.key",
+    ):
+        build_spec(cfg, plugins)
+    cfg["naming"]["policy"] = "prefixed"  # input_is is a fine key
+    assert build_spec(cfg, plugins).signatures[0].keys == {"is": "input_is"}

@@ -8,6 +8,7 @@ this module is loaded on the config-validation path.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import cache, partial
 from typing import Any
@@ -27,6 +28,7 @@ ARCHITECTURES = {
 def _layers() -> Any:
     """Custom layers, defined on first use so that importing this module does not import Keras."""
     import keras
+    import numpy as np
     from keras import ops
 
     class MaskedMeanPooling(keras.layers.Layer):
@@ -65,7 +67,40 @@ def _layers() -> Any:
         def get_config(self):
             return {**super().get_config(), "vocabulary": self.vocabulary}
 
-    return MaskedMeanPooling, VocabularyOneHot
+    class BlockwiseGlorotUniform(keras.initializers.GlorotUniform):
+        """Glorot uniform, drawn in row blocks of at most ``block_bytes`` and joined once.
+
+        TensorFlow draws ``uniform(-limit, limit)`` as ``u * 2 * limit - limit``: three
+        full-size tensors alive at once, so a 256 MiB kernel costs 768 MiB of peak memory
+        before it is even a variable. Drawn in blocks, the peak is the blocks plus their join,
+        about twice the kernel. The limit comes from the whole kernel's fans, so the
+        distribution is Glorot's.
+        """
+
+        block_bytes = 16 * 2**20
+
+        def __call__(self, shape, dtype=None):
+            shape = tuple(int(d) for d in shape)
+            dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
+            row_bytes = math.prod(shape[1:]) * np.dtype(dtype).itemsize
+            if len(shape) < 2 or row_bytes * shape[0] <= self.block_bytes:
+                return super().__call__(shape, dtype=dtype)
+            receptive = math.prod(shape[:-2])  # keras's compute_fans, for kernels of rank >= 2
+            fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+            limit = math.sqrt(3.0 * self.scale / max(1.0, (fan_in + fan_out) / 2.0))
+            seed = self.seed
+            if not isinstance(seed, keras.random.SeedGenerator):
+                seed = keras.random.SeedGenerator(seed)  # an int seed would repeat one block
+            rows = max(1, self.block_bytes // row_bytes)
+            blocks = [
+                keras.random.uniform(
+                    (min(rows, shape[0] - start), *shape[1:]), -limit, limit, dtype=dtype, seed=seed
+                )
+                for start in range(0, shape[0], rows)
+            ]
+            return ops.concatenate(blocks, axis=0)
+
+    return MaskedMeanPooling, VocabularyOneHot, BlockwiseGlorotUniform
 
 
 def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[str] = ()) -> Any:
@@ -80,7 +115,7 @@ def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[str] = ()
             f"model.architecture = {model_cfg.architecture!r} needs an input of modality "
             f"{', '.join(missing)}, but the inputs are {', '.join(f'{i.name} ({i.modality})' for i in inputs)}"
         )
-    MaskedMeanPooling, VocabularyOneHot = _layers()
+    MaskedMeanPooling, VocabularyOneHot, BlockwiseGlorotUniform = _layers()
     keras.utils.set_random_seed(int(model_cfg.params.get("seed", 0)))
     params = model_cfg.params
     tensors = {i.name: keras.Input(shape=tuple(i.shape[1:]), dtype=i.dtype, name=i.name) for i in inputs}
@@ -125,7 +160,7 @@ def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[str] = ()
     features += [ops.cast(ops.stack(xs, axis=-1), "float32") for xs in scalars.values()]
     x = features[0] if len(features) == 1 else layers.Concatenate()(features)
     for units in params.get("hidden_units", [32]):
-        x = layers.Dense(int(units), activation="relu")(x)
+        x = layers.Dense(int(units), activation="relu", kernel_initializer=BlockwiseGlorotUniform())(x)
     if model_cfg.task == "regression":
         outputs = {"outputs": layers.Dense(1, name="outputs")(x)}
     else:
