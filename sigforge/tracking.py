@@ -448,10 +448,16 @@ class BackgroundExportRun:
         import multiprocessing
 
         # fork is only safe before TensorFlow has started its threads.
-        context = multiprocessing.get_context("fork" if "tensorflow" not in sys.modules else "spawn")
+        method = "fork" if "tensorflow" not in sys.modules else "spawn"
+        context = multiprocessing.get_context(method)
         self._conn, child = context.Pipe()
+        # A forked helper inherits this process's end of the pipe too; it must close that copy, or
+        # the pipe would never report EOF when this process dies (kill -9) and the run would stay RUNNING.
+        inherited = self._conn if method == "fork" else None
         self._proc = context.Process(
-            target=_run_worker, args=(child, self.kwargs, dict(params), dict(tags or {})), daemon=True
+            target=_run_worker,
+            args=(child, inherited, self.kwargs, dict(params), dict(tags or {})),
+            daemon=True,
         )
         self._proc.start()
         child.close()
@@ -515,34 +521,39 @@ class BackgroundExportRun:
             self._proc = None
 
 
-def _run_worker(conn: Any, kwargs: dict[str, Any], params: dict[str, str], tags: dict[str, str]) -> None:
+def _run_worker(
+    conn: Any, inherited: Any, kwargs: dict[str, Any], params: dict[str, str], tags: dict[str, str]
+) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the exporter says how it ended
+    if inherited is not None:
+        inherited.close()  # only the exporter may hold its end: its death must read as EOF here
     run = ExportRun(**kwargs)
     try:
         run.start(params, tags)
     except TrackingError as err:
-        conn.send(("error", str(err)))
+        with contextlib.suppress(OSError):
+            conn.send(("error", str(err)))
         return
-    conn.send(("started", run.run_id))
     try:
+        conn.send(("started", run.run_id))
         message = conn.recv()
-    except EOFError:
+    except (EOFError, OSError):  # the exporter died (kill -9) before saying how the export ended
         run.fail(RuntimeError("the sigforge process died before the export finished"), "FAILED")
         return
     if message[0] == "fail":
         run.fail(RuntimeError(message[1]), message[2])
-        conn.send(("ok",))
-        return
-    _, result, config_yaml, options = message
-    try:
-        run.finish(result, config_yaml, **options)
-    except RegistrationRefused as err:
-        conn.send(("refused", str(err)))
-        return
-    except TrackingError as err:
-        conn.send(("error", str(err)))
-        return
-    conn.send(("ok",))
+        reply: tuple[Any, ...] = ("ok",)
+    else:
+        _, result, config_yaml, options = message
+        try:
+            run.finish(result, config_yaml, **options)
+            reply = ("ok",)
+        except RegistrationRefused as err:
+            reply = ("refused", str(err))
+        except TrackingError as err:
+            reply = ("error", str(err))
+    with contextlib.suppress(OSError):
+        conn.send(reply)
