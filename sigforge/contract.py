@@ -78,7 +78,12 @@ Contract = dict[str, SignatureContract]
 def expected_contract(
     spec: ExportSpec, client_specs: Mapping[str, Mapping[str, TensorContract]] | None = None
 ) -> Contract:
-    """The contract the config asks for. ``client_specs`` overrides inputs changed by preprocessors."""
+    """The contract the config asks for.
+
+    ``client_specs`` (what the traced signatures take) stands in only for inputs with preprocessors,
+    whose client side the preprocessors decide; every other input must be exactly as declared, so a
+    dtype or shape that drifted while tracing is caught rather than taken as the expectation.
+    """
     contract: Contract = {}
     by_name = spec.input
     for sig in spec.signatures:
@@ -98,7 +103,7 @@ def expected_contract(
                 key = sig.keys[name]
                 declared = by_name[name]
                 inputs[key] = TensorContract(declared.dtype, declared.shape)
-                if client_specs and key in client_specs.get(sig.name, {}):
+                if declared.preprocess and client_specs and key in client_specs.get(sig.name, {}):
                     inputs[key] = client_specs[sig.name][key]
                 names[key] = name
             outputs = dict.fromkeys(sig.outputs)

@@ -339,3 +339,22 @@ def test_models_with_lookup_tables_keep_them_in_the_saved_model(compose, tmp_pat
         occupation=tf.constant(["teacher", "nurse"]),
     )["scores"].numpy()
     assert not np.allclose(a[0], a[1])  # the table distinguishes the two occupations after reload
+
+
+def test_verification_catches_a_dtype_that_drifted_while_tracing(compose, plugins, tmp_path):
+    """The traced signature's own specs are no alibi: an input without preprocessors must be
+    written exactly as declared, whatever the plan says the client sends."""
+    from sigforge.contract import TensorContract
+    from sigforge.errors import VerificationError
+    from sigforge.spec import build_spec
+    from sigforge.verify import verify
+
+    spec = build_spec(compose("+experiment=image_classifier", f"export.base_dir={tmp_path}"), plugins)
+    drifted = tf.function(
+        lambda image: {"scores": tf.reduce_sum(image, axis=[1, 2, 3])[:, None] * tf.ones([1, 10], tf.float64)},
+        input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float64, name="image")],
+    )
+    tf.saved_model.save(tf.Module(), str(tmp_path / "staged"), signatures={"serving_default": drifted})
+    plan_says = {"serving_default": {"image": TensorContract("float64", (None, 28, 28, 1))}}
+    with pytest.raises(VerificationError, match=r"input 'image' is float64 \[None, 28, 28, 1\], expected float32"):
+        verify(tmp_path / "staged", spec, plan_says, references={})
