@@ -351,10 +351,14 @@ def test_verification_catches_a_dtype_that_drifted_while_tracing(compose, plugin
 
     spec = build_spec(compose("+experiment=image_classifier", f"export.base_dir={tmp_path}"), plugins)
     drifted = tf.function(
-        lambda image: {"scores": tf.reduce_sum(image, axis=[1, 2, 3])[:, None] * tf.ones([1, 10], tf.float64)},
+        lambda image: {
+            "scores": tf.reduce_sum(image, axis=[1, 2, 3])[:, None] * tf.ones([1, 10], tf.float64)
+        },
         input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float64, name="image")],
     )
     tf.saved_model.save(tf.Module(), str(tmp_path / "staged"), signatures={"serving_default": drifted})
     plan_says = {"serving_default": {"image": TensorContract("float64", (None, 28, 28, 1))}}
-    with pytest.raises(VerificationError, match=r"input 'image' is float64 \[None, 28, 28, 1\], expected float32"):
+    with pytest.raises(
+        VerificationError, match=r"input 'image' is float64 \[None, 28, 28, 1\], expected float32"
+    ):
         verify(tmp_path / "staged", spec, plan_says, references={})
