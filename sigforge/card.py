@@ -51,7 +51,7 @@ def _example_value(tensor: Mapping[str, Any] | None, *, binary: bool) -> Any:
 
 def _is_binary(key: str) -> bool:
     """TF Serving's REST API takes binary strings as {"b64": ...}; guess them from the key's name."""
-    return any(word in key.lower() for word in ("image", "bytes", "jpeg", "png", "audio"))
+    return any(word in key.lower() for word in ("image", "bytes", "jpeg", "png", "audio", "example"))
 
 
 def requests_for(

@@ -30,7 +30,7 @@ class ModelConf:
 
 @dataclass
 class InputConf:
-    modality: str = "dense"  # image, text, sequence, sequence_length, tabular, dense
+    modality: str = "dense"  # image, text, sequence, sequence_length, tabular, dense, tf_example
     dtype: str = "float32"
     shape: list[int | None] = field(default_factory=lambda: [None])  # null = free dimension; first = batch
     key: str | None = None  # the key clients send; default: what naming.policy makes of the name

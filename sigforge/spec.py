@@ -47,7 +47,10 @@ DTYPES: Mapping[str, str] = MappingProxyType(
 )
 EXAMPLE_DTYPES = ("float32", "int64", "string")  # what a tf.Example feature can carry
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-MODALITIES = ("image", "text", "sequence", "sequence_length", "tabular", "dense")
+MODALITIES = ("image", "text", "sequence", "sequence_length", "tabular", "dense", "tf_example")
+# A tf_example input reaches the client as serialized tf.Example protos ([None] string) and the model
+# as the parsed feature; without an explicit chain it is parsed by this preprocessor, feature = its name.
+TF_EXAMPLE_PREPROCESSOR = "parse_example"
 TASKS = ("classification", "regression")
 
 METHOD_NAMES: Mapping[str, str] = MappingProxyType(
@@ -402,7 +405,10 @@ def _inputs(cfg: Mapping[str, Any], plugins: Plugins, problems: _Problems) -> di
                 f"{path}.vocabulary is set, so {path} is categorical: give it dtype string and "
                 "at least one value.",
             )
-        steps = tuple(_preprocess(icfg.get("preprocess") or [], path, plugins, problems))
+        chain = icfg.get("preprocess") or []
+        if modality == "tf_example" and not chain:
+            chain = [{"name": TF_EXAMPLE_PREPROCESSOR, "feature": str(name)}]
+        steps = tuple(_preprocess(chain, path, plugins, problems))
         inputs[str(name)] = InputSpec(
             name=str(name),
             modality=modality,

@@ -115,6 +115,35 @@ def test_regress_signature_follows_tf_serving_contract(export):
     assert out["outputs"].shape == (3,)
 
 
+def test_tf_example_predict_signature_parses_serialized_examples_in_graph(export):
+    parsed = export("tf_example")
+    sig = saved_model_proto(parsed.export_dir).signature_def["serving_default"]
+    assert sig.method_name == "tensorflow/serving/predict"
+    assert inputs_of(sig) == {"examples": ("string", [-1])}
+    # The same model (same seed) taking the float features directly.
+    direct = export("tf_example", "inputs.examples.modality=dense", "inputs.examples.preprocess=[]")
+    assert inputs_of(saved_model_proto(direct.export_dir).signature_def["serving_default"]) == {
+        "examples": ("float32", [-1, 8])
+    }
+    features = np.random.default_rng(3).standard_normal((3, 8)).astype("float32")
+    serialized = [
+        tf.train.Example(
+            features=tf.train.Features(
+                feature={"features": tf.train.Feature(float_list=tf.train.FloatList(value=row))}
+            )
+        ).SerializeToString()
+        for row in features
+    ]
+    from_examples = tf.saved_model.load(str(parsed.export_dir)).signatures["serving_default"](
+        examples=tf.constant(serialized)
+    )["scores"]
+    from_floats = tf.saved_model.load(str(direct.export_dir)).signatures["serving_default"](
+        examples=tf.constant(features)
+    )["scores"]
+    np.testing.assert_allclose(from_examples.numpy(), from_floats.numpy(), rtol=1e-6)
+    assert not np.allclose(from_examples.numpy()[0], from_examples.numpy()[1])
+
+
 def test_method_names_survive_loading_and_fingerprint_matches(export):
     from tensorflow.python.saved_model import fingerprinting_utils
 

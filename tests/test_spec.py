@@ -9,7 +9,16 @@ import pytest
 from sigforge.errors import ConfigError, PluginError
 from sigforge.spec import build_spec, key_problem, tf_sanitized
 
-EXPERIMENTS = ["image_classifier", "multi_input", "variable_length", "dnn_classifier", "dnn_regressor"]
+EXPERIMENTS = [
+    "image_classifier",
+    "multi_input",
+    "variable_length",
+    "dnn_classifier",
+    "dnn_regressor",
+    "image_bytes",
+    "text_raw",
+    "tf_example",
+]
 
 
 def contract_of(spec):
@@ -58,6 +67,20 @@ def test_dnn_classifier_spec_has_classify_signatures(compose, plugins):
     classify = next(s for s in spec.signatures if s.name == "classification")
     assert classify.client_keys == ("inputs",)
     assert set(classify.inputs) == {"age", "hours_per_week", "occupation"}
+
+
+def test_tf_example_input_is_parsed_in_graph(compose, plugins):
+    spec = build_spec(compose("+experiment=tf_example"), plugins)
+    examples = spec.input["examples"]
+    assert (examples.modality, examples.dtype, examples.shape) == ("tf_example", "float32", (None, 8))
+    assert [(s.name, dict(s.params)) for s in examples.preprocess] == [
+        ("parse_example", {"feature": "features"})
+    ]
+    # Declared without a chain, a tf_example input is parsed with the feature named after it.
+    bare = build_spec(compose("+experiment=tf_example", "inputs.examples.preprocess=[]"), plugins)
+    assert [(s.name, dict(s.params)) for s in bare.input["examples"].preprocess] == [
+        ("parse_example", {"feature": "examples"})
+    ]
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)

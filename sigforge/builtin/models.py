@@ -15,12 +15,13 @@ from typing import Any
 
 from sigforge import hookimpl
 
-ARCHITECTURES = {
-    "image_cnn": ("image",),
-    "text_classifier": ("text",),
-    "multi_input": ("image", "text"),
-    "sequence_classifier": ("sequence",),
-    "dnn_classifier": ("tabular",),
+# What each architecture needs: for every entry, an input of one of the entry's modalities.
+ARCHITECTURES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "image_cnn": (("image",),),
+    "text_classifier": (("text",),),
+    "multi_input": (("image",), ("text",)),
+    "sequence_classifier": (("sequence",),),
+    "dnn_classifier": (("tabular", "tf_example", "dense"),),
 }
 
 
@@ -103,13 +104,13 @@ def _layers() -> Any:
     return MaskedMeanPooling, VocabularyOneHot, BlockwiseGlorotUniform
 
 
-def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[str] = ()) -> Any:
+def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[Sequence[str]] = ()) -> Any:
     """Build the model: a dict of named inputs in, ``{"scores"}`` or ``{"outputs"}`` out."""
     import keras
     from keras import layers, ops
 
     have = {i.modality for i in inputs}
-    missing = [m for m in requires if m not in have]
+    missing = [" or ".join(options) for options in requires if not have.intersection(options)]
     if missing:
         raise ValueError(
             f"model.architecture = {model_cfg.architecture!r} needs an input of modality "

@@ -168,6 +168,22 @@ def _classes() -> dict[str, type]:
             feature = tf.io.FixedLenFeature(self.spec.shape.as_list()[1:], self.spec.dtype)
             return tf.io.parse_example(tensor, {name: feature})[name]
 
+        def example_input(self, batch: int) -> np.ndarray:
+            """Real serialized tf.Examples carrying the feature, for verification's smoke call."""
+            size = int(np.prod(self.spec.shape.as_list()[1:], dtype=np.int64))
+            rng = np.random.default_rng(0)
+            examples = []
+            for _ in range(batch):
+                if self.spec.dtype == tf.string:
+                    value = tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"sigforge"] * size))
+                elif self.spec.dtype == tf.int64:
+                    value = tf.train.Feature(int64_list=tf.train.Int64List(value=rng.integers(0, 10, size)))
+                else:
+                    value = tf.train.Feature(float_list=tf.train.FloatList(value=rng.standard_normal(size)))
+                features = tf.train.Features(feature={self.feature or "value": value})
+                examples.append(tf.train.Example(features=features).SerializeToString())
+            return np.array(examples, dtype=object)
+
     return {
         "decode_image": DecodeImage,
         "normalize": Normalize,
