@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 _STYLE = """
@@ -50,14 +50,22 @@ def _example_value(tensor: Mapping[str, Any] | None, *, binary: bool) -> Any:
 
 
 def _is_binary(key: str) -> bool:
-    """TF Serving's REST API takes binary strings as {"b64": ...}; guess them from the key's name."""
+    """TF Serving's REST API takes binary strings as {"b64": ...}. Without a verification report
+    (a SavedModel sigforge did not export), guess them from the key's name."""
     return any(word in key.lower() for word in ("image", "bytes", "jpeg", "png", "audio", "example"))
 
 
 def requests_for(
-    name: str, signature: Mapping[str, Any], model: str, example_features: Mapping[str, Any] | None = None
+    name: str,
+    signature: Mapping[str, Any],
+    model: str,
+    example_features: Mapping[str, Any] | None = None,
+    binary_keys: Collection[str] | None = None,
 ) -> dict[str, str]:
-    """Ready-to-copy requests for one signature, as text, keyed by a label."""
+    """Ready-to-copy requests for one signature, as text, keyed by a label.
+
+    ``binary_keys``: the string keys that carry bytes (from verification); None: guess from names.
+    """
     base = f"http://localhost:8501/v1/models/{model}"
     method = signature["method_name"].rsplit("/", 1)[-1]
     out: dict[str, str] = {}
@@ -70,7 +78,11 @@ def requests_for(
             f"--input_examples 'inputs=[{json.dumps(features)}]'"
         )
         return out
-    instance = {key: _example_value(t, binary=_is_binary(key)) for key, t in signature["inputs"].items()}
+
+    def binary(key: str) -> bool:
+        return key in binary_keys if binary_keys is not None else _is_binary(key)
+
+    instance = {key: _example_value(t, binary=binary(key)) for key, t in signature["inputs"].items()}
     rows = {"signature_name": name, "instances": [instance]}
     columns = {"signature_name": name, "inputs": {k: [v] for k, v in instance.items()}}
     out["TF Serving REST predict (instances: one object per example)"] = (
@@ -120,7 +132,8 @@ def render_card(
                 )
         parts.append("</table>")
         features = (example_features or {}).get(name)
-        for label, text in requests_for(name, sig, model, features).items():
+        binary_keys = summary["binary_inputs"].get(name, ()) if "binary_inputs" in summary else None
+        for label, text in requests_for(name, sig, model, features, binary_keys).items():
             parts.append(f"<div class='muted'>{esc(label)}</div><pre>{esc(text)}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)

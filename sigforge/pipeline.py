@@ -146,7 +146,11 @@ def run_export(
                 version, export_dir = export.publish(staged, model_dir, spec.version)
     report.export_dir = str(export_dir)
     summary = build_summary(
-        report.contract, model=spec.model.name, version=version, export_dir=str(export_dir)
+        report.contract,
+        model=spec.model.name,
+        version=version,
+        export_dir=str(export_dir),
+        binary_inputs=report.binary_inputs(),
     )
     files: tuple[Path, ...] = ()
     target = spec.summary_dir or summary_dir

@@ -58,6 +58,26 @@ class VerificationReport:
         data = {k: v for k, v in asdict(self).items() if k != "inputs"}
         return {**data, "smoke": {k: asdict(v) for k, v in self.smoke.items()}}
 
+    def binary_inputs(self) -> dict[str, list[str]]:
+        """Per signature, the keys whose verified client data are bytes that are not UTF-8 (encoded
+        images, serialized protos): TF Serving's REST API takes those only as ``{"b64": ...}``."""
+        found: dict[str, list[str]] = {}
+        for signature, args in self.inputs.items():
+            keys = [key for key, value in args.items() if value.dtype == object and not _all_utf8(value)]
+            if keys:
+                found[signature] = sorted(keys)
+        return found
+
+
+def _all_utf8(values: np.ndarray) -> bool:
+    try:
+        for value in values.reshape(-1):
+            if isinstance(value, bytes):
+                value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
 
 @dataclass
 class Reference:
