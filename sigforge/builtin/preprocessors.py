@@ -154,7 +154,7 @@ def _classes() -> dict[str, type]:
 
         def __init__(self, feature: str | None = None) -> None:
             super().__init__(name="parse_example")
-            self.feature = feature
+            self.feature = feature or "value"
             self.spec: tf.TensorSpec | None = None
 
         def serving_spec(self, spec: tf.TensorSpec) -> tf.TensorSpec:
@@ -164,9 +164,8 @@ def _classes() -> dict[str, type]:
             return tf.TensorSpec([None], tf.string)
 
         def __call__(self, tensor: tf.Tensor) -> tf.Tensor:
-            name = self.feature or "value"
             feature = tf.io.FixedLenFeature(self.spec.shape.as_list()[1:], self.spec.dtype)
-            return tf.io.parse_example(tensor, {name: feature})[name]
+            return tf.io.parse_example(tensor, {self.feature: feature})[self.feature]
 
         def example_input(self, batch: int) -> np.ndarray:
             """Real serialized tf.Examples carrying the feature, for verification's smoke call."""
@@ -180,7 +179,7 @@ def _classes() -> dict[str, type]:
                     value = tf.train.Feature(int64_list=tf.train.Int64List(value=rng.integers(0, 10, size)))
                 else:
                     value = tf.train.Feature(float_list=tf.train.FloatList(value=rng.standard_normal(size)))
-                features = tf.train.Features(feature={self.feature or "value": value})
+                features = tf.train.Features(feature={self.feature: value})
                 examples.append(tf.train.Example(features=features).SerializeToString())
             return np.array(examples, dtype=object)
 
