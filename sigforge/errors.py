@@ -48,6 +48,6 @@ class VerificationError(SigforgeError):
         self.problems = list(problems)
         self.report = report
         super().__init__(
-            "the written SavedModel does not match the config, so no version was published:\n"
+            "the written SavedModel failed verification, so no version was published:\n"
             + "\n".join(f"  - {p}" for p in self.problems)
         )

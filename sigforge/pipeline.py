@@ -137,6 +137,18 @@ def run_export(
                 from sigforge.verify import reference_calls, verify
 
                 references = reference_calls(spec, plan)
+                if spec.warmup:
+                    from sigforge.warmup import write_warmup
+
+                    write_warmup(
+                        staged,
+                        spec.model.name,
+                        {s.name: s.method_name for s in spec.signatures},
+                        {
+                            name: {k: v.numpy() for k, v in ref.inputs.items()}
+                            for name, ref in references.items()
+                        },
+                    )
                 client_specs = plan.client_specs
                 parameter_count = int(model.count_params())
                 del model, plan  # the reload below must not sit beside a second copy of the weights

@@ -142,7 +142,11 @@ def _track_for_serving(module: tf.Module, model: Any) -> None:
     """
     from tensorflow.python.trackable.resource import CapturableResource  # lookup tables and the like
 
-    module.model_variables = list(model.variables)
+    # A Keras 3 variable is a wrapper: saving it exports a *copy* (``tf.Variable(object_map[value])``,
+    # a new resource name) that the MetaGraph's restore op fills, while the traced signatures read the
+    # original. tf.saved_model.load hides that (it restores through the object graph); TF Serving's
+    # session loader does not ("Could not find variable scores/bias"). So track the tf.Variable itself.
+    module.model_variables = [getattr(v, "value", v) for v in model.variables]
     layers = model._flatten_layers(include_self=True) if hasattr(model, "_flatten_layers") else [model]
     module.model_resources = [
         value

@@ -212,6 +212,7 @@ class ExportSpec:
     dry_run: bool
     summary_dir: Path | None
     mlflow: MlflowSpec
+    warmup: bool
     plugin_modules: tuple[str, ...]
 
     @cached_property
@@ -299,6 +300,7 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
         version=version,
         dry_run=bool(export.get("dry_run", False)),
         summary_dir=Path(summary_dir) if summary_dir else None,
+        warmup=bool(export.get("warmup", True)),
         mlflow=MlflowSpec(
             enabled=bool(mlflow_cfg.get("enabled", True)),
             tracking_uri=tracking_uri,

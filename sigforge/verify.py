@@ -4,7 +4,9 @@ Three views must agree with the spec: the MetaGraph's ``signature_def`` (what TF
 ``saved_model_cli`` read), the signatures ``tf.saved_model.load`` returns, and the numbers: every
 signature is called with synthetic inputs of the declared dtypes and shapes (free dimensions 2,
 real tf.Examples for classify and regress) and must return a batch of finite values equal to the
-in-memory model's. The report is plain data for the summary and MLflow stages.
+in-memory model's, first through ``tf.saved_model.load`` and then through TensorFlow's C++ loader,
+the one TF Serving links (``sigforge.serving_loader``): a SavedModel can pass one and fail the other.
+The report is plain data for the summary and MLflow stages.
 """
 
 from __future__ import annotations
@@ -130,17 +132,82 @@ def verify(
         reference = references[sig.name]
         report.inputs[sig.name] = {k: v.numpy() for k, v in reference.inputs.items()}
         reloaded = loaded.signatures[sig.name](**reference.inputs)
-        result, sig_problems = _check_outputs(sig, reloaded, reference.outputs)
+        result, sig_problems = _check_outputs(
+            sig, {k: v.numpy() for k, v in reloaded.items()}, reference.outputs, "tf.saved_model.load"
+        )
         report.smoke[sig.name] = result
         problems += sig_problems
     report.checks.append(
-        f"every signature called with batch {SMOKE_BATCH}: batch size, finite values, "
-        "reloaded outputs equal the in-memory model's"
+        f"every signature called through tf.saved_model.load with batch {SMOKE_BATCH}: batch size, "
+        "finite values, outputs equal the in-memory model's"
+    )
+    del loaded  # the serving loader below holds its own copy of the weights
+    if problems:
+        raise VerificationError(problems, report)
+
+    requests: Mapping[str, Mapping[str, np.ndarray]] = report.inputs
+    if spec.warmup:
+        requests, warmup_problems = _read_back_warmup(path, spec)
+        if warmup_problems:
+            raise VerificationError(warmup_problems, report)
+    problems += serving_loader_check(path, spec, requests, references)
+    report.checks.append(
+        "every signature answers in TensorFlow's C++ SavedModel loader, the one TF Serving links "
+        "(restore op, init op, tensors by name), with outputs equal to the in-memory model's"
+        + (", on the requests read back from assets.extra/tf_serving_warmup_requests" if spec.warmup else "")
     )
     report.seconds = time.perf_counter() - start
     if problems:
         raise VerificationError(problems, report)
     return report
+
+
+def serving_loader_check(
+    path: Path,
+    spec: ExportSpec,
+    inputs: Mapping[str, Mapping[str, np.ndarray]],
+    references: Mapping[str, Reference],
+) -> list[str]:
+    """Load ``path`` as TF Serving does and run every signature on ``inputs``; the problems found."""
+    from sigforge.serving_loader import LOADER, ServingLoadError, ServingSession
+
+    def failed(what: str, err: ServingLoadError) -> str:
+        where = f" (first failing op: {err.op})" if err.op else ""
+        return (
+            f"{LOADER}: {what} failed{where}: {str(err).rstrip('.')}. TF Serving would refuse this SavedModel"
+        )
+
+    try:
+        session = ServingSession(path)
+    except ServingLoadError as err:
+        return [failed("loading the SavedModel", err)]
+    problems: list[str] = []
+    with session:
+        for sig in spec.signatures:
+            try:
+                outputs = session.run(sig.name, inputs[sig.name])
+            except ServingLoadError as err:
+                problems.append(failed(f"signature '{sig.name}'", err))
+                continue
+            _, sig_problems = _check_outputs(sig, outputs, references[sig.name].outputs, LOADER)
+            problems += sig_problems
+    return problems
+
+
+def _read_back_warmup(path: Path, spec: ExportSpec) -> tuple[dict[str, dict[str, np.ndarray]], list[str]]:
+    """The warmup file's requests by signature; a problem for a signature without exactly one."""
+    from sigforge.warmup import WARMUP_FILE, read_warmup
+
+    requests: dict[str, dict[str, np.ndarray]] = {}
+    problems = []
+    for signature, feeds in read_warmup(path):
+        if signature in requests:
+            problems.append(f"{WARMUP_FILE} holds two requests for signature '{signature}'")
+        requests[signature] = feeds
+    missing = sorted({s.name for s in spec.signatures} - set(requests))
+    if missing:
+        problems.append(f"{WARMUP_FILE} holds no request for signature(s) {', '.join(missing)}")
+    return requests, problems
 
 
 def _serving_validity(path: Path, spec: ExportSpec) -> list[str]:
@@ -235,19 +302,22 @@ def _feature(dtype: str, values: np.ndarray) -> tf.train.Feature:
 
 
 def _check_outputs(
-    sig: SignatureSpec, reloaded: Mapping[str, tf.Tensor], in_memory: Mapping[str, np.ndarray]
+    sig: SignatureSpec, reloaded: Mapping[str, np.ndarray], in_memory: Mapping[str, np.ndarray], loader: str
 ) -> tuple[SmokeResult, list[str]]:
     problems = []
     finite = True
     max_diff = 0.0
     shapes = {}
-    for key, tensor in reloaded.items():
-        value = tensor.numpy()
-        shapes[key] = {"dtype": tensor.dtype.name, "shape": list(value.shape)}
+    for key, value in reloaded.items():
+        value = np.asarray(value)
+        shapes[key] = {
+            "dtype": "string" if value.dtype == object else value.dtype.name,
+            "shape": list(value.shape),
+        }
         if value.ndim == 0 or value.shape[0] != SMOKE_BATCH:
             problems.append(
                 f"signature '{sig.name}' output '{key}' has shape {list(value.shape)} for a batch of "
-                f"{SMOKE_BATCH}; its first dimension must be the batch"
+                f"{SMOKE_BATCH} in {loader}; its first dimension must be the batch"
             )
         expected = in_memory[key]
         if value.dtype.kind in "fc":
@@ -258,10 +328,10 @@ def _check_outputs(
                 max_diff = max(max_diff, float(np.max(np.abs(value - expected))))
             if value.shape != expected.shape or not np.allclose(value, expected, rtol=RTOL, atol=ATOL):
                 problems.append(
-                    f"signature '{sig.name}' output '{key}' differs between the reloaded and in-memory model"
+                    f"signature '{sig.name}' output '{key}' differs between {loader} and the in-memory model"
                 )
         elif value.shape != expected.shape or not np.array_equal(value, expected):
             problems.append(
-                f"signature '{sig.name}' output '{key}' differs between the reloaded and in-memory model"
+                f"signature '{sig.name}' output '{key}' differs between {loader} and the in-memory model"
             )
     return SmokeResult(sig.name, SMOKE_BATCH, shapes, finite, max_diff), problems
