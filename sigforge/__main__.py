@@ -125,7 +125,6 @@ def _export_and_log(
                         name: {k: v[:1] for k, v in args.items()}
                         for name, args in result.report.inputs.items()
                     },
-                    example_features=pipeline.example_features(spec),
                     extra_metrics={"parameter_count": float(result.parameter_count)},
                     register_as=spec.mlflow.registered_model_name,
                     allow_breaking=spec.mlflow.allow_breaking,

@@ -1,7 +1,8 @@
 """``python -m sigforge.log EXPORT_DIR``: log an existing export to MLflow.
 
 For exports whose logging failed (an unreachable tracking server) or that were made with
-``mlflow.enabled=false``. The summary, card and MLflow model are rebuilt from ``saved_model.pb``;
+``mlflow.enabled=false``. The summary, card and MLflow model are rebuilt from ``saved_model.pb``
+(the request files from its TF Serving warmup requests, where it has them);
 ``--config`` adds the composed config (Hydra's ``.hydra/config.yaml`` of the run) as params and
 artifact.
 """
@@ -16,7 +17,7 @@ from types import SimpleNamespace
 from sigforge.contract import contract_to_dict, read_contract
 from sigforge.errors import SigforgeError
 from sigforge.inspect import resolve_export_dir
-from sigforge.summary import build_summary
+from sigforge.summary import build_summary, client_files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,13 +57,28 @@ def main(argv: list[str] | None = None) -> int:
             cwd=cwd,
         )
         run.start(params, tags={"sigforge.logged_later": "true"})
-        result = SimpleNamespace(export_dir=export_dir, version=version, summary=summary, timings={})
+        result = SimpleNamespace(
+            export_dir=export_dir,
+            version=version,
+            summary=summary,
+            timings={},
+            client_files=client_files(summary, _warmup_inputs(export_dir)),
+        )
         run.finish(result, config_yaml)
     except (OSError, ValueError, SigforgeError) as err:
         print(f"sigforge.log: {err}", file=sys.stderr)
         return getattr(err, "exit_code", 2)
     print(f"sigforge.log: logged {export_dir} as MLflow run {run.run_id} to {run.tracking_uri}")
     return 0
+
+
+def _warmup_inputs(export_dir: Path) -> dict[str, dict]:
+    """The requests of the export's TF Serving warmup file, if it has one: the request files' data."""
+    from sigforge.warmup import WARMUP_FILE, read_warmup
+
+    if not (export_dir / WARMUP_FILE).is_file():
+        return {}
+    return dict(read_warmup(export_dir))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from sigforge.errors import ExportError
 from sigforge.plugins import Plugins, call_hook, load_plugins
 from sigforge.progress import Progress, Silent
 from sigforge.spec import ExportSpec, build_spec
-from sigforge.summary import build_summary, write_summary
+from sigforge.summary import build_summary, client_files, write_summary
 
 log = logging.getLogger("sigforge")
 
@@ -35,6 +35,8 @@ class ExportResult:
     report: Any
     summary: dict[str, Any]
     summary_files: tuple[Path, ...] = ()
+    # relative path -> bytes: request files (from verification's inputs) and the signature card
+    client_files: dict[str, bytes] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     parameter_count: int = 0
 
@@ -49,25 +51,6 @@ def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
                 f"client dtype/shape of {', '.join(preprocessed)} is set by its preprocessors"
             )
     return summary
-
-
-def example_features(spec: ExportSpec) -> dict[str, dict[str, Any]]:
-    """One plausible tf.Example per classify/regress signature, as TF Serving's REST API takes it."""
-    out: dict[str, dict[str, Any]] = {}
-    for sig in spec.signatures:
-        if not sig.takes_examples:
-            continue
-        features: dict[str, Any] = {}
-        for name in sig.inputs:
-            declared = spec.input[name]
-            value: Any = (declared.vocabulary or ("text",))[0] if declared.dtype == "string" else 0.0
-            value = 0 if declared.dtype == "int64" else value
-            size = 1
-            for dim in declared.shape[1:]:
-                size *= dim or 1
-            features[name] = value if size == 1 else [value] * size
-        out[sig.name] = features
-    return out
 
 
 def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportSpec, Plugins]:
@@ -164,11 +147,12 @@ def run_export(
         export_dir=str(export_dir),
         binary_inputs=report.binary_inputs(),
     )
+    kit = client_files(summary, report.inputs)
     files: tuple[Path, ...] = ()
     target = spec.summary_dir or summary_dir
     if target is not None:
-        files = write_summary(summary, target)
-    result = ExportResult(export_dir, version, spec, report, summary, files, timings, parameter_count)
+        files = write_summary(summary, target, kit)
+    result = ExportResult(export_dir, version, spec, report, summary, files, kit, timings, parameter_count)
     for failure in plugins.export_finished(result):
         log.warning("%s", failure)
     return result

@@ -20,7 +20,8 @@ def build_summary(contract: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     return {**{k: v for k, v in extra.items() if v is not None}, "signatures": dict(contract)}
 
 
-def _shape(shape: Any) -> str:
+def shape_text(shape: Any) -> str:
+    """``[None, 28, 28, 1]``, or ``unknown rank``: how summaries and cards print a shape."""
     if shape is None:
         return "unknown rank"
     return "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
@@ -40,15 +41,33 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
         for direction in ("inputs", "outputs"):
             for key, tensor in sig[direction].items():
                 dtype = tensor["dtype"] if tensor else ""
-                shape = _shape(tensor["shape"]) if tensor else ""
+                shape = shape_text(tensor["shape"]) if tensor else ""
                 lines.append(f"| {direction[:-1]} | `{key}` | {dtype} | {shape} |")
     return "\n".join(lines) + "\n"
 
 
-def write_summary(summary: Mapping[str, Any], directory: Path) -> tuple[Path, Path]:
+def client_files(summary: Mapping[str, Any], inputs: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
+    """The files that travel beside the summary: request files for ``inputs`` and the signature card."""
+    from sigforge.card import CARD_FILE, render_card
+    from sigforge.client_requests import request_files
+
+    files = request_files(str(summary.get("model", "model")), summary["signatures"], inputs) if inputs else {}
+    return {**files, CARD_FILE: render_card(summary, files).encode()}
+
+
+def write_summary(
+    summary: Mapping[str, Any], directory: Path, files: Mapping[str, bytes] | None = None
+) -> tuple[Path, ...]:
+    """``signature_summary.{json,md}`` and ``files`` (relative path -> bytes) under ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     json_path = directory / SUMMARY_JSON
     md_path = directory / SUMMARY_MD
     json_path.write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
     md_path.write_text(to_markdown(summary))
-    return json_path, md_path
+    written = [json_path, md_path]
+    for relative, data in (files or {}).items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        written.append(path)
+    return tuple(written)

@@ -28,9 +28,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from sigforge import __version__
-from sigforge.card import render_card
 from sigforge.errors import SigforgeError
-from sigforge.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
+from sigforge.summary import SUMMARY_JSON, SUMMARY_MD, client_files, to_markdown
 
 DEFAULT_STORE = "outputs/mlflow.db"
 DEFAULT_ARTIFACTS = "outputs/mlartifacts"
@@ -228,7 +227,6 @@ class ExportRun:
         result: Any,
         config_yaml: str,
         examples: Mapping[str, Any] | None = None,
-        example_features: Mapping[str, Mapping[str, Any]] | None = None,
         extra_metrics: Mapping[str, float] | None = None,
         register_as: str | None = None,
         allow_breaking: bool = False,
@@ -242,14 +240,16 @@ class ExportRun:
             with tempfile.TemporaryDirectory(prefix="sigforge-mlflow-") as tmp:
                 tmp_path = Path(tmp)
                 files = {
-                    "config.yaml": config_yaml,
-                    SUMMARY_JSON: json.dumps(summary, indent=2) + "\n",
-                    SUMMARY_MD: to_markdown(summary),
-                    "signature_card.html": render_card(summary, example_features),
+                    "config.yaml": config_yaml.encode(),
+                    SUMMARY_JSON: (json.dumps(summary, indent=2) + "\n").encode(),
+                    SUMMARY_MD: to_markdown(summary).encode(),
+                    **(getattr(result, "client_files", None) or client_files(summary, {})),
                 }
-                for name, text in files.items():
-                    (tmp_path / name).write_text(text)
-                    self.client.log_artifact(self.run_id, str(tmp_path / name))
+                kit_dir = tmp_path / "artifacts"
+                for name, data in files.items():
+                    (kit_dir / name).parent.mkdir(parents=True, exist_ok=True)
+                    (kit_dir / name).write_bytes(data)
+                self.client.log_artifacts(self.run_id, str(kit_dir))
                 model_dir = tmp_path / MODEL_ARTIFACT
                 write_mlmodel(model_dir, summary, examples or {}, run_id=self.run_id)
                 self.client.log_artifacts(self.run_id, str(model_dir), MODEL_ARTIFACT)
@@ -504,6 +504,7 @@ class BackgroundExportRun:
             version=result.version,
             summary=result.summary,
             timings=result.timings,
+            client_files=result.client_files,
         )
         self._conn.send(("finish", light, config_yaml, kwargs))
         reply = self._receive()

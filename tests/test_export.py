@@ -172,7 +172,8 @@ def test_verification_report_is_plain_data(export):
     assert data["smoke"]["serving_default"]["batch"] == 2
     assert data["smoke"]["serving_default"]["finite"] is True
     assert data["contract"]["serving_default"]["inputs"]["text"] == {"dtype": "int32", "shape": [None, 100]}
-    assert len(data["checks"]) == 4
+    assert len(data["checks"]) == 5
+    assert "C++ SavedModel loader" in data["checks"][-1] and "warmup" in data["checks"][-1]
 
 
 def test_summary_files_are_written_outside_the_version(export):
