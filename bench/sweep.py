@@ -15,6 +15,7 @@ SWEEP = [
     "-m",
     "+experiment=multi_input",
     "naming.policy=identity,prefixed",
+    "model.name=multi_input_${naming.policy}",  # one model directory per contract (the sweep guard)
     "model.hidden_units=[16],[32],[64],[128]",
 ]
 

@@ -9,6 +9,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# TF Serving's own protos, to read the warmup file and run the generated gRPC clients in tests.
+# --no-deps: the wheel depends on the full `tensorflow`, which would install beside tensorflow-cpu.
+.venv/bin/python -m pip install --quiet --no-deps tensorflow-serving-api==2.21.0
 # The browser test drives Debian's Chromium (Playwright's own browser download is not reachable).
 # Where it can install it (root with apt, as in CI), the browser test must run, not skip.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

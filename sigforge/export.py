@@ -15,7 +15,7 @@ import errno
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +91,14 @@ def staging(model_dir: Path) -> Iterator[Path]:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def publish(staged: Path, model_dir: Path, version: int | None = None) -> tuple[int, Path]:
-    """Rename the verified staging directory to the next free version (or ``version``)."""
+def publish(
+    staged: Path, model_dir: Path, version: int | None = None, check: Callable[[], None] | None = None
+) -> tuple[int, Path]:
+    """Rename the verified staging directory to the next free version (or ``version``).
+
+    ``check`` runs before every rename attempt (the version guard), so a version another process
+    published meanwhile is judged too.
+    """
     for _ in range(MAX_PUBLISH_ATTEMPTS):
         number = version if version is not None else (max(versions(model_dir), default=0) + 1)
         target = model_dir / str(number)
@@ -103,6 +109,8 @@ def publish(staged: Path, model_dir: Path, version: int | None = None) -> tuple[
                     "overwritten. Set export.version=null for the next free version."
                 )
             continue
+        if check is not None:
+            check()
         try:
             os.rename(staged, target)
         except OSError as err:
@@ -142,7 +150,7 @@ def write_saved_model(plan: Any, path: Path, method_names: Mapping[str, str]) ->
             f"TensorFlow refused to save the model: {err}. If a plugin model owns TF resources outside "
             "its layers, assign them to a layer attribute."
         ) from err
-    _no_world_write(path)
+    no_world_write(path)
     changed = {k: v for k, v in method_names.items() if v != "tensorflow/serving/predict"}
     if changed:
         set_method_names(path, changed)
@@ -158,7 +166,7 @@ def _make_dirs(path: Path) -> None:
         directory.mkdir(mode=0o775, exist_ok=True)
 
 
-def _no_world_write(path: Path) -> None:
+def no_world_write(path: Path) -> None:
     """Exported files follow the user's umask but are never world-writable, whatever the umask."""
     for item in [path, *path.rglob("*")]:
         mode = item.lstat().st_mode

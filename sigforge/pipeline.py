@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sigforge.compat import guard_version
 from sigforge.contract import contract_to_dict, expected_contract
 from sigforge.errors import ExportError
 from sigforge.plugins import Plugins, call_hook, load_plugins
@@ -132,13 +133,19 @@ def run_export(
                             for name, ref in references.items()
                         },
                     )
+                    export.no_world_write(staged)
                 client_specs = plan.client_specs
                 parameter_count = int(model.count_params())
                 del model, plan  # the reload below must not sit beside a second copy of the weights
                 gc.collect()  # Keras models are reference cycles; cheap under _frozen_gc
                 report = verify(staged, spec, client_specs, references)
             with stage("publish"):
-                version, export_dir = export.publish(staged, model_dir, spec.version)
+                version, export_dir = export.publish(
+                    staged,
+                    model_dir,
+                    spec.version,
+                    check=lambda: guard_version(model_dir, report.contract, spec.allow_breaking),
+                )
     report.export_dir = str(export_dir)
     summary = build_summary(
         report.contract,

@@ -59,6 +59,7 @@ class ExportConf:
     version: int | None = None  # null = the next free integer
     dry_run: bool = False  # print the contract, import no TensorFlow, write nothing
     summary_dir: str | None = None  # where signature_summary.{json,md} go; null = Hydra's run dir
+    allow_breaking: bool = False  # publish even if the contract breaks the newest version's clients
     warmup: bool = True  # write assets.extra/tf_serving_warmup_requests (one request per signature)
 
 

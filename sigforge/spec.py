@@ -213,6 +213,7 @@ class ExportSpec:
     summary_dir: Path | None
     mlflow: MlflowSpec
     warmup: bool
+    allow_breaking: bool
     plugin_modules: tuple[str, ...]
 
     @cached_property
@@ -301,6 +302,7 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
         dry_run=bool(export.get("dry_run", False)),
         summary_dir=Path(summary_dir) if summary_dir else None,
         warmup=bool(export.get("warmup", True)),
+        allow_breaking=bool(export.get("allow_breaking", False)),
         mlflow=MlflowSpec(
             enabled=bool(mlflow_cfg.get("enabled", True)),
             tracking_uri=tracking_uri,

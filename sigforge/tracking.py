@@ -292,13 +292,14 @@ class ExportRun:
         """Register ``runs:/<run>/model`` as a new version of ``name``, guarding its contract."""
         import mlflow
 
-        from sigforge.diff import compare_contracts, load_contract, render
+        from sigforge.compat import breaking_changes, render
+        from sigforge.diff import load_contract
 
         versions = self.client.search_model_versions(f"name = '{name}'")
         if versions:
             latest = max(versions, key=lambda v: int(v.version))
             previous = load_contract(f"models:/{name}/{latest.version}", self.tracking_uri)
-            breaking = [c for c in compare_contracts(previous, contract) if c.breaking]
+            breaking = breaking_changes(previous, contract)
             if breaking and not allow_breaking:
                 raise RegistrationRefused(
                     f"mlflow.registered_model_name = '{name}': this contract breaks version {latest.version}'s "

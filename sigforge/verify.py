@@ -28,7 +28,7 @@ from sigforge.contract import (
     expected_contract,
     read_contract,
 )
-from sigforge.errors import VerificationError
+from sigforge.errors import PluginError, VerificationError
 from sigforge.spec import EXAMPLE_INPUT_KEY, ExportSpec, SignatureSpec
 
 SMOKE_BATCH = 2  # every free dimension of a synthetic input
@@ -98,9 +98,35 @@ def reference_calls(spec: ExportSpec, plan: Any) -> dict[str, Reference]:
     references = {}
     for sig in spec.signatures:
         args = synthetic_inputs(sig, spec, plan)
-        outputs = plan.eager[sig.name](*args.values())
+        try:
+            outputs = plan.eager[sig.name](*args.values())
+        except PluginError as err:
+            raise _no_example_input(sig, spec, plan, args, err) or err from err
         references[sig.name] = Reference(args, {k: v.numpy() for k, v in outputs.items()})
     return references
+
+
+def _no_example_input(
+    sig: SignatureSpec, spec: ExportSpec, plan: Any, args: Mapping[str, tf.Tensor], err: PluginError
+) -> PluginError | None:
+    """Synthetic data (random values of the client dtype) mean nothing to a preprocessor that decodes
+    or parses its input; one without ``example_input`` is told to add it, naming what it must return."""
+    for name in sig.inputs:
+        steps = spec.input[name].preprocess
+        if not steps or name in plan.examples:
+            continue
+        step, value = steps[0], args[sig.keys[name]]
+        cause = err.__cause__ or err
+        reason = f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}"
+        shape = ", ".join(["batch", *(str(d) for d in value.shape[1:])])
+        return PluginError(
+            f"plugin '{step.plugin}': preprocessor '{step.name}' on {spec.input[name].path} could not be "
+            f"verified: it failed on synthetic client data ({value.dtype.name} {list(value.shape)}) and "
+            "defines no example_input. Give the object its factory returns a method example_input(batch) "
+            f"that returns a numpy array of `batch` real client values ({value.dtype.name}, shape "
+            f"[{shape}]), such as encoded images or serialized records. The call failed with: {reason}"
+        )
+    return None
 
 
 def verify(

@@ -1,73 +1,56 @@
-"""The signature card's ready-to-copy requests: well-formed for the exported signatures, with
-``{"b64": ...}`` exactly where verification saw bytes that are not UTF-8."""
+"""The signature card: self-contained, one table per signature, and lines that send the request files."""
 
 from __future__ import annotations
 
-import json
+import html
 import re
 
-import numpy as np
 import pytest
 
-from sigforge.card import render_card, requests_for
+from sigforge.card import render_card
+from sigforge.summary import client_files
 
 tf = pytest.importorskip("tensorflow")
 
 
-def body(request: str) -> dict:
-    """The JSON body of a ``curl ... -d '<json>'`` line."""
-    return json.loads(re.search(r"-d '(.*)'$", request).group(1))
+def pre_blocks(card: str) -> list[str]:
+    return [html.unescape(m) for m in re.findall(r"<pre>(.*?)</pre>", card, re.S)]
 
 
-def predict_requests(summary: dict, signature: str = "serving_default") -> tuple[dict, dict]:
-    requests = requests_for(
-        signature,
-        summary["signatures"][signature],
-        summary["model"],
-        binary_keys=summary["binary_inputs"].get(signature, ()),
-    )
-    rows = next(v for k, v in requests.items() if "instances" in k)
-    columns = next(v for k, v in requests.items() if "inputs: one list per key" in k)
-    return body(rows), body(columns)
-
-
-def test_predict_requests_are_accepted_by_the_exported_signature(export):
-    result = export("multi_input")
-    rows, columns = predict_requests(result.summary)
-    assert rows["signature_name"] == "serving_default" and set(rows["instances"][0]) == {"image", "text"}
-    serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
-    out = serve(
-        image=tf.constant(np.array(columns["inputs"]["image"], np.float32)),
-        text=tf.constant(np.array(columns["inputs"]["text"], np.int32)),
-    )
-    assert out["scores"].shape == (1, 10)
-
-
-def test_bytes_are_b64_by_what_verification_sent_not_by_the_key_name(export):
-    photo = export("image_bytes", "inputs.image.key=photo")  # no 'image' in the key to guess from
-    assert photo.summary["binary_inputs"] == {"serving_default": ["photo"]}
-    rows, columns = predict_requests(photo.summary)
-    assert set(rows["instances"][0]["photo"]) == {"b64"}
-    assert set(columns["inputs"]["photo"][0]) == {"b64"}
-
-    text = export("text_raw")  # a string input, but UTF-8 text: a plain JSON string
-    assert text.summary["binary_inputs"] == {}
-    rows, _ = predict_requests(text.summary)
-    assert isinstance(rows["instances"][0]["text"], str)
-
-
-def test_classify_request_is_tf_example_json(export):
-    from sigforge.pipeline import example_features
-
+def test_card_lines_point_at_files_that_exist(export):
     result = export("dnn_classifier")
-    features = example_features(result.spec)["classification"]
-    requests = requests_for(
-        "classification", result.summary["signatures"]["classification"], "dnn_classifier", features
-    )
-    request = body(requests["TF Serving REST classify"])
-    assert request == {"signature_name": "classification", "examples": [features]}
-    assert set(features) == {"age", "hours_per_week", "occupation"}
-    assert "--input_examples" in requests["saved_model_cli"]
-    card = render_card(result.summary, example_features(result.spec))
-    assert "localhost:8501/v1/models/dnn_classifier:classify" in card
+    card = result.client_files["signature_card.html"].decode()
     assert "<link" not in card and "<script" not in card  # self-contained: nothing fetched
+    lines = pre_blocks(card)
+    assert (
+        "curl -s -X POST http://localhost:8501/v1/models/dnn_classifier:classify -d @requests/classification.json"
+        in lines
+    )
+    for line in lines:
+        for path in re.findall(r"requests/[\w./-]+", line):
+            assert path in result.client_files or path.rstrip(".") in result.client_files, path
+
+
+def test_classify_and_regress_have_no_columnar_form(export):
+    files = export("dnn_regressor").client_files
+    assert "requests/regression.json" in files and "requests/regression.columns.json" not in files
+    assert "requests/predict.columns.json" in files
+
+
+def test_a_saved_model_without_verified_inputs_gets_tables_only(export):
+    summary = export("multi_input").summary
+    files = client_files(summary, {})
+    assert list(files) == ["signature_card.html"]
+    card = files["signature_card.html"].decode()
+    assert "<td class='key'>image</td>" in card and "curl" not in card
+
+
+def test_card_escapes_what_it_shows():
+    summary = {
+        "model": "<m>",
+        "signatures": {
+            "s": {"method_name": "tensorflow/serving/predict", "inputs": {"<x>": None}, "outputs": {}}
+        },
+    }
+    card = render_card(summary)
+    assert "<m>" not in card and "&lt;m&gt;" in card and "&lt;x&gt;" in card

@@ -178,7 +178,9 @@ def test_installed_package_finds_its_config_from_any_directory(tmp_path):
 
 
 def test_multirun_sweeps_naming_policies(run_cli, tmp_path):
-    result = run_cli("-m", "+experiment=multi_input", "naming.policy=identity,prefixed")
+    result = run_cli(
+        "-m", "+experiment=multi_input", "naming.policy=identity,prefixed", "export.allow_breaking=true"
+    )
     assert result.returncode == 0, result.stderr
     model_dir = tmp_path / "outputs" / "exports" / "multi_input"
     keys = {

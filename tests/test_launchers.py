@@ -28,6 +28,7 @@ def test_sweep_on_a_real_launcher_exports_and_logs_every_job(run_cli, tmp_path, 
         f"hydra/launcher={launcher}",
         "+experiment=image_classifier",
         "naming.policy=identity,prefixed",
+        "export.allow_breaking=true",
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -231,7 +231,9 @@ def test_disabled_mlflow_is_not_imported(run_cli, tmp_path):
 
 
 def test_sweep_has_a_parent_run_with_nested_children_and_a_comparison(run_cli, tmp_path):
-    result = run_cli("-m", "+experiment=multi_input", "naming.policy=identity,prefixed")
+    result = run_cli(
+        "-m", "+experiment=multi_input", "naming.policy=identity,prefixed", "export.allow_breaking=true"
+    )
     assert result.returncode == 0, result.stderr
     client = client_for(sqlite_uri(tmp_path))
     runs = client.search_runs([client.get_experiment_by_name("multi_input").experiment_id])
@@ -239,8 +241,8 @@ def test_sweep_has_a_parent_run_with_nested_children_and_a_comparison(run_cli, t
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     assert sorted(r.data.tags["sigforge.overrides"] for r in children) == [
-        "+experiment=multi_input naming.policy=identity",
-        "+experiment=multi_input naming.policy=prefixed",
+        "+experiment=multi_input naming.policy=identity export.allow_breaking=true",
+        "+experiment=multi_input naming.policy=prefixed export.allow_breaking=true",
     ]
     path = client.download_artifacts(parents[0].info.run_id, "sweep_comparison.json", str(tmp_path))
     comparison = json.loads(Path(path).read_text())
@@ -250,7 +252,11 @@ def test_sweep_has_a_parent_run_with_nested_children_and_a_comparison(run_cli, t
 
 
 def test_diff_flags_breaking_changes(run_cli, tmp_path):
-    for overrides in ([], ["inputs.text.shape=[null,null]"], ["inputs.text.dtype=int64"]):
+    for overrides in (
+        [],
+        ["inputs.text.shape=[null,null]"],
+        ["inputs.text.dtype=int64", "export.allow_breaking=true"],
+    ):
         result = run_cli("+experiment=multi_input", "mlflow.enabled=false", *overrides)
         assert result.returncode == 0, result.stderr
     model_dir = tmp_path / "outputs" / "exports" / "multi_input"
@@ -273,6 +279,7 @@ def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_pa
     ]
     first = run_cli("+experiment=multi_input", *base)
     assert first.returncode == 0, first.stderr
+    base.append("export.allow_breaking=true")  # past the guard on disk, to the registry's
     breaking = run_cli("+experiment=multi_input", "naming.policy=prefixed", *base)
     assert breaking.returncode == 5
     assert "breaks version 1's clients, so it was not registered" in breaking.stderr

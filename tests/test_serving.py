@@ -1,0 +1,368 @@
+"""Exports serve as TF Serving serves them: the C++ session loader, the warmup file, the request files.
+
+The readers here are independent of sigforge's own: ``tf.compat.v1.saved_model.loader.load`` in a
+fresh Graph and Session (restore op, init op, tensors by name), ``saved_model_cli`` in a subprocess,
+TF Serving's own ``prediction_log_pb2`` for the warmup file, and a reading of TF Serving's REST JSON
+written from its documentation.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import QUIET_TF, with_plugin
+
+tf = pytest.importorskip("tensorflow")
+
+EXPERIMENTS = [
+    "image_classifier",
+    "multi_input",
+    "variable_length",
+    "dnn_classifier",
+    "dnn_regressor",
+    "image_bytes",
+    "text_raw",
+    "tf_example",
+]
+
+
+def session_run(export_dir: Path, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """TF1's loader in a fresh Graph and Session: what TF Serving does, through TensorFlow's Python API."""
+    with tf.Graph().as_default() as graph, tf.compat.v1.Session(graph=graph) as session:
+        meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(export_dir))
+        sig = meta.signature_def[signature]
+        fetches = {key: info.name for key, info in sig.outputs.items()}
+        return session.run(fetches, {sig.inputs[key].name: value for key, value in feeds.items()})
+
+
+def requests_dir(result) -> Path:
+    return result.summary_files[0].parent / "requests"
+
+
+def npy_feeds(result, signature: str) -> dict[str, np.ndarray]:
+    folder = requests_dir(result) / signature
+    return {p.stem: np.load(p, allow_pickle=True) for p in sorted(folder.glob("*.npy"))}
+
+
+def assert_same_feeds(sent: dict[str, np.ndarray], verified: dict[str, np.ndarray]) -> None:
+    """The same data; serialized tf.Examples compared as messages (map order is not canonical)."""
+    assert set(sent) == set(verified)
+    for key, value in sent.items():
+        if key == "inputs" and value.dtype == object:
+            parse = tf.train.Example.FromString
+            assert [parse(v) for v in value] == [parse(v) for v in verified[key]]
+        else:
+            np.testing.assert_array_equal(value, verified[key])
+
+
+def assert_same_outputs(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert set(a) == set(b)
+    for key in a:
+        if np.asarray(a[key]).dtype.kind in "fc":
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(a[key], b[key])
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_signature_answers_in_the_session_loader_as_in_tf_saved_model_load(export, experiment):
+    result = export(experiment)
+    loaded = tf.saved_model.load(str(result.export_dir))
+    for name in result.summary["signatures"]:
+        feeds = npy_feeds(result, name)
+        assert set(feeds) == set(result.report.inputs[name])
+        served = session_run(result.export_dir, name, feeds)
+        eager = {k: v.numpy() for k, v in loaded.signatures[name](**feeds).items()}
+        assert_same_outputs(served, eager)
+        assert all(len(v) == 2 for v in served.values())
+
+
+def test_serving_loader_stage_is_part_of_verification(export):
+    checks = export("multi_input").report.checks
+    assert any("C++ SavedModel loader" in c and "warmup" in c for c in checks)
+
+
+def test_a_saved_model_written_the_old_way_is_refused_and_not_published(
+    compose, plugins, tmp_path, monkeypatch
+):
+    """Tracking Keras 3's variable wrappers (as sigforge did before) saves a SavedModel that
+    tf.saved_model.load runs but TF Serving's loader cannot: the restore op fills copies."""
+    from sigforge import signatures
+    from sigforge.errors import VerificationError
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    def old_track(module, model):
+        module.model_variables = list(model.variables)
+
+    monkeypatch.setattr(signatures, "_track_for_serving", old_track)
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}")
+    with pytest.raises(VerificationError) as caught:
+        run_export(build_spec(cfg, plugins), plugins)
+    message = str(caught.value)
+    assert caught.value.exit_code == 3
+    assert "C++ SavedModel loader" in message  # the loader
+    assert "signature 'serving_default'" in message  # the signature
+    assert re.search(r"first failing op: \S+/ReadVariableOp", message)  # the op
+    assert os.listdir(tmp_path / "image_classifier") == []
+
+
+def test_serving_session_names_the_failing_op_and_loads_what_tf_serving_loads(export):
+    from sigforge.serving_loader import ServingLoadError, ServingSession
+
+    result = export("dnn_classifier")
+    with ServingSession(result.export_dir) as session:
+        assert session.signature_def["classification"].method_name == "tensorflow/serving/classify"
+        feeds = npy_feeds(result, "classification")
+        assert_same_outputs(
+            session.run("classification", feeds), session_run(result.export_dir, "classification", feeds)
+        )
+        with pytest.raises(ServingLoadError) as caught:
+            session.run("classification", {"inputs": np.array([b"not a tf.Example"], dtype=object)})
+        assert caught.value.op  # the node TensorFlow names in its error
+
+
+def test_warmup_file_is_tf_servings_prediction_log_and_replays(export):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    result = export("dnn_classifier")
+    records = [
+        prediction_log_pb2.PredictionLog.FromString(raw)
+        for raw in tf.data.TFRecordDataset(
+            str(result.export_dir / "assets.extra" / "tf_serving_warmup_requests")
+        ).as_numpy_iterator()
+    ]
+    kinds = {}
+    for record in records:
+        kind = record.WhichOneof("log_type")
+        request = getattr(record, kind).request
+        assert request.model_spec.name == "dnn_classifier"
+        kinds[request.model_spec.signature_name] = kind
+        if kind == "predict_log":
+            feeds = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        else:
+            feeds = {
+                "inputs": np.array(
+                    [e.SerializeToString() for e in request.input.example_list.examples], object
+                )
+            }
+        assert_same_feeds(
+            feeds, result.report.inputs[request.model_spec.signature_name]
+        )  # what verification ran
+        outputs = session_run(result.export_dir, request.model_spec.signature_name, feeds)
+        assert all(len(v) == 2 for v in outputs.values())
+    assert kinds == {
+        "serving_default": "classify_log",
+        "classification": "classify_log",
+        "predict": "predict_log",
+    }
+
+
+def test_warmup_can_be_turned_off(export):
+    result = export("image_classifier", "export.warmup=false")
+    assert not (result.export_dir / "assets.extra").exists()
+    assert not any("warmup" in c for c in result.report.checks)
+
+
+def test_a_corrupt_warmup_file_stops_the_export(compose, plugins, tmp_path, monkeypatch):
+    """The warmup file is read back and replayed before publishing, not just written."""
+    from sigforge import warmup
+    from sigforge.errors import VerificationError
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    real_write = warmup.write_warmup
+
+    def write_one_signature_only(export_dir, model, methods, inputs):
+        return real_write(export_dir, model, methods, dict(list(inputs.items())[:1]))
+
+    monkeypatch.setattr(warmup, "write_warmup", write_one_signature_only)
+    cfg = compose("+experiment=dnn_classifier", f"export.base_dir={tmp_path}")
+    with pytest.raises(VerificationError, match="holds no request for signature"):
+        run_export(build_spec(cfg, plugins), plugins)
+    assert os.listdir(tmp_path / "dnn_classifier") == []
+
+
+# TF Serving's REST API, as its documentation describes it: JSON numbers and strings become the
+# signature's dtype, {"b64": ...} becomes bytes, and an example object becomes a tf.Example.
+def _rest_value(value):
+    if isinstance(value, dict):
+        return base64.b64decode(value["b64"])
+    if isinstance(value, list):
+        return [_rest_value(v) for v in value]
+    return value.encode() if isinstance(value, str) else value
+
+
+def _rest_array(values, dtype: str) -> np.ndarray:
+    decoded = _rest_value(values)
+    if dtype == "string":
+        return np.array(decoded, dtype=object)
+    return np.array(decoded, dtype=dtype)
+
+
+def _rest_example(features: dict) -> bytes:
+    feature = {}
+    for name, value in features.items():
+        values = [_rest_value(v) for v in (value if isinstance(value, list) else [value])]
+        if all(isinstance(v, bytes) for v in values):
+            feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+        elif all(isinstance(v, int) for v in values):
+            feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+        else:
+            feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def rest_feeds(body: dict, signature) -> dict[str, np.ndarray]:
+    dtypes = {k: tf.dtypes.as_dtype(v.dtype).name for k, v in signature.inputs.items()}
+    if "examples" in body:
+        return {"inputs": np.array([_rest_example(e) for e in body["examples"]], dtype=object)}
+    if "instances" in body:
+        rows = body["instances"]
+        return {k: _rest_array([row[k] for row in rows], dtype) for k, dtype in dtypes.items()}
+    return {k: _rest_array(body["inputs"][k], dtype) for k, dtype in dtypes.items()}
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_rest_request_files_carry_the_verified_inputs_and_answer(export, experiment):
+    result = export(experiment)
+    folder = requests_dir(result)
+    for name, sig in result.summary["signatures"].items():
+        signature_def = _signature_def(result.export_dir, name)
+        verified = result.report.inputs[name]
+        bodies = [folder / f"{name}.json"]
+        if sig["method_name"] == "tensorflow/serving/predict":
+            bodies.append(folder / f"{name}.columns.json")
+        for path in bodies:
+            body = json.loads(path.read_text())
+            assert body["signature_name"] == name
+            feeds = rest_feeds(body, signature_def)
+            assert_same_feeds(feeds, verified)
+            outputs = session_run(result.export_dir, name, feeds)
+            assert all(len(v) == len(next(iter(verified.values()))) for v in outputs.values())
+        invocations = json.loads((folder / f"{name}.invocations.json").read_text())
+        assert set(invocations["inputs"]) == set(verified)
+
+
+def _signature_def(export_dir: Path, name: str):
+    from conftest import saved_model_proto
+
+    return saved_model_proto(export_dir).signature_def[name]
+
+
+def test_binary_inputs_travel_as_b64_and_text_as_text(export):
+    image = json.loads((requests_dir(export("image_bytes")) / "serving_default.json").read_text())
+    assert set(image["instances"][0]["image"]) == {"b64"}
+    png = base64.b64decode(image["instances"][0]["image"]["b64"])
+    assert png.startswith(b"\x89PNG") and len(png) > 100  # a whole image, not a header
+    text = json.loads((requests_dir(export("text_raw")) / "serving_default.json").read_text())
+    assert isinstance(text["instances"][0]["text"], str)
+    example = json.loads((requests_dir(export("tf_example")) / "serving_default.columns.json").read_text())
+    serialized = base64.b64decode(example["inputs"]["examples"][0]["b64"])
+    assert tf.train.Example.FromString(serialized).features.feature  # a real tf.Example
+
+
+@pytest.mark.parametrize("experiment", ["dnn_classifier", "dnn_regressor", "multi_input", "image_bytes"])
+def test_grpc_clients_build_requests_tf_serving_answers(export, experiment):
+    from tensorflow_serving.apis import classification_pb2, predict_pb2, regression_pb2
+
+    result = export(experiment)
+    for name in result.summary["signatures"]:
+        script = requests_dir(result) / f"{name}.grpc.py"
+        request = runpy.run_path(str(script))["build_request"]()
+        assert request.model_spec.name == experiment and request.model_spec.signature_name == name
+        if isinstance(request, predict_pb2.PredictRequest):
+            feeds = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        else:
+            assert isinstance(
+                request, (classification_pb2.ClassificationRequest, regression_pb2.RegressionRequest)
+            )
+            feeds = {
+                "inputs": np.array(
+                    [e.SerializeToString() for e in request.input.example_list.examples], object
+                )
+            }
+        assert_same_feeds(feeds, result.report.inputs[name])
+        assert session_run(result.export_dir, name, feeds)
+
+
+def card_lines(result) -> list[str]:
+    card = (result.summary_files[0].parent / "signature_card.html").read_text()
+    return [html.unescape(m) for m in re.findall(r"<pre>([^\n<]*)</pre>", card)]
+
+
+def test_card_points_at_request_files_not_walls_of_zeros(export):
+    lines = card_lines(export("multi_input"))
+    assert (
+        "curl -s -X POST http://localhost:8501/v1/models/multi_input:predict -d @requests/serving_default.json"
+        in lines
+    )
+    assert not any("0.0, 0.0, 0.0" in line for line in lines)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", ["dnn_classifier", "image_bytes", "variable_length", "tf_example"])
+def test_saved_model_cli_lines_of_the_card_run_as_printed(export, experiment):
+    result = export(experiment)
+    commands = [line for line in card_lines(result) if line.startswith("saved_model_cli ")]
+    assert len(commands) == len(result.summary["signatures"])
+    bin_dir = Path(sys.executable).parent
+    for command in commands:
+        done = subprocess.run(
+            command,
+            shell=True,
+            cwd=result.summary_files[0].parent,
+            env={**os.environ, **QUIET_TF, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        for key in result.summary["signatures"][command.split("--signature_def ")[1].split()[0]]["outputs"]:
+            assert f"Result for output key {key}:" in done.stdout
+
+
+def test_preprocessor_without_example_input_is_told_what_to_add(compose, tmp_path):
+    """A preprocessor that parses its input fails on random bytes; the error says to add example_input."""
+    from sigforge import hookimpl
+    from sigforge.errors import PluginError
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    class Csv(tf.Module):
+        def serving_spec(self, spec):
+            return tf.TensorSpec([None], tf.string)
+
+        def __call__(self, tensor):
+            numbers = tf.strings.to_number(tf.strings.split(tensor, ",").to_tensor(shape=[None, 784]))
+            return tf.reshape(numbers, [-1, 28, 28, 1])
+
+    class Team:
+        name = "team-csv"
+
+        @hookimpl
+        def register_preprocessors(self, register):
+            register("csv_image", lambda: Csv())
+
+    plugins = with_plugin(Team())
+    cfg = compose(
+        "+experiment=image_classifier",
+        f"export.base_dir={tmp_path}",
+        "inputs.image.preprocess=[{name: csv_image}]",
+    )
+    with pytest.raises(PluginError) as caught:
+        run_export(build_spec(cfg, plugins), plugins)
+    message = str(caught.value)
+    assert "plugin 'team-csv'" in message and "preprocessor 'csv_image'" in message
+    assert "example_input(batch)" in message and "string, shape [batch]" in message
+    assert os.listdir(tmp_path / "image_classifier") == []
