@@ -54,6 +54,15 @@ def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
     return summary
 
 
+def weights_origin(spec: ExportSpec) -> str:
+    """Where the exported weights come from: ``source:<path>``, ``file:<path>`` or ``random-init``."""
+    if spec.model.source is not None:
+        return f"source:{spec.model.source}"
+    if spec.model.weights is not None:
+        return f"file:{spec.model.weights}"
+    return "random-init"
+
+
 def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportSpec, Plugins]:
     """Load plugins (built-ins, entry points, ``plugins.modules``) and validate the config."""
     modules = list((cfg.get("plugins") or {}).get("modules") or [])
@@ -62,6 +71,16 @@ def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportS
 
 
 def build_model(spec: ExportSpec, plugins: Plugins) -> Any:
+    if spec.model.source is not None:
+        from sigforge.source_model import load_source
+
+        return load_source(spec)
+    if spec.model.weights is None:
+        log.warning(
+            "model.weights is not set: %s is exported with untrained, randomly initialised weights "
+            "(recorded as weights: random-init). Set model.weights=<file> or model.source=<trained model>.",
+            spec.model.name,
+        )
     builder = plugins.models.get(spec.model.architecture, "model.architecture")
     model = call_hook(
         builder.plugin, f"model builder '{spec.model.architecture}'", builder.value, spec.model, spec.inputs
@@ -152,6 +171,7 @@ def run_export(
         model=spec.model.name,
         version=version,
         export_dir=str(export_dir),
+        weights=weights_origin(spec),
         binary_inputs=report.binary_inputs(),
     )
     kit = client_files(summary, report.inputs)

@@ -17,7 +17,12 @@ from omegaconf import MISSING
 class ModelConf:
     architecture: str = MISSING  # a registered model builder: image_cnn, multi_input, dnn_classifier...
     name: str | None = None  # directory under export.base_dir; default: the architecture
-    weights: str | None = None  # Keras weights file (.weights.h5) loaded before export
+    weights: str | None = (
+        None  # Keras weights (.weights.h5 or a whole .keras file) loaded into the architecture
+    )
+    source: str | None = (
+        None  # a trained model (.keras file or SavedModel directory) exported instead of building one
+    )
     task: str = "classification"  # classification (output `scores`) or regression (output `outputs`)
     num_classes: int = 10
     class_names: list[str] | None = None  # labels for a classify signature's `classes`; default "0".."n-1"
@@ -26,6 +31,7 @@ class ModelConf:
     vocab_size: int = 1000
     embedding_dim: int = 16
     seed: int = 0
+    params: dict[str, Any] = field(default_factory=dict)  # a plugin architecture's own hyperparameters
 
 
 @dataclass
@@ -82,7 +88,11 @@ class PluginsConf:
 @dataclass
 class SigforgeConfig:
     model: ModelConf = field(default_factory=ModelConf)
-    inputs: dict[str, InputConf] = field(default_factory=dict)
+    # name -> the fields of InputConf. Untyped on purpose: OmegaConf cannot add a typed dict value from
+    # an override, and a whole input must be declarable on the command line
+    # ('+inputs.features={modality: dense, shape: [null, 8]}'); sigforge.spec checks every key against
+    # InputConf and takes InputConf's defaults.
+    inputs: dict[str, Any] = field(default_factory=dict)
     signatures: dict[str, SignatureConf] = field(default_factory=dict)
     naming: NamingConf = field(default_factory=NamingConf)
     export: ExportConf = field(default_factory=ExportConf)

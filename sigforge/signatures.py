@@ -142,6 +142,11 @@ def _track_for_serving(module: tf.Module, model: Any) -> None:
     """
     from tensorflow.python.trackable.resource import CapturableResource  # lookup tables and the like
 
+    restored = getattr(model, "trackable", None)  # model.source: a restored SavedModel, saved whole
+    if restored is not None:
+        module.source_model = restored
+        return
+    model = getattr(model, "keras_model", model)  # model.source: a .keras file
     # A Keras 3 variable is a wrapper: saving it exports a *copy* (``tf.Variable(object_map[value])``,
     # a new resource name) that the MetaGraph's restore op fills, while the traced signatures read the
     # original. tf.saved_model.load hides that (it restores through the object graph); TF Serving's

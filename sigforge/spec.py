@@ -12,7 +12,7 @@ import keyword
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -20,6 +20,7 @@ from typing import Any
 
 from sigforge.errors import ConfigError, PluginError
 from sigforge.plugins import Plugins, call_hook
+from sigforge.schema import InputConf
 
 # TensorFlow keeps a signature key byte for byte, in both the MetaGraph's signature_def and the
 # signatures tf.saved_model.load returns, only when it is a plain identifier that starts with a
@@ -179,6 +180,7 @@ class ModelSpec:
     class_names: tuple[str, ...]
     params: Mapping[str, Any]
     plugin: str
+    source: Path | None = None  # a trained model exported instead of building `architecture`
 
     def __getattr__(self, item: str) -> Any:
         # Builders read hyperparameters as attributes: model_cfg.hidden_units.
@@ -316,7 +318,7 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
     )
 
 
-_MODEL_FIELDS = ("architecture", "name", "weights", "task", "num_classes", "class_names")
+_MODEL_FIELDS = ("architecture", "name", "weights", "source", "task", "num_classes", "class_names", "params")
 
 
 def _model(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: _Problems) -> ModelSpec:
@@ -362,6 +364,14 @@ def _model(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: _Probl
             "give one distinct label per class.",
         )
     params = {k: v for k, v in cfg.items() if k not in _MODEL_FIELDS}
+    own = cfg.get("params") or {}
+    problems.check(
+        isinstance(own, Mapping),
+        f"model.params = {own!r} must be a mapping of hyperparameters, e.g. {{depth: 2, width: 64}}.",
+    )
+    if isinstance(own, Mapping):
+        params.update(own)  # a plugin architecture's own settings: model_cfg.params["depth"]
+    source_path = _source(cfg.get("source"), cwd, weights_path, problems)
     return ModelSpec(
         architecture=str(architecture),
         name=str(name),
@@ -371,7 +381,44 @@ def _model(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: _Probl
         class_names=tuple(class_names),
         params=MappingProxyType(params),
         plugin=plugin,
+        source=source_path,
     )
+
+
+def _source(source: Any, cwd: Path, weights: Path | None, problems: _Problems) -> Path | None:
+    """``model.source``: a trained ``.keras`` file or a SavedModel directory, exported as it is."""
+    if not source:
+        return None
+    path = Path(os.path.expanduser(str(source)))
+    path = path if path.is_absolute() else cwd / path
+    if path.is_dir():
+        ok = (path / "saved_model.pb").is_file()
+        problems.check(
+            ok,
+            f"model.source = '{source}' is a directory without saved_model.pb; give a SavedModel directory "
+            "or a .keras file.",
+        )
+    else:
+        problems.check(
+            path.is_file() and path.suffix == ".keras",
+            f"model.source = '{source}' "
+            + ("is not a .keras file" if path.exists() else f"does not exist ({path})")
+            + "; give a model saved with model.save('x.keras') or a SavedModel directory.",
+        )
+    problems.check(
+        weights is None,
+        "model.source and model.weights are both set; a source model carries its own weights: drop model.weights.",
+    )
+    return path
+
+
+INPUT_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        f.name: f.default_factory() if f.default_factory is not MISSING else f.default
+        for f in fields(InputConf)
+    }
+)
+"""Every input setting and its default: one home, the schema's InputConf."""
 
 
 def _inputs(cfg: Mapping[str, Any], plugins: Plugins, problems: _Problems) -> dict[str, InputSpec]:
@@ -381,6 +428,18 @@ def _inputs(cfg: Mapping[str, Any], plugins: Plugins, problems: _Problems) -> di
     for name, icfg in cfg.items():
         path = f"inputs.{name}"
         icfg = icfg or {}
+        if not isinstance(icfg, Mapping):
+            problems.append(
+                f"{path} = {icfg!r} must be a mapping such as {{modality: dense, shape: [null, 8]}}."
+            )
+            continue
+        unknown = sorted(set(icfg) - set(INPUT_DEFAULTS))
+        problems.check(
+            not unknown,
+            f"{path}: {', '.join(map(repr, unknown))} is not an input setting; the settings are "
+            f"{', '.join(INPUT_DEFAULTS)}.",
+        )
+        icfg = {**INPUT_DEFAULTS, **icfg}
         problems.check(
             bool(NAME_PATTERN.match(str(name))),
             f"{path}: the input name {name!r} must match [A-Za-z][A-Za-z0-9_]* "

@@ -271,6 +271,7 @@ class ExportRun:
                     RunTag("sigforge.version_dir", str(result.export_dir)),
                     RunTag("sigforge.model_version", str(result.version)),
                     RunTag("sigforge.contract_digest", contract_digest(summary["signatures"])),
+                    RunTag("sigforge.weights", str(summary.get("weights", "unknown"))),
                     RunTag("sigforge.status", "finished"),
                 ],
             )

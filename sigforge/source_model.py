@@ -1,0 +1,134 @@
+"""``model.source``: a model trained elsewhere (a ``.keras`` file or a SavedModel directory), exported
+with the inputs and signatures of the config instead of a built architecture.
+
+The config still declares every input; the model's inputs are matched to them by name, and a
+mismatch in names, dtypes or ranks is refused before anything is written, naming both sides. The
+source model is wrapped so that the rest of the pipeline sees what a builder returns: called with a
+dict of model inputs, it returns a dict of named outputs (a model with a single unnamed output
+gives ``scores`` for classification, ``outputs`` for regression).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sigforge.errors import ExportError
+from sigforge.spec import ExportSpec, shape_str
+
+
+def _describe(specs: Mapping[str, tuple[str, tuple[int | None, ...] | None]]) -> str:
+    return ", ".join(
+        f"{name}: {dtype} {'<any rank>' if shape is None else shape_str(shape)}"
+        for name, (dtype, shape) in sorted(specs.items())
+    )
+
+
+def check_inputs(source: Path, model_inputs: Mapping[str, tuple[str, Any]], spec: ExportSpec) -> None:
+    """Refuse a source model whose inputs differ from the config's in names, dtypes or ranks."""
+    declared = {i.name: (i.dtype, tuple(i.shape)) for i in spec.inputs}
+    problems = []
+    missing, extra = sorted(set(model_inputs) - set(declared)), sorted(set(declared) - set(model_inputs))
+    if missing or extra:
+        problems.append(
+            "input names differ"
+            + (
+                f"; the model takes {', '.join(missing)}, which the config does not declare"
+                if missing
+                else ""
+            )
+            + (f"; the config declares {', '.join(extra)}, which the model does not take" if extra else "")
+        )
+    for name in sorted(set(model_inputs) & set(declared)):
+        (dtype, shape), (want_dtype, want_shape) = model_inputs[name], declared[name]
+        if dtype != want_dtype:
+            problems.append(f"inputs.{name}: the model takes {dtype}, the config declares {want_dtype}")
+        if shape is not None and len(shape) != len(want_shape):
+            problems.append(
+                f"inputs.{name}: the model takes rank {len(shape)} {shape_str(shape)}, the config declares "
+                f"rank {len(want_shape)} {shape_str(want_shape)}"
+            )
+    if problems:
+        raise ExportError(
+            f"model.source = '{source}' does not fit the config's inputs: {'; '.join(problems)}. "
+            f"The model takes {{{_describe(model_inputs)}}}; the config declares {{{_describe(declared)}}}. "
+            "Declare inputs named, typed and shaped like the model's (inputs.<name>.dtype / .shape)."
+        )
+
+
+class SourceModel:
+    """A loaded model behind the interface of a built one: ``model(features) -> {name: tensor}``."""
+
+    def __init__(self, call: Any, variables: list[Any], default_output: str, trackable: Any = None) -> None:
+        self._call = call
+        self.variables = variables
+        self.default_output = default_output
+        # A restored SavedModel is saved as a whole (its variables, tables and assets come with it).
+        self.trackable = trackable
+
+    def __call__(self, features: Mapping[str, Any], training: bool = False) -> dict[str, Any]:
+        outputs = self._call(dict(features))
+        if isinstance(outputs, Mapping):
+            return dict(outputs) if len(outputs) > 1 else {self.default_output: next(iter(outputs.values()))}
+        if isinstance(outputs, (list, tuple)):
+            if len(outputs) != 1:
+                raise ExportError(
+                    f"model.source returns {len(outputs)} unnamed outputs; give the model named outputs "
+                    "(a dict) so that signatures.<name>.outputs can name them."
+                )
+            (outputs,) = outputs
+        return {self.default_output: outputs}
+
+    def count_params(self) -> int:
+        import numpy as np
+
+        return int(sum(np.prod(v.shape) for v in self.variables))
+
+
+def load_source(spec: ExportSpec) -> SourceModel:
+    """Load ``spec.model.source`` and check its inputs against the config (before any write)."""
+    import tensorflow as tf
+
+    source = spec.model.source
+    assert source is not None
+    default_output = "outputs" if spec.model.task == "regression" else "scores"
+    try:
+        if source.is_dir():
+            loaded = tf.saved_model.load(str(source))
+            if "serving_default" not in loaded.signatures:
+                raise ExportError(
+                    f"model.source = '{source}' has no serving_default signature to call; sigforge exports a "
+                    f"SavedModel's serving_default (it has: {', '.join(loaded.signatures) or 'none'})."
+                )
+            function = loaded.signatures["serving_default"]
+            _, kwargs = function.structured_input_signature
+            model_inputs = {k: (s.dtype.name, tuple(s.shape.as_list())) for k, s in kwargs.items()}
+            check_inputs(source, model_inputs, spec)
+            variables = list(getattr(loaded, "variables", []))
+            return SourceModel(lambda features: function(**features), variables, default_output, loaded)
+        import keras
+
+        model = keras.saving.load_model(str(source), compile=False)
+    except ExportError:
+        raise
+    except Exception as err:
+        raise ExportError(
+            f"model.source = '{source}' cannot be loaded: {type(err).__name__}: {str(err).strip()[:300]}. "
+            "Give a model saved with model.save('x.keras') or a SavedModel directory."
+        ) from err
+    model_inputs = {
+        t.name.split(":")[0]: (keras.backend.standardize_dtype(t.dtype), tuple(t.shape)) for t in model.inputs
+    }
+    check_inputs(source, model_inputs, spec)
+    names = list(model_inputs)
+
+    def call(features: dict[str, Any]) -> Any:
+        # A functional model takes a dict matched to its input names; one with a single input, the tensor.
+        return model(features if len(names) > 1 else features[names[0]], training=False)
+
+    wrapped = SourceModel(call, list(model.variables), default_output)
+    wrapped.keras_model = (
+        model  # its layers own lookup tables and the like (see signatures._track_for_serving)
+    )
+    return wrapped
