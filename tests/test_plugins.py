@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import with_plugin
+from conftest import saved_model_proto, with_plugin
 
 from sigforge import hookimpl, hookspecs
 from sigforge.errors import PluginError
@@ -389,6 +389,25 @@ def test_example_team_plugin_installed_with_pip_works_through_the_cli(tmp_path):
         inputSequence=tf.fill([3, 4, 100], tf.constant(200, tf.uint8)), sequenceLength=tf.constant([1, 2, 4])
     )
     assert out["scores"].shape == (3, 4)
+    model = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sigforge",
+            "+experiment=multi_input",
+            "model.architecture=res_mlp",
+            "+model.params={depth: 3, width: 16}",
+            "mlflow.enabled=false",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert model.returncode == 0, model.stderr
+    served = saved_model_proto(tmp_path / "outputs" / "exports" / "multi_input" / "1")
+    assert set(served.signature_def["serving_default"].inputs) == {"image", "text"}
     without = subprocess.run(
         [
             sys.executable,
