@@ -97,10 +97,26 @@ def _export_and_log(
             run.start(
                 tracking.flatten(container), tags={"sigforge.overrides": tracking.redact_overrides(overrides)}
             )
+        except tracking.TrackingConfigError:
+            raise
         except tracking.TrackingError as err:
             tracking_error, run = err, None
+
+    def before_publish(contract: dict[str, Any]) -> None:
+        """What MLflow would refuse stops the export here, so nothing is published: a run refused over
+        the config, or a contract the registry refuses."""
+        from sigforge.tracking import TrackingConfigError
+
+        error = run.start_error if run is not None else None
+        if isinstance(error, TrackingConfigError):
+            raise error
+        if run is not None and error is None and spec.mlflow.registered_model_name:
+            run.check_registration(spec.mlflow.registered_model_name, contract, spec.mlflow.allow_breaking)
+
     try:
-        result = pipeline.run_export(spec, plugins, summary_dir=output_dir, progress=progress)
+        result = pipeline.run_export(
+            spec, plugins, summary_dir=output_dir, progress=progress, before_publish=before_publish
+        )
     except (KeyboardInterrupt, Terminated) as err:
         if run is not None:
             run.fail(err, "KILLED")

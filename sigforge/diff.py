@@ -25,8 +25,15 @@ def load_contract(location: str, tracking_uri: str | None = None) -> dict[str, A
     if location.startswith(("runs:/", "models:/")):
         import mlflow
 
-        if tracking_uri:
-            mlflow.set_tracking_uri(tracking_uri)
+        from sigforge.tracking import resolve_tracking_uri
+
+        # The store every sigforge entry point uses: --tracking-uri, MLFLOW_TRACKING_URI, outputs/mlflow.db.
+        uri = resolve_tracking_uri(tracking_uri, Path.cwd(), create=False)
+        if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
+            raise FileNotFoundError(
+                f"no MLflow store at {uri}; run from the directory you exported in, or pass --tracking-uri"
+            )
+        mlflow.set_tracking_uri(uri)
         uri = location.rstrip("/")
         if uri.startswith("runs:/") and uri.count("/") == 1:
             uri += "/model"
@@ -45,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("old", help="export directory, runs:/<id>[/model] or models:/<name>/<version>")
     parser.add_argument("new", help="the same, for the candidate")
     parser.add_argument(
-        "--tracking-uri", help="MLflow tracking URI for runs:/ and models:/ (default: MLflow's)"
+        "--tracking-uri",
+        help="MLflow tracking URI for runs:/ and models:/ (default: MLFLOW_TRACKING_URI, else "
+        "sqlite:///outputs/mlflow.db under the current directory, as python -m sigforge)",
     )
     args = parser.parse_args(argv)
     try:

@@ -10,7 +10,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,9 +110,18 @@ def _frozen_gc() -> Iterator[None]:
 
 
 def run_export(
-    spec: ExportSpec, plugins: Plugins, *, summary_dir: Path | None = None, progress: Progress | None = None
+    spec: ExportSpec,
+    plugins: Plugins,
+    *,
+    summary_dir: Path | None = None,
+    progress: Progress | None = None,
+    before_publish: Callable[[dict[str, Any]], None] | None = None,
 ) -> ExportResult:
-    """Build, write, verify and publish one version; nothing numbered appears unless all of it worked."""
+    """Build, write, verify and publish one version; nothing numbered appears unless all of it worked.
+
+    ``before_publish(contract)`` runs after verification, just before the version is published: a
+    last chance to refuse it (the MLflow stage raises there when the run could not start for a
+    reason in the config, or when the registry would refuse the contract)."""
     from sigforge import export
 
     progress = progress or Silent()
@@ -159,6 +168,8 @@ def run_export(
                 gc.collect()  # Keras models are reference cycles; cheap under _frozen_gc
                 report = verify(staged, spec, client_specs, references)
             with stage("publish"):
+                if before_publish is not None:
+                    before_publish(report.contract)
                 version, export_dir = export.publish(
                     staged,
                     model_dir,

@@ -235,6 +235,41 @@ class _Problems(list):
         return ok
 
 
+MAX_EXPERIMENT_NAME_LENGTH = 500  # mlflow.utils.validation
+TRACKING_SCHEMES = (
+    "http",
+    "https",
+    "sqlite",
+    "file",
+    "postgresql",
+    "mysql",
+    "mssql",
+    "databricks",
+    "databricks-uc",
+)
+
+
+def tracking_uri_problem(uri: Any, key: str) -> str | None:
+    """Why ``uri`` cannot be an MLflow tracking URI, or None. Checked before the export, so a typo
+    never surfaces after a version is published."""
+    scheme, sep, rest = str(uri).partition("://") if isinstance(uri, str) else ("", "", "")
+    scheme = scheme.split("+", 1)[0]  # postgresql+psycopg2://
+    example = "http://127.0.0.1:5000 or sqlite:///outputs/mlflow.db"
+    if not isinstance(uri, str) or not sep or scheme not in TRACKING_SCHEMES:
+        return (
+            f"{key} = {uri!r} is not a tracking URI MLflow understands: write <scheme>://..., with a scheme "
+            f"among {', '.join(TRACKING_SCHEMES)}, e.g. {example} (or null for the default)."
+        )
+    if scheme in ("http", "https") and not rest.split("/", 1)[0]:
+        return f"{key} = {uri!r} names no host; write e.g. http://127.0.0.1:5000."
+    if scheme == "sqlite" and ":memory:" in rest:
+        return (
+            f"{key} = {uri!r} is an in-memory database: the run would vanish when the process ends. "
+            "Use a file, e.g. sqlite:///outputs/mlflow.db."
+        )
+    return None
+
+
 def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = None) -> ExportSpec:
     """Validate a composed config (a plain mapping) into an ExportSpec, or raise ConfigError."""
     cwd = Path(cwd or os.getcwd())
@@ -266,11 +301,11 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
     mlflow_cfg = cfg.get("mlflow") or {}
     tracking_uri = mlflow_cfg.get("tracking_uri")
     if tracking_uri is not None:
-        problems.check(
-            isinstance(tracking_uri, str) and bool(tracking_uri.strip()),
-            f"mlflow.tracking_uri = {tracking_uri!r} must be a URI such as http://127.0.0.1:5000 or "
-            "sqlite:///outputs/mlflow.db, or null for the default.",
-        )
+        problem = tracking_uri_problem(tracking_uri, "mlflow.tracking_uri")
+        problems.check(problem is None, problem or "")
+    elif os.environ.get("MLFLOW_TRACKING_URI"):
+        problem = tracking_uri_problem(os.environ["MLFLOW_TRACKING_URI"], "MLFLOW_TRACKING_URI (environment)")
+        problems.check(problem is None, problem or "")
     http_timeout, http_retries = mlflow_cfg.get("http_timeout", 10), mlflow_cfg.get("http_retries", 2)
     problems.check(
         isinstance(http_timeout, int) and http_timeout >= 1,
@@ -280,16 +315,32 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
         isinstance(http_retries, int) and http_retries >= 0,
         f"mlflow.http_retries = {http_retries!r} must be an integer >= 0.",
     )
+    experiment_key = "mlflow.experiment_name"
     experiment_name = mlflow_cfg.get("experiment_name")
+    if experiment_name is None and os.environ.get("MLFLOW_EXPERIMENT_NAME"):
+        experiment_key, experiment_name = (
+            "MLFLOW_EXPERIMENT_NAME (environment)",
+            os.environ["MLFLOW_EXPERIMENT_NAME"],
+        )
     problems.check(
         experiment_name is None or (isinstance(experiment_name, str) and experiment_name.strip() != ""),
-        f"mlflow.experiment_name = {experiment_name!r} must be a non-empty name, or null for model.name.",
+        f"{experiment_key} = {experiment_name!r} must be a non-empty name, or null for model.name.",
+    )
+    problems.check(
+        not isinstance(experiment_name, str) or len(experiment_name) <= MAX_EXPERIMENT_NAME_LENGTH,
+        f"{experiment_key} is {len(str(experiment_name))} characters long; MLflow takes at most "
+        f"{MAX_EXPERIMENT_NAME_LENGTH}: use a shorter name.",
     )
     registered = mlflow_cfg.get("registered_model_name")
     problems.check(
         registered is None
-        or (isinstance(registered, str) and re.match(r"^[\w.\- ]+$", registered) is not None),
-        f"mlflow.registered_model_name = {registered!r} must be a plain name (letters, digits, '_', '-', '.').",
+        or (
+            isinstance(registered, str)
+            and registered.strip() == registered
+            and re.match(r"^[\w.\-]+( [\w.\-]+)*$", registered) is not None
+        ),
+        f"mlflow.registered_model_name = {registered!r} must be a plain name (letters, digits, '_', '-', '.', "
+        "inner spaces), or null not to register.",
     )
     modules = tuple((cfg.get("plugins") or {}).get("modules") or ())
     if problems:
@@ -308,7 +359,7 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
         mlflow=MlflowSpec(
             enabled=bool(mlflow_cfg.get("enabled", True)),
             tracking_uri=tracking_uri,
-            experiment_name=mlflow_cfg.get("experiment_name") or model.name,
+            experiment_name=experiment_name or model.name,
             registered_model_name=registered,
             allow_breaking=bool(mlflow_cfg.get("allow_breaking", False)),
             http_timeout=http_timeout,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from sigforge.tracking import PARENT_RUN_ENV
 
@@ -45,22 +45,37 @@ class MlflowSweepCallback(Callback):
         uri = tracking.resolve_tracking_uri(config.mlflow.tracking_uri, cwd)
         tracking.configure_http(int(config.mlflow.http_timeout), int(config.mlflow.http_retries))
         self.client = MlflowClient(tracking_uri=uri)
-        name = config.mlflow.experiment_name or config.model.name or config.model.architecture
-        experiment = self.client.get_experiment_by_name(name)
-        experiment_id = (
-            experiment.experiment_id
-            if experiment
-            else self.client.create_experiment(
-                name, artifact_location=(cwd / tracking.DEFAULT_ARTIFACTS).resolve().as_uri()
-            )
+        name = (
+            config.mlflow.experiment_name
+            or os.environ.get("MLFLOW_EXPERIMENT_NAME")
+            or config.model.name
+            or config.model.architecture
         )
+        try:
+            experiment_id = tracking.experiment_id(self.client, name, uri, cwd)
+        except tracking.TrackingError as err:
+            print(f"sigforge: {err}", file=sys.stderr)
+            sys.exit(err.exit_code)
         sweep_dir = Path(config.hydra.sweep.dir)
+        overrides = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
         run = self.client.create_run(
             experiment_id,
             run_name=f"sweep-{sweep_dir.parent.name}-{sweep_dir.name}",
-            tags={"sigforge.sweep": "true"},
+            tags={
+                "sigforge.sweep": "true",
+                "sigforge.overrides": tracking.redact_overrides(overrides),
+                **tracking.standard_tags(cwd),
+            },
         )
         self.parent_id = run.info.run_id
+        # The sweep's own settings: the command line, swept values as typed ('a,b'); jobs log theirs.
+        params = {f"sweep.{k}": v for k, _, v in (o.partition("=") for o in overrides)}
+        from mlflow.entities import Param
+
+        self.client.log_batch(
+            self.parent_id,
+            params=[Param(k[:250], v[:6000]) for k, v in sorted(tracking.redact(params).items())],
+        )
         os.environ[PARENT_RUN_ENV] = self.parent_id
         atexit.register(self._end_if_running, "FAILED")
 

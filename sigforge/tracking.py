@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,7 @@ DEFAULT_STORE = "outputs/mlflow.db"
 DEFAULT_ARTIFACTS = "outputs/mlartifacts"
 PARENT_RUN_ENV = "SIGFORGE_MLFLOW_PARENT_RUN_ID"
 MODEL_ARTIFACT = "model"
+REGISTRY_ALIAS = "latest_export"  # models:/<name>@latest_export: the newest version sigforge registered
 SAVED_MODEL_SUBDIR = "tfmodel"
 SECRET_WORDS = (
     "password",
@@ -56,6 +58,11 @@ class TrackingError(SigforgeError):
     exit_code = 4
 
 
+class TrackingConfigError(TrackingError):
+    """MLflow refused the run for a reason in the config (a deleted experiment, say): found before the
+    version is published, so that nothing is published that cannot be logged."""
+
+
 class RegistrationRefused(SigforgeError):
     """The new contract breaks the latest registered version's and ``mlflow.allow_breaking`` is false."""
 
@@ -70,12 +77,32 @@ def configure_http(timeout: int, retries: int) -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0.5")
 
 
-def resolve_tracking_uri(uri: str | None, cwd: Path) -> str:
-    """``mlflow.tracking_uri`` or the embedded SQLite store under the directory the user ran from."""
+def resolve_tracking_uri(uri: str | None, cwd: Path, *, create: bool = True) -> str:
+    """``mlflow.tracking_uri``, else ``MLFLOW_TRACKING_URI``, else the embedded SQLite store under the
+    directory the user ran from: every sigforge entry point resolves the store this way."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return uri
-    (cwd / "outputs").mkdir(parents=True, exist_ok=True)
+    if create:
+        (cwd / "outputs").mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(cwd / DEFAULT_STORE).resolve()}"
+
+
+def experiment_id(client: Any, name: str, tracking_uri: str, cwd: Path) -> str:
+    """The id of experiment ``name``, created if missing (artifacts beside a local store)."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None and experiment.lifecycle_stage == "deleted":
+        raise TrackingConfigError(
+            f"mlflow.experiment_name = '{name}' names a deleted experiment (id {experiment.experiment_id}) at "
+            f"{tracking_uri}; restore it (mlflow experiments restore --experiment-id {experiment.experiment_id}) "
+            "or choose another mlflow.experiment_name."
+        )
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None
+    if tracking_uri.startswith("sqlite:") or "://" not in tracking_uri:
+        location = (cwd / DEFAULT_ARTIFACTS).resolve().as_uri()
+    return client.create_experiment(name, artifact_location=location)
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -142,6 +169,26 @@ def git_commit(cwd: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def standard_tags(cwd: Path) -> dict[str, str]:
+    """The tags MLflow's own fluent API sets, which its UI shows as "User", "Source" and "Version"."""
+    import getpass
+
+    from mlflow.entities import SourceType
+    from mlflow.utils import mlflow_tags
+
+    tags = {
+        mlflow_tags.MLFLOW_SOURCE_NAME: "python -m sigforge",
+        mlflow_tags.MLFLOW_SOURCE_TYPE: SourceType.to_string(SourceType.LOCAL),
+    }
+    with contextlib.suppress(Exception):
+        tags[mlflow_tags.MLFLOW_USER] = getpass.getuser()
+    commit = git_commit(cwd)
+    if commit:
+        tags[mlflow_tags.MLFLOW_GIT_COMMIT] = commit
+        tags["git.commit"] = commit
+    return tags
+
+
 class ExportRun:
     """One MLflow run around one export: ``start`` before, then ``finish`` or ``fail``."""
 
@@ -175,14 +222,7 @@ class ExportRun:
         try:
             with store_lock(self.tracking_uri):
                 self.client = MlflowClient(tracking_uri=self.tracking_uri)
-                experiment = self.client.get_experiment_by_name(self.experiment)
-                if experiment is None:
-                    location = None
-                    if self.tracking_uri.startswith("sqlite:") or "://" not in self.tracking_uri:
-                        location = (self.cwd / DEFAULT_ARTIFACTS).resolve().as_uri()
-                    experiment_id = self.client.create_experiment(self.experiment, artifact_location=location)
-                else:
-                    experiment_id = experiment.experiment_id
+                experiment = experiment_id(self.client, self.experiment, self.tracking_uri, self.cwd)
             run_tags = {
                 "sigforge.version": __version__,
                 "python.version": platform.python_version(),
@@ -194,16 +234,16 @@ class ExportRun:
             parent = os.environ.get(PARENT_RUN_ENV)
             if parent:
                 run_tags["mlflow.parentRunId"] = parent
-            commit = git_commit(self.cwd)
-            if commit:
-                run_tags["git.commit"] = commit
-            run = self.client.create_run(experiment_id, run_name=f"{self.model_name}-pending", tags=run_tags)
+            run_tags.update(standard_tags(self.cwd))
+            run = self.client.create_run(experiment, run_name=f"{self.model_name}-pending", tags=run_tags)
             self.run_id = run.info.run_id
             self.client.log_batch(
                 self.run_id,
                 params=[Param(k[:250], v[:6000]) for k, v in sorted(redact(params).items())],
                 tags=[RunTag("sigforge.status", "exporting")],
             )
+        except TrackingError:
+            raise
         except Exception as err:
             raise TrackingError(
                 f"{self._where()} could not start a run: {type(err).__name__}: {err}"
@@ -232,7 +272,7 @@ class ExportRun:
         allow_breaking: bool = False,
     ) -> None:
         """Log artifacts, the MLflow model and metrics; end FINISHED. Raises TrackingError."""
-        from mlflow.entities import Metric, RunTag
+        from mlflow.entities import LoggedModelStatus, Metric, RunTag
 
         start = time.perf_counter()
         summary = result.summary
@@ -250,12 +290,7 @@ class ExportRun:
                     (kit_dir / name).parent.mkdir(parents=True, exist_ok=True)
                     (kit_dir / name).write_bytes(data)
                 self.client.log_artifacts(self.run_id, str(kit_dir))
-                model_dir = tmp_path / MODEL_ARTIFACT
-                write_mlmodel(model_dir, summary, examples or {}, run_id=self.run_id)
-                self.client.log_artifacts(self.run_id, str(model_dir), MODEL_ARTIFACT)
-                self.client.log_artifacts(
-                    self.run_id, str(result.export_dir), f"{MODEL_ARTIFACT}/{SAVED_MODEL_SUBDIR}"
-                )
+                model_id = self._log_model(tmp_path / MODEL_ARTIFACT, result, examples or {})
             now = int(time.time() * 1000)
             metrics = {
                 "saved_model_bytes": float(_dir_size(Path(result.export_dir))),
@@ -265,7 +300,9 @@ class ExportRun:
             }
             self.client.log_batch(
                 self.run_id,
-                metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+                # Each metric once for the run and once for its LoggedModel (the Models tab's columns).
+                metrics=[Metric(k, v, now, 0) for k, v in metrics.items()]
+                + [Metric(k, v, now, 0, model_id=model_id, run_id=self.run_id) for k, v in metrics.items()],
                 tags=[
                     RunTag("mlflow.runName", f"{self.model_name}-v{result.version}"),
                     RunTag("sigforge.version_dir", str(result.export_dir)),
@@ -275,8 +312,9 @@ class ExportRun:
                     RunTag("sigforge.status", "finished"),
                 ],
             )
+            self.client.finalize_logged_model(model_id, LoggedModelStatus.READY)
             if register_as:
-                self._register(register_as, summary["signatures"], allow_breaking)
+                self._register(register_as, model_id, result, allow_breaking)
             self.client.set_terminated(self.run_id, "FINISHED")
         except RegistrationRefused as err:
             self.fail(err)
@@ -289,14 +327,20 @@ class ExportRun:
                 f"python -m sigforge.log {result.export_dir}"
             ) from err
 
-    def _register(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
-        """Register ``runs:/<run>/model`` as a new version of ``name``, guarding its contract."""
-        import mlflow
+    def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
+        """Raise RegistrationRefused when ``contract`` breaks the latest registered version of ``name``.
 
+        Called before the version is published (and again when registering): a version the registry
+        refuses must not be the newest on disk either, or TF Serving would serve it."""
         from sigforge.compat import breaking_changes, render
         from sigforge.diff import load_contract
 
-        versions = self.client.search_model_versions(f"name = '{name}'")
+        try:
+            versions = self.client.search_model_versions(f"name = '{name}'")
+        except Exception as err:
+            raise TrackingError(
+                f"{self._where()} could not read registered model '{name}': {type(err).__name__}: {err}"
+            ) from err
         if versions:
             latest = max(versions, key=lambda v: int(v.version))
             previous = load_contract(f"models:/{name}/{latest.version}", self.tracking_uri)
@@ -305,10 +349,68 @@ class ExportRun:
                 raise RegistrationRefused(
                     f"mlflow.registered_model_name = '{name}': this contract breaks version {latest.version}'s "
                     f"clients, so it was not registered:\n{render(breaking)}"
-                    "Keep the old keys, dtypes and shapes, or set mlflow.allow_breaking=true to register anyway."
+                    "Nothing was published. Keep the old keys, dtypes and shapes, or set "
+                    "mlflow.allow_breaking=true to register anyway."
                 )
+
+    def _log_model(self, model_dir: Path, result: Any, examples: Mapping[str, Any]) -> str:
+        """The export as an MLflow 3 LoggedModel (the experiment's Models tab): created with the run's
+        params, its MLmodel + ``tfmodel/`` (the published files) logged to it, linked to the run as an
+        output. Named ``model`` like ``log_model(name="model")``, so ``runs:/<run_id>/model`` works."""
+        from mlflow.entities import LoggedModelOutput
+
+        run = self.client.get_run(self.run_id)
+        summary = result.summary
+        logged = self.client.create_logged_model(
+            run.info.experiment_id,
+            name=MODEL_ARTIFACT,
+            source_run_id=self.run_id,
+            params={k: v for k, v in run.data.params.items()},
+            tags={
+                "sigforge.model": self.model_name,
+                "sigforge.model_version": str(result.version),
+                "sigforge.contract_digest": contract_digest(summary["signatures"]),
+                "sigforge.weights": str(summary.get("weights", "unknown")),
+            },
+            model_type="tensorflow-savedmodel",
+        )
+        write_mlmodel(
+            model_dir,
+            summary,
+            examples,
+            run_id=self.run_id,
+            model_id=logged.model_id,
+            artifact_path=logged.artifact_location,
+        )
+        shutil.copytree(result.export_dir, model_dir / SAVED_MODEL_SUBDIR)
+        self.client.log_model_artifacts(logged.model_id, str(model_dir))
+        self.client.log_outputs(self.run_id, [LoggedModelOutput(logged.model_id, step=0)])
+        return logged.model_id
+
+    def _register(self, name: str, model_id: str, result: Any, allow_breaking: bool) -> None:
+        """Register the LoggedModel as a new version of ``name``, guarding its contract; the version
+        carries the contract digest and the export's directory, and alias ``latest_export``."""
+        import mlflow
+
+        summary = result.summary
+        self.check_registration(name, summary["signatures"], allow_breaking)
         mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.register_model(f"runs:/{self.run_id}/{MODEL_ARTIFACT}", name)
+        version = mlflow.register_model(
+            f"models:/{model_id}",
+            name,
+            tags={
+                "sigforge.contract_digest": contract_digest(summary["signatures"]),
+                "sigforge.version_dir": str(result.export_dir),
+                "sigforge.model_version": str(result.version),
+            },
+        )
+        self.client.update_model_version(
+            name,
+            version.version,
+            description=f"{self.model_name} v{result.version}, exported by sigforge to {result.export_dir}. "
+            f"Serving signatures: {', '.join(summary['signatures'])}.",
+        )
+        self.client.set_registered_model_alias(name, REGISTRY_ALIAS, version.version)
 
 
 @contextlib.contextmanager
@@ -372,6 +474,8 @@ def write_mlmodel(
     examples: Mapping[str, Any],
     *,
     run_id: str | None,
+    model_id: str | None = None,
+    artifact_path: str = MODEL_ARTIFACT,
     signature_key: str = "serving_default",
 ) -> None:
     """An MLflow model directory around a SavedModel logged beside it under ``tfmodel/``."""
@@ -383,7 +487,7 @@ def write_mlmodel(
     if signature_key not in signatures:
         signature_key = next(iter(signatures))
     path.mkdir(parents=True, exist_ok=True)
-    model = Model(run_id=run_id, artifact_path=MODEL_ARTIFACT)
+    model = Model(run_id=run_id, artifact_path=artifact_path, model_uuid=model_id, model_id=model_id)
     model.add_flavor(
         "tensorflow",
         saved_model_dir=SAVED_MODEL_SUBDIR,
@@ -443,6 +547,7 @@ class BackgroundExportRun:
         self.tracking_uri: str = kwargs["tracking_uri"]
         self.run_id: str | None = None
         self._start_error: str | None = None
+        self._config_error = False
         self._conn: Any = None
         self._proc: Any = None
 
@@ -471,6 +576,7 @@ class BackgroundExportRun:
                 self.run_id = reply[1]
             else:
                 self._start_error = reply[1]
+                self._config_error = len(reply) > 2 and reply[2]
         return self.run_id is not None
 
     def _receive(self) -> tuple[Any, ...]:
@@ -482,7 +588,9 @@ class BackgroundExportRun:
     @property
     def start_error(self) -> TrackingError | None:
         self._wait_started()
-        return TrackingError(self._start_error) if self._start_error else None
+        if not self._start_error:
+            return None
+        return (TrackingConfigError if self._config_error else TrackingError)(self._start_error)
 
     def fail(self, error: BaseException, status: str = "FAILED") -> None:
         with contextlib.suppress(Exception):
@@ -496,6 +604,16 @@ class BackgroundExportRun:
                 )
                 self._receive()
         self._close()
+
+    def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
+        if not self._wait_started():
+            return  # no run: the exporter reports the start error
+        self._conn.send(("check", name, dict(contract), allow_breaking))
+        reply = self._receive()
+        if reply[0] == "refused":
+            raise RegistrationRefused(reply[1])
+        if reply[0] != "ok":
+            raise TrackingError(reply[1])
 
     def finish(self, result: Any, config_yaml: str, **kwargs: Any) -> None:
         if not self._wait_started():
@@ -538,11 +656,20 @@ def _run_worker(
         run.start(params, tags)
     except TrackingError as err:
         with contextlib.suppress(OSError):
-            conn.send(("error", str(err)))
+            conn.send(("error", str(err), isinstance(err, TrackingConfigError)))
         return
     try:
         conn.send(("started", run.run_id))
         message = conn.recv()
+        while message[0] == "check":  # the registry guard, before the version is published
+            try:
+                run.check_registration(*message[1:])
+                conn.send(("ok",))
+            except RegistrationRefused as err:
+                conn.send(("refused", str(err)))
+            except TrackingError as err:
+                conn.send(("error", str(err)))
+            message = conn.recv()
     except (EOFError, OSError):  # the exporter died (kill -9) before saying how the export ended
         run.fail(RuntimeError("the sigforge process died before the export finished"), "FAILED")
         return

@@ -187,6 +187,42 @@ CATALOG = [
     ),
     ("mlflow-enabled-type", [IMAGE, "mlflow.enabled=perhaps"], "mlflow.enabled"),
     (
+        "mlflow-uri-not-a-uri",
+        [IMAGE, "mlflow.tracking_uri=notauri"],
+        "mlflow.tracking_uri = 'notauri' is not a",
+    ),
+    (
+        "mlflow-uri-typo",
+        [IMAGE, "mlflow.tracking_uri=http//host:5000"],
+        "mlflow.tracking_uri = 'http//host:5000'",
+    ),
+    ("mlflow-uri-memory", [IMAGE, "mlflow.tracking_uri=sqlite:///:memory:"], "is an in-memory database"),
+    (
+        "mlflow-experiment-too-long",
+        [IMAGE, "mlflow.experiment_name=" + "x" * 600],
+        "MLflow takes at most 500",
+    ),
+    (
+        "mlflow-registered-blank",
+        [IMAGE, "mlflow.registered_model_name=' '"],
+        "mlflow.registered_model_name = ' '",
+    ),
+    (
+        "input-setting-unknown",
+        [IMAGE, "+inputs.image.dtyp=float32"],
+        "inputs.image: 'dtyp' is not an input setting",
+    ),
+    (
+        "model-source-missing",
+        [IMAGE, "model.source=missing.keras"],
+        "model.source = 'missing.keras' does not exist",
+    ),
+    (
+        "model-source-and-weights",
+        [IMAGE, "model.source=other.weights.h5"],
+        "model.source = 'other.weights.h5'",
+    ),
+    (
         "mlflow-unreachable-server",
         [IMAGE, "mlflow.tracking_uri=http://127.0.0.1:9/"],
         "MLflow at http://127.0.0.1:9/ could not start a run",

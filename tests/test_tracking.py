@@ -65,9 +65,17 @@ def test_export_is_an_mlflow_run_in_the_embedded_sqlite_store(run_cli, tmp_path)
         "signature_summary.json",
         "signature_summary.md",
         "signature_card.html",
-        "model",
+        "requests",
     } <= artifacts
-    model_files = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
+    import mlflow.artifacts
+
+    mlflow.set_tracking_uri(sqlite_uri(tmp_path))  # a run's model resolves through the tracking store
+    model_files = {
+        a.path
+        for a in mlflow.artifacts.list_artifacts(
+            artifact_uri=f"runs:/{run.info.run_id}/model", tracking_uri=sqlite_uri(tmp_path)
+        )
+    }
     assert {"model/MLmodel", "model/tfmodel", "model/input_example.json"} <= model_files
 
     mlflow.set_tracking_uri(sqlite_uri(tmp_path))
@@ -283,7 +291,8 @@ def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_pa
     breaking = run_cli("+experiment=multi_input", "naming.policy=prefixed", *base)
     assert breaking.returncode == 5
     assert "breaks version 1's clients, so it was not registered" in breaking.stderr
-    assert "mlflow.allow_breaking=true" in breaking.stderr
+    assert "mlflow.allow_breaking=true" in breaking.stderr and "Nothing was published" in breaking.stderr
+    assert sorted(os.listdir(tmp_path / "outputs" / "exports" / "multi_input")) == ["1"]  # checked before
     client = client_for(mlflow_server)
     assert [v.version for v in client.search_model_versions("name = 'guarded'")] == ["1"]
     forced = run_cli("+experiment=multi_input", "naming.policy=prefixed", "mlflow.allow_breaking=true", *base)
@@ -293,3 +302,97 @@ def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_pa
         "models:/guarded/1", "models:/guarded/2", "--tracking-uri", mlflow_server, module="sigforge.diff"
     )
     assert diff.returncode == 1 and "input 'image' removed" in diff.stdout
+
+
+def test_each_export_is_a_logged_model_linked_to_its_run_and_registry_version(run_cli, tmp_path):
+    import mlflow
+
+    result = run_cli("+experiment=dnn_classifier", "mlflow.registered_model_name=census")
+    assert result.returncode == 0, result.stderr
+    uri = sqlite_uri(tmp_path)
+    client = client_for(uri)
+    experiment = client.get_experiment_by_name("dnn_classifier")
+    (logged,) = client.search_logged_models([experiment.experiment_id])
+    run = only_run(client, "dnn_classifier")
+    assert logged.source_run_id == run.info.run_id and logged.name == "model"
+    assert str(logged.status) == "LoggedModelStatus.READY" or logged.status.name == "READY"
+    assert logged.params["naming.policy"] == "identity"
+    assert {"verify_seconds", "saved_model_bytes", "parameter_count"} <= {m.key for m in logged.metrics}
+    assert [o.model_id for o in run.outputs.model_outputs] == [logged.model_id]
+    version = client.get_model_version("census", "1")
+    assert version.source == f"models:/{logged.model_id}"
+    assert version.tags["sigforge.contract_digest"] == run.data.tags["sigforge.contract_digest"]
+    assert "dnn_classifier v1" in version.description
+    assert str(client.get_model_version_by_alias("census", "latest_export").version) == "1"
+    mlflow.set_tracking_uri(uri)
+    for location in (
+        f"runs:/{run.info.run_id}/model",
+        f"models:/{logged.model_id}",
+        "models:/census@latest_export",
+    ):
+        assert mlflow.pyfunc.load_model(location).metadata.model_id == logged.model_id
+
+
+def test_standard_tags_say_who_ran_what(run_cli, tmp_path):
+    assert run_cli("+experiment=image_classifier").returncode == 0
+    tags = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier").data.tags
+    assert tags["mlflow.source.name"] == "python -m sigforge" and tags["mlflow.source.type"] == "LOCAL"
+    assert tags["mlflow.user"]
+
+
+def test_environment_chooses_store_and_experiment_and_config_wins(run_cli, tmp_path):
+    store = f"sqlite:///{tmp_path / 'env.db'}"
+    env = {"MLFLOW_TRACKING_URI": store, "MLFLOW_EXPERIMENT_NAME": "from-env"}
+    assert run_cli("+experiment=image_classifier", env=env).returncode == 0
+    assert (
+        run_cli("+experiment=image_classifier", "mlflow.experiment_name=from-config", env=env).returncode == 0
+    )
+    client = client_for(store)
+    assert only_run(client, "from-env").info.status == "FINISHED"
+    assert only_run(client, "from-config").info.status == "FINISHED"
+    assert not (tmp_path / "outputs" / "mlflow.db").exists()
+    bad = run_cli("+experiment=image_classifier", env={"MLFLOW_TRACKING_URI": "notauri"})
+    assert bad.returncode == 2 and "MLFLOW_TRACKING_URI (environment) = 'notauri'" in bad.stderr
+
+
+def test_a_deleted_experiment_is_refused_before_anything_is_published(run_cli, tmp_path):
+    assert run_cli("+experiment=image_classifier", "mlflow.experiment_name=gone").returncode == 0
+    client = client_for(sqlite_uri(tmp_path))
+    client.delete_experiment(client.get_experiment_by_name("gone").experiment_id)
+    refused = run_cli("+experiment=image_classifier", "mlflow.experiment_name=gone")
+    assert refused.returncode == 4, refused.stderr
+    assert "mlflow.experiment_name = 'gone' names a deleted experiment" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert os.listdir(tmp_path / "outputs" / "exports" / "image_classifier") == ["1"]
+
+
+def test_diff_reads_runs_from_the_store_sigforge_wrote(run_cli, tmp_path):
+    assert run_cli("+experiment=image_classifier").returncode == 0
+    run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
+    exported = tmp_path / "outputs" / "exports" / "image_classifier" / "1"
+    same = run_cli(f"runs:/{run.info.run_id}", str(exported), module="sigforge.diff")
+    assert same.returncode == 0 and "identical" in same.stdout, same.stderr
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()
+
+
+def test_readme_python_snippet_runs_as_written(run_cli, tmp_path):
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    mlflow_section = readme[readme.index("## MLflow") :]
+    snippet = re.search(r"```python\n(.*?)```", mlflow_section, re.S).group(1)
+    assert run_cli("+experiment=multi_input").returncode == 0
+    run = only_run(client_for(sqlite_uri(tmp_path)), "multi_input")
+    code = (
+        snippet.replace("<run_id>", run.info.run_id)
+        + "\nprint(sorted(model.metadata.signature.inputs.input_names()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **QUIET_TF},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "['image', 'text']" in done.stdout
