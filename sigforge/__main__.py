@@ -50,8 +50,19 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+# Libraries' INFO lines that say nothing a user acts on (absl's "renamed ... resource" on every save,
+# TensorFlow's "Assets written to", MLflow's database migration and "Created version"): the run
+# prints its own stages instead. Their warnings and errors still show.
+QUIET_LOGGERS = ("absl", "tensorflow", "mlflow", "alembic")
+
+
 def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tuple[str, ...] = ()) -> int:
     """Validate, then export and log to MLflow (or print the contract for ``export.dry_run=true``)."""
+    import logging
+
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow resets its logger when imported
     from sigforge import pipeline
     from sigforge.progress import Progress
 

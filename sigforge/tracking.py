@@ -36,7 +36,9 @@ DEFAULT_STORE = "outputs/mlflow.db"
 DEFAULT_ARTIFACTS = "outputs/mlartifacts"
 PARENT_RUN_ENV = "SIGFORGE_MLFLOW_PARENT_RUN_ID"
 MODEL_ARTIFACT = "model"
-REGISTRY_ALIAS = "latest_export"  # models:/<name>@latest_export: the newest version sigforge registered
+REGISTRY_ALIAS = "latest_export"
+# MLflow 3's UI shows an experiment of this kind as model training (Models tab), not as a GenAI one.
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"  # models:/<name>@latest_export: the newest version sigforge registered
 SAVED_MODEL_SUBDIR = "tfmodel"
 SECRET_WORDS = (
     "password",
@@ -98,11 +100,13 @@ def experiment_id(client: Any, name: str, tracking_uri: str, cwd: Path) -> str:
             "or choose another mlflow.experiment_name."
         )
     if experiment is not None:
+        if EXPERIMENT_KIND_TAG not in experiment.tags:
+            client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return experiment.experiment_id
     location = None
     if tracking_uri.startswith("sqlite:") or "://" not in tracking_uri:
         location = (cwd / DEFAULT_ARTIFACTS).resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    return client.create_experiment(name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -390,27 +394,35 @@ class ExportRun:
     def _register(self, name: str, model_id: str, result: Any, allow_breaking: bool) -> None:
         """Register the LoggedModel as a new version of ``name``, guarding its contract; the version
         carries the contract digest and the export's directory, and alias ``latest_export``."""
-        import mlflow
-
         summary = result.summary
         self.check_registration(name, summary["signatures"], allow_breaking)
-        mlflow.set_tracking_uri(self.tracking_uri)
-        version = mlflow.register_model(
-            f"models:/{model_id}",
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        mlflow.set_tracking_uri(self.tracking_uri)  # the models:/ source resolves through the global store
+        try:
+            self.client.create_registered_model(name)
+        except MlflowException as err:
+            if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        version = self.client.create_model_version(
             name,
+            source=f"models:/{model_id}",
+            run_id=self.run_id,
+            model_id=model_id,
             tags={
                 "sigforge.contract_digest": contract_digest(summary["signatures"]),
                 "sigforge.version_dir": str(result.export_dir),
                 "sigforge.model_version": str(result.version),
             },
-        )
-        self.client.update_model_version(
-            name,
-            version.version,
             description=f"{self.model_name} v{result.version}, exported by sigforge to {result.export_dir}. "
             f"Serving signatures: {', '.join(summary['signatures'])}.",
         )
         self.client.set_registered_model_alias(name, REGISTRY_ALIAS, version.version)
+        # What links a LoggedModel to its registry versions in the UI ("Registered models" column).
+        self.client.set_logged_model_tags(
+            model_id, {"mlflow.modelVersions": json.dumps([{"name": name, "version": str(version.version)}])}
+        )
 
 
 @contextlib.contextmanager

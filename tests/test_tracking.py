@@ -249,8 +249,8 @@ def test_sweep_has_a_parent_run_with_nested_children_and_a_comparison(run_cli, t
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     assert sorted(r.data.tags["sigforge.overrides"] for r in children) == [
-        "+experiment=multi_input naming.policy=identity export.allow_breaking=true",
-        "+experiment=multi_input naming.policy=prefixed export.allow_breaking=true",
+        "+experiment=multi_input naming.policy=identity export.allow_breaking=True",
+        "+experiment=multi_input naming.policy=prefixed export.allow_breaking=True",
     ]
     path = client.download_artifacts(parents[0].info.run_id, "sweep_comparison.json", str(tmp_path))
     comparison = json.loads(Path(path).read_text())
