@@ -38,7 +38,10 @@ PARENT_RUN_ENV = "SIGFORGE_MLFLOW_PARENT_RUN_ID"
 MODEL_ARTIFACT = "model"
 REGISTRY_ALIAS = "latest_export"
 # MLflow 3's UI shows an experiment of this kind as model training (Models tab), not as a GenAI one.
-EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"  # models:/<name>@latest_export: the newest version sigforge registered
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = (
+    "mlflow.experimentKind",
+    "custom_model_development",
+)  # models:/<name>@latest_export: the newest version sigforge registered
 SAVED_MODEL_SUBDIR = "tfmodel"
 SECRET_WORDS = (
     "password",
@@ -106,7 +109,9 @@ def experiment_id(client: Any, name: str, tracking_uri: str, cwd: Path) -> str:
     location = None
     if tracking_uri.startswith("sqlite:") or "://" not in tracking_uri:
         location = (cwd / DEFAULT_ARTIFACTS).resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+    return client.create_experiment(
+        name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+    )
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
