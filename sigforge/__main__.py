@@ -103,6 +103,7 @@ def _export_and_log(
             cwd=cwd,
             timeout=spec.mlflow.http_timeout,
             retries=spec.mlflow.http_retries,
+            operation_timeout=spec.mlflow.operation_timeout,
         )
         try:
             run.start(

@@ -199,6 +199,7 @@ class MlflowSpec:
     allow_breaking: bool = False
     http_timeout: int = 10
     http_retries: int = 2
+    operation_timeout: int = 300
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,11 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
         problem = tracking_uri_problem(os.environ["MLFLOW_TRACKING_URI"], "MLFLOW_TRACKING_URI (environment)")
         problems.check(problem is None, problem or "")
     http_timeout, http_retries = mlflow_cfg.get("http_timeout", 10), mlflow_cfg.get("http_retries", 2)
+    operation_timeout = mlflow_cfg.get("operation_timeout", 300)
+    problems.check(
+        isinstance(operation_timeout, int) and operation_timeout >= 1,
+        f"mlflow.operation_timeout = {operation_timeout!r} must be an integer >= 1 (seconds).",
+    )
     problems.check(
         isinstance(http_timeout, int) and http_timeout >= 1,
         f"mlflow.http_timeout = {http_timeout!r} must be an integer >= 1 (seconds).",
@@ -364,6 +370,7 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
             allow_breaking=bool(mlflow_cfg.get("allow_breaking", False)),
             http_timeout=http_timeout,
             http_retries=http_retries,
+            operation_timeout=operation_timeout,
         ),
         plugin_modules=modules,
     )

@@ -212,6 +212,7 @@ class ExportRun:
         cwd: Path,
         timeout: int = 10,
         retries: int = 2,
+        operation_timeout: int = 300,  # bounds the background helper's operations (BackgroundExportRun)
     ) -> None:
         configure_http(timeout, retries)
         self.model_name = model_name
@@ -567,6 +568,7 @@ class BackgroundExportRun:
         self._config_error = False
         self._conn: Any = None
         self._proc: Any = None
+        self.operation_timeout: float = kwargs.get("operation_timeout", 300)
 
     def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
         import multiprocessing
@@ -597,10 +599,37 @@ class BackgroundExportRun:
         return self.run_id is not None
 
     def _receive(self) -> tuple[Any, ...]:
+        """The helper's reply, within ``mlflow.operation_timeout`` seconds: a server that trickles
+        bytes defeats a per-read timeout, so every operation is bounded in total here."""
+        if self._conn is None:
+            return ("dead", "the logging helper is gone")
         try:
+            if not self._conn.poll(self.operation_timeout):
+                self._kill()
+                return (
+                    "error",
+                    f"MLflow at {self.tracking_uri} did not finish within {self.operation_timeout} s "
+                    "(mlflow.operation_timeout); check the server, or raise mlflow.operation_timeout",
+                )
             return self._conn.recv()
-        except EOFError:
-            return ("error", f"MLflow at {self.tracking_uri}: the logging helper process exited unexpectedly")
+        except (EOFError, OSError):
+            return ("dead", "the logging helper process exited unexpectedly")
+
+    def _request(self, *message: Any) -> tuple[Any, ...]:
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError, AttributeError):  # BrokenPipeError: the helper was killed
+            return ("dead", "the logging helper process exited unexpectedly")
+        return self._receive()
+
+    def _in_process(self) -> ExportRun:
+        """The run, taken over by this process after its helper died (kill -9): never left RUNNING."""
+        from mlflow.tracking import MlflowClient
+
+        self._close()
+        run = ExportRun(**self.kwargs)
+        run.client, run.run_id = MlflowClient(tracking_uri=self.tracking_uri), self.run_id
+        return run
 
     @property
     def start_error(self) -> TrackingError | None:
@@ -612,21 +641,18 @@ class BackgroundExportRun:
     def fail(self, error: BaseException, status: str = "FAILED") -> None:
         with contextlib.suppress(Exception):
             if self._wait_started():
-                self._conn.send(
-                    (
-                        "fail",
-                        f"{type(error).__name__}: {error}" if str(error) else type(error).__name__,
-                        status,
-                    )
-                )
-                self._receive()
+                text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+                if self._request("fail", text, status)[0] == "dead":
+                    self._in_process().fail(error, status)
         self._close()
 
     def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
         if not self._wait_started():
             return  # no run: the exporter reports the start error
-        self._conn.send(("check", name, dict(contract), allow_breaking))
-        reply = self._receive()
+        reply = self._request("check", name, dict(contract), allow_breaking)
+        if reply[0] == "dead":
+            self._in_process().check_registration(name, contract, allow_breaking)
+            return
         if reply[0] == "refused":
             raise RegistrationRefused(reply[1])
         if reply[0] != "ok":
@@ -643,13 +669,21 @@ class BackgroundExportRun:
             timings=result.timings,
             client_files=result.client_files,
         )
-        self._conn.send(("finish", light, config_yaml, kwargs))
-        reply = self._receive()
+        reply = self._request("finish", light, config_yaml, kwargs)
+        if reply[0] == "dead":
+            self._in_process().finish(light, config_yaml, **kwargs)
+            return
         self._close()
         if reply[0] == "refused":
             raise RegistrationRefused(reply[1])
         if reply[0] != "ok":
             raise TrackingError(reply[1])
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(Exception):
+                self._proc.kill()
+        self._close()
 
     def _close(self) -> None:
         if self._proc is not None:
@@ -657,6 +691,7 @@ class BackgroundExportRun:
                 self._conn.close()
             self._proc.join(timeout=30)
             self._proc = None
+            self._conn = None
 
 
 def _run_worker(

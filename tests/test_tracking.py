@@ -396,3 +396,87 @@ def test_readme_python_snippet_runs_as_written(run_cli, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "['image', 'text']" in done.stdout
+
+
+def _wait_for_a_run(db: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:  # raw SQL: an MlflowClient here would race the store's migration
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                if conn.execute("select count(*) from runs").fetchone()[0]:
+                    return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"no run appeared in {db}")
+
+
+def test_a_killed_logging_helper_is_taken_over_and_the_run_finishes(tmp_path):
+    """SIGKILL on the MLflow helper: the exporter ends the run itself (no BrokenPipeError traceback)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sigforge", "+experiment=image_classifier"],
+        cwd=tmp_path,
+        env={**os.environ, **QUIET_TF},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for_a_run(tmp_path / "outputs" / "mlflow.db")  # the helper has started the run
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert children, "the exporter has its logging helper"
+    for child in children:
+        os.kill(int(child), signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
+    assert run.info.status == "FINISHED"
+    assert (tmp_path / "outputs" / "exports" / "image_classifier" / "1" / "saved_model.pb").exists()
+
+
+def test_a_server_that_trickles_is_given_up_on_within_the_operation_timeout(run_cli, tmp_path):
+    """Headers, then one byte every 2 s: a per-read timeout never fires, mlflow.operation_timeout does."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            )
+            while not stop.wait(2):
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+
+    def serve() -> None:
+        server.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        start = time.monotonic()
+        result = run_cli(
+            "+experiment=image_classifier",
+            f"mlflow.tracking_uri=http://127.0.0.1:{server.getsockname()[1]}",
+            "mlflow.operation_timeout=8",
+            timeout=120,
+        )
+        elapsed = time.monotonic() - start
+    finally:
+        stop.set()
+        server.close()
+    assert result.returncode == 4, result.stderr
+    assert "did not finish within 8 s (mlflow.operation_timeout)" in result.stderr
+    assert "The verified export is kept at" in result.stderr
+    assert elapsed < 60
