@@ -55,9 +55,27 @@ def remove_stale_staging(model_dir: Path) -> list[Path]:
     return removed
 
 
+def prepare_summary_dir(directory: Path, key: str) -> Path:
+    """Create the summary directory before the export, so an unwritable one is found before publishing."""
+    try:
+        _make_dirs(directory)
+    except OSError as err:
+        raise ExportError(
+            f"{key}: '{directory}' cannot be created ({err.strerror}); point it at a writable directory."
+        ) from err
+    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+        raise ExportError(f"{key}: '{directory}' is not a writable directory; point it at one.")
+    return directory
+
+
 def prepare_model_dir(base_dir: Path, model_name: str) -> Path:
     """Create ``base_dir/model_name`` (refusing paths that leave base_dir) and check it is writable."""
     model_dir = base_dir / model_name
+    if model_dir.exists() and not model_dir.is_dir():
+        raise ExportError(
+            f"model.name = '{model_name}': {model_dir} is a file, where the model's directory of versions "
+            "would go; move the file away or choose another model.name."
+        )
     try:
         base_resolved = base_dir.resolve()
         _make_dirs(model_dir)
@@ -102,6 +120,11 @@ def publish(
     for _ in range(MAX_PUBLISH_ATTEMPTS):
         number = version if version is not None else (max(versions(model_dir), default=0) + 1)
         target = model_dir / str(number)
+        if target.exists() and not target.is_dir():
+            raise ExportError(
+                f"{target} is a file where version {number} would go (TF Serving reads all-digit names as "
+                "versions); move it out of the model directory."
+            )
         if target.exists():
             if version is not None:
                 raise ExportError(

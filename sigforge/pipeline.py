@@ -17,7 +17,7 @@ from typing import Any
 
 from sigforge.compat import guard_version
 from sigforge.contract import contract_to_dict, expected_contract
-from sigforge.errors import ExportError
+from sigforge.errors import ExportError, PluginError
 from sigforge.plugins import Plugins, call_hook, load_plugins
 from sigforge.progress import Progress, Silent
 from sigforge.spec import ExportSpec, build_spec
@@ -85,6 +85,12 @@ def build_model(spec: ExportSpec, plugins: Plugins) -> Any:
     model = call_hook(
         builder.plugin, f"model builder '{spec.model.architecture}'", builder.value, spec.model, spec.inputs
     )
+    if not callable(model) or not hasattr(model, "variables"):
+        raise PluginError(
+            f"plugin '{builder.plugin}': model builder '{spec.model.architecture}' returned "
+            f"{type(model).__name__}, not a model; return a keras.Model that takes a dict of the inputs by "
+            "name and returns a dict of outputs."
+        )
     if spec.model.weights is not None:
         try:
             model.load_weights(str(spec.model.weights))
@@ -135,6 +141,10 @@ def run_export(
         timings[f"{name}_seconds"] = time.perf_counter() - tick
 
     model_dir = export.prepare_model_dir(spec.base_dir, spec.model.name)
+    target = spec.summary_dir or summary_dir
+    if target is not None:
+        key = "export.summary_dir" if spec.summary_dir else "the run directory (hydra.run.dir)"
+        export.prepare_summary_dir(target, key)
     with _frozen_gc():
         with stage("build"):
             model = build_model(spec, plugins)
@@ -187,9 +197,14 @@ def run_export(
     )
     kit = client_files(summary, report.inputs)
     files: tuple[Path, ...] = ()
-    target = spec.summary_dir or summary_dir
     if target is not None:
-        files = write_summary(summary, target, kit)
+        try:
+            files = write_summary(summary, target, kit)
+        except OSError as err:
+            raise ExportError(
+                f"{export_dir} is published, but writing its summary to {target} failed ({err.strerror}); "
+                f"free space there, then rebuild it with python -m sigforge.inspect {export_dir}."
+            ) from err
     result = ExportResult(export_dir, version, spec, report, summary, files, kit, timings, parameter_count)
     for failure in plugins.export_finished(result):
         log.warning("%s", failure)

@@ -22,6 +22,7 @@ from sigforge.errors import PluginError
 
 ENTRY_POINT_GROUP = "sigforge"
 BUILTIN_MODULES = ("sigforge.builtin.naming", "sigforge.builtin.preprocessors", "sigforge.builtin.models")
+BUILTIN_PREFIX = "sigforge.builtin."
 _MODULE_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -131,11 +132,25 @@ def call_hook(plugin: str, hook: str, function: Callable[..., Any], *args: Any, 
         return function(*args, **kwargs)
     except PluginError:
         raise
-    except Exception as err:
+    except (Exception, SystemExit) as err:  # a hook that calls sys.exit() is a failing hook too
+        reason = f"{type(err).__name__}: {_one_line(err)}".rstrip(".")
+        if plugin.startswith(BUILTIN_PREFIX):
+            # A built-in that refuses its input refuses a config value, not a bug to report.
+            raise PluginError(
+                f"{hook} (built in) refused the config: {reason}. Fix the config value it names "
+                "(the inputs, model or preprocess settings it was given)."
+            ) from err
         raise PluginError(
-            f"plugin '{plugin}' failed in {hook}: {type(err).__name__}: {err}; "
+            f"plugin '{plugin}' failed in {hook}: {reason}; "
             "fix the plugin or remove it from plugins.modules / uninstall it."
         ) from err
+
+
+def _one_line(err: BaseException) -> str:
+    """An exception's message without the walls of text some libraries add (tensor values, frames)."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    return text if len(text) <= 400 else text[:400].rsplit(" ", 1)[0] + " ..."
 
 
 def make_plugin_manager(modules: Sequence[str] = (), *, entry_points: bool = True) -> pluggy.PluginManager:
@@ -149,14 +164,25 @@ def make_plugin_manager(modules: Sequence[str] = (), *, entry_points: bool = Tru
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
                 continue
             plugin = _load(ep.value, f"entry point '{ep.name} = {ep.value}' (group '{ENTRY_POINT_GROUP}')")
-            pm.register(plugin, name=ep.name)
+            _register(pm, plugin, ep.name, f"entry point '{ep.name} = {ep.value}'")
     for index, module in enumerate(modules):
         where = f"plugins.modules[{index}] = '{module}'"
         if not isinstance(module, str) or not _MODULE_PATH.match(module):
             raise PluginError(f"{where} is not a dotted module path; write it like 'team_pkg.plugin'.")
         if pm.get_plugin(module) is None:
-            pm.register(_load(module, where), name=module)
+            _register(pm, _load(module, where), module, where)
     return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str, where: str) -> None:
+    """pluggy validates hook implementations on registration (argument names, hook names)."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as err:
+        raise PluginError(
+            f"plugin '{name}' ({where}) does not fit sigforge's hooks: {err}. Name the hook's arguments "
+            "as sigforge/hookspecs.py does, e.g. def register_models(register)."
+        ) from err
 
 
 def _load(target: str, where: str) -> ModuleType | object:

@@ -78,7 +78,9 @@ class MlflowConf:
     allow_breaking: bool = False  # register even if the contract breaks the latest registered version's
     http_timeout: int = 10  # seconds per request to a tracking server
     http_retries: int = 2  # retries per request; bounds what an unreachable server costs
-    operation_timeout: int = 300  # seconds for any one MLflow operation in total (start, registry check, logging)
+    operation_timeout: int = (
+        300  # seconds for any one MLflow operation in total (start, registry check, logging)
+    )
 
 
 @dataclass

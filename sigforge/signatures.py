@@ -8,6 +8,7 @@ declared features.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -118,11 +119,12 @@ def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> Servin
         try:
             functions[sig.name] = tf.function(fn, input_signature=specs).get_concrete_function()
             eager[sig.name] = fn
-        except (ExportError, PluginError):
-            raise
+        except (ExportError, PluginError) as err:
+            raise type(err)(traced_error_message(err)) from err
         except Exception as err:
             raise ExportError(
-                f"signatures.{sig.name}: tracing the signature failed: {type(err).__name__}: {err}"
+                f"signatures.{sig.name}: tracing the signature failed: {traced_error_message(err)}. "
+                f"Check the dtypes and shapes of its inputs ({', '.join(f'inputs.{n}' for n in sig.inputs)})."
             ) from err
     examples = {
         name: chain.steps[0][2].example_input
@@ -130,6 +132,28 @@ def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> Servin
         if chain.steps and hasattr(chain.steps[0][2], "example_input")
     }
     return ServingPlan(module, functions, client_specs, examples, eager)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def traced_error_message(err: BaseException) -> str:
+    """The error raised while tracing, without the frames autograph adds ("in user code: File ...")
+    and without Keras's colour codes and argument dumps: what went wrong, in a line or two."""
+    text = _ANSI.sub("", str(err))
+    lines = [line.rstrip() for line in text.splitlines()]
+    frames = [i for i, line in enumerate(lines) if line.lstrip().startswith('File "')]
+    if "in user code:" in text and frames:
+        lines = lines[frames[-1] + 2 :]  # after the last frame and its source line
+    kept = []
+    for line in (line.strip() for line in lines):
+        if not line or line.startswith(("Arguments received by", "•")):
+            continue
+        kept.append(line)
+    message = " ".join(kept[:2]) if kept else type(err).__name__
+    for name in (type(err).__name__, "PluginError", "ExportError"):
+        message = message.removeprefix(f"{name}: ")
+    return message if isinstance(err, (ExportError, PluginError)) else f"{type(err).__name__}: {message}"
 
 
 def _track_for_serving(module: tf.Module, model: Any) -> None:

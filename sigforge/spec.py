@@ -46,6 +46,10 @@ DTYPES: Mapping[str, str] = MappingProxyType(
         "string": "DT_STRING",
     }
 )
+ITEM_BYTES: Mapping[str, int] = MappingProxyType(
+    {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "int16": 2, "int32": 4, "int64": 8}
+    | {"uint8": 1, "uint16": 2, "bool": 1}
+)
 EXAMPLE_DTYPES = ("float32", "int64", "string")  # what a tf.Example feature can carry
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 MODALITIES = ("image", "text", "sequence", "sequence_length", "tabular", "dense", "tf_example")
@@ -237,6 +241,8 @@ class _Problems(list):
 
 
 MAX_EXPERIMENT_NAME_LENGTH = 500  # mlflow.utils.validation
+MAX_VERSION = 2**63 - 1  # TF Serving's version numbers are int64
+MAX_EXAMPLE_BYTES = 2**30  # one example of one input; verification allocates a few of them
 TRACKING_SCHEMES = (
     "http",
     "https",
@@ -295,8 +301,9 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
     version = export.get("version")
     if version is not None:
         problems.check(
-            isinstance(version, int) and not isinstance(version, bool) and version > 0,
-            f"export.version = {version!r} must be a positive integer (or null for the next free version).",
+            isinstance(version, int) and not isinstance(version, bool) and 0 < version <= MAX_VERSION,
+            f"export.version = {version!r} must be a positive integer up to {MAX_VERSION} (TF Serving reads "
+            "versions as int64), or null for the next free version.",
         )
     summary_dir = export.get("summary_dir")
     mlflow_cfg = cfg.get("mlflow") or {}
@@ -389,6 +396,11 @@ def _model(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: _Probl
     else:
         plugin = plugins.models.get(architecture, "model.architecture").plugin
     name = cfg.get("name") or architecture or "model"
+    problems.check(
+        not (isinstance(name, str) and name.isdigit()),
+        f"model.name = {name!r} is all digits: TF Serving reads an all-digit directory as a version, so a "
+        f"model directory must not look like one; use a name with a letter, e.g. 'model_{name}'.",
+    )
     if not isinstance(name, str) or not MODEL_NAME_PATTERN.match(name) or name in (".", ".."):
         problems.append(
             f"model.name = {name!r} would leave export.base_dir or is not a plain directory name: "
@@ -399,7 +411,12 @@ def _model(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: _Probl
     if weights:
         weights_path = Path(os.path.expanduser(str(weights)))
         weights_path = weights_path if weights_path.is_absolute() else cwd / weights_path
-        if not weights_path.is_file():
+        if weights_path.is_dir():
+            problems.append(
+                f"model.weights = '{weights}' is a directory; give a weights file (.weights.h5 or .keras), or "
+                "export a SavedModel directory as it is with model.source."
+            )
+        elif not weights_path.is_file():
             problems.append(
                 f"model.weights = '{weights}' does not exist ({weights_path}); "
                 "give the path of a Keras weights file (.weights.h5) or set model.weights=null."
@@ -411,16 +428,28 @@ def _model(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: _Probl
         isinstance(num_classes, int) and num_classes >= 1,
         f"model.num_classes = {num_classes!r} must be a positive integer.",
     )
+    problems.check(
+        not (task == "classification" and num_classes == 1),
+        "model.num_classes = 1 with model.task = classification: softmax over one class always answers 1.0. "
+        "Give at least 2 classes, or use model.task=regression for a single score.",
+    )
     class_names = cfg.get("class_names")
     if class_names is None:
         class_names = [str(i) for i in range(num_classes if isinstance(num_classes, int) else 0)]
     else:
         class_names = [str(c) for c in class_names]
-        problems.check(
-            len(class_names) == num_classes and len(set(class_names)) == len(class_names),
-            f"model.class_names has {len(class_names)} labels but model.num_classes = {num_classes}; "
-            "give one distinct label per class.",
-        )
+        repeated = sorted({c for c in class_names if class_names.count(c) > 1})
+        if repeated:
+            problems.append(
+                f"model.class_names repeats {', '.join(map(repr, repeated))}; a classify signature's `classes` "
+                "names each class once: give distinct labels."
+            )
+        else:
+            problems.check(
+                len(class_names) == num_classes,
+                f"model.class_names has {len(class_names)} labels but model.num_classes = {num_classes}; "
+                "give one label per class.",
+            )
     params = {k: v for k, v in cfg.items() if k not in _MODEL_FIELDS}
     own = cfg.get("params") or {}
     problems.check(
@@ -514,6 +543,22 @@ def _inputs(cfg: Mapping[str, Any], plugins: Plugins, problems: _Problems) -> di
             f"{path}.dtype = {dtype!r} is not a TensorFlow dtype sigforge knows; use one of {', '.join(DTYPES)}.",
         )
         shape = _shape(icfg.get("shape"), f"{path}.shape", problems)
+        if dtype in ITEM_BYTES and shape and all(d is None or isinstance(d, int) for d in shape):
+            size = ITEM_BYTES[dtype]
+            for dim in shape[1:]:
+                size *= dim or 1
+            problems.check(
+                size <= MAX_EXAMPLE_BYTES,
+                f"{path}.shape = {shape_str(shape)}: one example of {dtype} is {size / 2**30:.1f} GiB, more than "
+                f"sigforge accepts ({MAX_EXAMPLE_BYTES // 2**30} GiB; verification builds several). Check the "
+                "dimensions, or use null for a free one.",
+            )
+        problems.check(
+            not (modality == "image" and dtype in ("bool", "string")),
+            f"{path}.dtype = {dtype!r}: an image input carries pixels (float32, uint8, ...), and the model takes "
+            "the dtype after any preprocessors. For clients that send encoded images, keep a numeric dtype and "
+            "add preprocess: [{name: decode_image}].",
+        )
         key = icfg.get("key")
         if key is not None:
             problem = key_problem(key, f"{path}.key", argument=True)
@@ -627,6 +672,12 @@ def _signatures(
         problems.check(len(set(names)) == len(names), f"{path}.inputs lists an input twice: {names}.")
         outputs = [str(o) for o in scfg.get("outputs") or []]
         problems.check(bool(outputs), f"{path}.outputs is empty; name at least one output, e.g. [scores].")
+        repeated = sorted({o for o in outputs if outputs.count(o) > 1})
+        problems.check(
+            not repeated,
+            f"{path}.outputs = {outputs} names {', '.join(repeated)} twice; a signature has each output key "
+            "once: remove the repeat.",
+        )
         for i, o in enumerate(outputs):
             problem = key_problem(o, f"{path}.outputs[{i}]")
             problems.check(problem is None, problem or "")

@@ -290,13 +290,32 @@ def synthetic_inputs(sig: SignatureSpec, spec: ExportSpec, plan: Any) -> dict[st
         declared = by_name[name]
         shape = tuple(SMOKE_BATCH if d is None else d for d in client.shape)
         if name in plan.examples:
-            values = np.asarray(plan.examples[name](shape[0]))
+            values = _example_input(plan.examples[name], declared, client, shape)
         elif declared.modality == "sequence_length":
             values = np.full(shape, SMOKE_BATCH, dtype=client.dtype)  # within the free time dimension
         else:
             values = _values(client.dtype, shape[1:], declared.vocabulary, rng, None, batch=shape[0])
         args[key] = tf.constant(values, dtype=client.dtype)
     return args
+
+
+def _example_input(example_input: Any, declared: Any, client: Any, shape: tuple) -> np.ndarray:
+    """A preprocessor's own client data for verification, checked at the plugin boundary."""
+    step = declared.preprocess[0]
+    where = f"plugin '{step.plugin}': preprocessor '{step.name}'.example_input({shape[0]}) on {declared.path}"
+    want = f"a numpy array of {client.dtype} with shape {list(shape)}"
+    try:
+        values = np.asarray(example_input(shape[0]))
+    except (Exception, SystemExit) as err:
+        raise PluginError(f"{where} raised {type(err).__name__}: {err}; it must return {want}.") from err
+    kind_ok = (
+        values.dtype == object or values.dtype.kind in "SU"
+        if client.dtype == "string"
+        else values.dtype.kind in "biuf"
+    )
+    if values.ndim == 0 or values.shape[0] != shape[0] or not kind_ok:
+        raise PluginError(f"{where} returned {values.dtype} {list(values.shape)}; it must return {want}.")
+    return values
 
 
 def _values(
