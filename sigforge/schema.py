@@ -104,6 +104,7 @@ class SigforgeConfig:
 
 
 SCHEMA_NAME = "sigforge_schema"
+INPUT_SCHEMA_NAME = "sigforge_input"
 
 
 def register_schema() -> None:
@@ -111,3 +112,6 @@ def register_schema() -> None:
     from hydra.core.config_store import ConfigStore
 
     ConfigStore.instance().store(name=SCHEMA_NAME, node=SigforgeConfig)
+    # Each input in conf/inputs/ starts from this (defaults: [/sigforge_input@<name>]): its settings
+    # typed and overridable by name (inputs.image.key=x), while inputs itself stays an open mapping.
+    ConfigStore.instance().store(name=INPUT_SCHEMA_NAME, node=InputConf)

@@ -254,7 +254,7 @@ CATALOG = [
     (
         "preprocessor-wrong-input",
         [IMAGE, "+inputs.image.preprocess=[{name: tokenize, vocabulary: [a]}]"],
-        "plugin 'sigforge.builtin.preprocessors'",
+        "preprocessor 'tokenize'.serving_spec (built in) refused the config",
     ),
     (
         "preprocessor-bad-params",
@@ -262,6 +262,53 @@ CATALOG = [
         "normalize takes both mean and std",
     ),
     ("inputs-empty", [IMAGE, "~inputs.image"], "inputs is empty"),
+    # Round 2: kinds that ended in tracebacks, were found after publishing, or blamed the wrong thing.
+    ("model-name-digits", [IMAGE, "model.name=123"], "model.name = '123' is all digits"),
+    (
+        "version-past-int64",
+        [IMAGE, "export.version=9223372036854775808"],
+        "export.version = 9223372036854775808",
+    ),
+    (
+        "dimension-absurd",
+        [IMAGE, "inputs.image.shape=[null,1000000000]"],
+        "inputs.image.shape = [None, 1000000000]",
+    ),
+    (
+        "image-dtype-string",
+        [IMAGE, "inputs.image.dtype=string"],
+        "inputs.image.dtype = 'string': an image input",
+    ),
+    ("image-dtype-bool", [IMAGE, "inputs.image.dtype=bool"], "inputs.image.dtype = 'bool': an image input"),
+    ("text-dtype-string", [MULTI, "inputs.text.dtype=string"], "Check the dtypes and shapes of its inputs"),
+    (
+        "image-rank-wrong",
+        [IMAGE, "inputs.image.shape=[null,28,28]"],
+        "model builder 'image_cnn' (built in) refused",
+    ),
+    (
+        "preprocessors-out-of-order",
+        [IMAGE, "+inputs.image.preprocess=[{name: normalize}, {name: decode_image}]"],
+        "preprocessor 'normalize' (built in) refused the config",
+    ),
+    (
+        "outputs-duplicate",
+        [IMAGE, "signatures.serving_default.outputs=[scores,scores]"],
+        "names scores twice",
+    ),
+    ("classifier-one-class", [IMAGE, "model.num_classes=1"], "model.num_classes = 1 with model.task"),
+    ("class-names-repeated", [DNN, "model.class_names=[a,a,b]"], "model.class_names repeats 'a'"),
+    (
+        "weights-directory",
+        [IMAGE, "model.weights=blocker_dir"],
+        "model.weights = 'blocker_dir' is a directory",
+    ),
+    (
+        "model-dir-is-a-file",
+        [IMAGE, "export.base_dir={tmp}", "model.name=blocker"],
+        "blocker is a file, where",
+    ),
+    ("summary-dir-unwritable", [IMAGE, "export.summary_dir=blocker/summary"], "export.summary_dir: "),
     ("signatures-empty", [IMAGE, "~signatures.serving_default"], "signatures is empty"),
 ]
 
@@ -326,6 +373,7 @@ def test_bad_input_is_refused_cleanly(tmp_path, other_weights, failing_server, c
     (tmp_path / "corrupt.weights.h5").write_bytes(b"\x89HDF\r\n garbage")
     (tmp_path / "other.weights.h5").write_bytes(other_weights.read_bytes())
     (tmp_path / "blocker").write_text("a file where a directory should be")
+    (tmp_path / "blocker_dir").mkdir()
     team = tmp_path / "team_conf" / "experiment"
     team.mkdir(parents=True)
     (team / "team_bad_signature.yaml").write_text(
