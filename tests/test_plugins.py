@@ -453,3 +453,91 @@ def test_plugin_module_that_fails_to_import_names_the_module_and_error(compose, 
         r"ModuleNotFoundError: No module named 'numpy_but_misspelt'",
     ):
         prepare(compose("plugins.modules=[team_broken]"))
+
+
+# ---- plugin boundaries: every way a plugin can fail ends in one message naming it ------------------
+
+
+def test_a_hookimpl_with_wrong_argument_names_is_named(tmp_path, monkeypatch):
+    from sigforge.plugins import make_plugin_manager
+
+    (tmp_path / "team_bad_args.py").write_text(
+        "from sigforge import hookimpl\n\n@hookimpl\ndef register_models(registry):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError, match=r"plugin 'team_bad_args' \(plugins.modules\[0\].*does not fit"):
+        make_plugin_manager(["team_bad_args"], entry_points=False)
+
+
+def test_a_hook_that_calls_sys_exit_is_a_failing_plugin(compose):
+    import sys
+
+    from sigforge.spec import build_spec
+
+    class Quitter:
+        name = "quitter"
+
+        @hookimpl
+        def register_naming_policies(self, register):
+            register("quit", lambda input, signature: sys.exit(3))
+
+    with pytest.raises(PluginError, match="plugin 'quitter' failed in .*SystemExit"):
+        build_spec(compose("+experiment=image_classifier", "naming.policy=quit"), with_plugin(Quitter()))
+
+
+def test_a_model_builder_that_returns_no_model_is_named(compose, tmp_path):
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    class NotAModel:
+        name = "team-broken"
+
+        @hookimpl
+        def register_models(self, register):
+            register("broken", lambda model_cfg, inputs: {"scores": 1})
+
+    plugins = with_plugin(NotAModel())
+    cfg = compose("+experiment=image_classifier", "model.architecture=broken", f"export.base_dir={tmp_path}")
+    with pytest.raises(
+        PluginError, match="plugin 'team-broken': model builder 'broken' returned dict, not a model"
+    ):
+        run_export(build_spec(cfg, plugins), plugins)
+
+
+@pytest.mark.parametrize(
+    ("example_input", "message"),
+    [
+        (lambda batch: 1 / 0, r"example_input\(2\) .* raised ZeroDivisionError"),
+        (lambda batch: "not an array", r"example_input\(2\) .* returned <U12 \[\]"),
+        (lambda batch: np.zeros((batch + 1, 28, 28, 1), np.uint8), r"returned uint8 \[3, 28, 28, 1\]"),
+    ],
+    ids=["raises", "wrong-type", "wrong-batch"],
+)
+def test_example_input_that_misbehaves_is_named(compose, tmp_path, example_input, message):
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    class Raw:
+        def serving_spec(self, spec):
+            return tf.TensorSpec(spec.shape, tf.uint8)
+
+        def __call__(self, tensor):
+            return tf.cast(tensor, tf.float32)
+
+    Raw.example_input = staticmethod(example_input)
+
+    class Team:
+        name = "team-raw"
+
+        @hookimpl
+        def register_preprocessors(self, register):
+            register("raw", Raw)
+
+    plugins = with_plugin(Team())
+    cfg = compose(
+        "+experiment=image_classifier", "inputs.image.preprocess=[{name: raw}]", f"export.base_dir={tmp_path}"
+    )
+    with pytest.raises(PluginError, match=message) as caught:
+        run_export(build_spec(cfg, plugins), plugins)
+    assert "plugin 'team-raw': preprocessor 'raw'" in str(caught.value)
+    assert os.listdir(tmp_path / "image_classifier") == []
