@@ -2,18 +2,22 @@
 
 TF Serving loads any all-digit directory it sees under a model's base path, so a version must
 appear whole or not at all. sigforge writes into a sibling staging directory whose name is not all
-digits (``.sigforge-staging-<pid>-<random>``), verifies it there, and publishes it with one
+digits (``.sigforge-staging-<host>-<pid>-<random>``), verifies it there, and publishes it with one
 ``rename``, which is atomic on a POSIX filesystem. Two processes that pick the same number race on
 the rename; the loser sees the directory exist and takes the next number. Staging directories of
-processes that died (kill -9) are removed by the next export of the same model.
+writers that died (kill -9) are removed by the next export of the same model: a writer holds a lock
+on its staging directory for as long as it lives, so "died" is proven, never guessed from a PID.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import shutil
+import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -32,26 +36,55 @@ def versions(model_dir: Path) -> list[int]:
     return sorted(int(p.name) for p in model_dir.iterdir() if p.name.isdigit() and p.is_dir())
 
 
-def _pid_alive(pid: int) -> bool:
+STALE_WITHOUT_LOCK_SECONDS = 24 * 3600  # a staging directory without a lock file (sigforge < 0.2)
+
+
+def _lock_path(staging_dir: Path) -> Path:
+    return staging_dir.with_name(staging_dir.name + ".lock")
+
+
+def _writer_is_gone(lock: Path) -> int | None:
+    """An fd holding ``lock`` if nobody else holds it (its writer died), else None.
+
+    ``flock`` is held by the open file, so it is seen from every process on the host whatever its
+    PID namespace, and it dies with its holder, kill -9 included; NFS clients map it to a lock the
+    server arbitrates. A PID would prove nothing across namespaces or hosts."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def remove_stale_staging(model_dir: Path) -> list[Path]:
-    """Delete staging directories whose process is gone; return what was removed."""
-    removed = []
+    """Delete staging directories whose writer provably died (their lock is free); return them."""
+    removed: list[Path] = []
     if not model_dir.is_dir():
         return removed
     for path in model_dir.glob(STAGING_PREFIX + "*"):
-        pid_text = path.name[len(STAGING_PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        if path.name.endswith(".lock") or not path.is_dir():
+            continue
+        lock = _lock_path(path)
+        if not lock.exists():
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > STALE_WITHOUT_LOCK_SECONDS:
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+            continue
+        fd = _writer_is_gone(lock)
+        if fd is None:
+            continue  # a live writer, on this host or another, in this PID namespace or another
+        try:
             shutil.rmtree(path, ignore_errors=True)
+            lock.unlink(missing_ok=True)
             removed.append(path)
+        finally:
+            os.close(fd)
     return removed
 
 
@@ -99,14 +132,28 @@ def prepare_model_dir(base_dir: Path, model_name: str) -> Path:
 
 @contextlib.contextmanager
 def staging(model_dir: Path) -> Iterator[Path]:
-    """A fresh staging directory, removed on exit unless it was published (renamed away)."""
+    """A fresh staging directory, removed on exit unless it was published (renamed away).
+
+    Its writer holds an exclusive ``flock`` on a sibling ``<staging>.lock`` from before the directory
+    exists until it is gone, so that no other exporter, in any PID namespace or on any host sharing
+    the filesystem, mistakes it for the leftover of a dead process."""
     remove_stale_staging(model_dir)
-    path = model_dir / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    path = model_dir / f"{STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    lock = _lock_path(path)
     try:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError as err:
+        raise ExportError(
+            f"export.base_dir: cannot create {lock} ({err.strerror}); check the model directory's permissions."
+        ) from err
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield path
     finally:
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)
+        lock.unlink(missing_ok=True)
+        os.close(fd)
 
 
 def publish(

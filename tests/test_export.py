@@ -288,15 +288,27 @@ def test_publish_takes_the_next_number_when_another_process_won(tmp_path):
     assert (model_dir / "2" / "saved_model.pb").read_bytes() == b"y"
 
 
-def test_staging_of_dead_processes_is_cleaned_up(tmp_path):
-    from sigforge.export import remove_stale_staging
+def test_staging_is_removed_only_when_its_writer_provably_died(tmp_path):
+    """Liveness is the writer's lock on <staging>.lock, not a PID (which another namespace or host
+    cannot see): a free lock means the writer is gone, a held one that it lives, wherever it runs."""
+    import fcntl
+    import time
 
-    dead = tmp_path / ".sigforge-staging-999999999-dead"
-    alive = tmp_path / f".sigforge-staging-{os.getpid()}-alive"
-    dead.mkdir()
-    alive.mkdir()
-    assert remove_stale_staging(tmp_path) == [dead]
-    assert alive.exists() and not dead.exists()
+    from sigforge.export import STALE_WITHOUT_LOCK_SECONDS, remove_stale_staging
+
+    dead, alive, legacy = (tmp_path / f".sigforge-staging-host-1-{n}" for n in ("dead", "alive", "legacy"))
+    for path in (dead, alive, legacy):
+        path.mkdir()
+    (tmp_path / (dead.name + ".lock")).touch()  # its writer was killed: nobody holds the lock
+    held = os.open(tmp_path / (alive.name + ".lock"), os.O_CREAT | os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)  # a live writer (another open file, as another process has)
+    old = time.time() - STALE_WITHOUT_LOCK_SECONDS - 60
+    os.utime(legacy, (old, old))  # no lock file at all (an older sigforge): a lease of a day
+    try:
+        assert sorted(remove_stale_staging(tmp_path)) == sorted([dead, legacy])
+        assert alive.exists() and not dead.exists() and not (tmp_path / (dead.name + ".lock")).exists()
+    finally:
+        os.close(held)
     shutil.rmtree(alive)
 
 
@@ -393,3 +405,102 @@ def test_verification_catches_a_dtype_that_drifted_while_tracing(compose, plugin
         VerificationError, match=r"input 'image' is float64 \[None, 28, 28, 1\], expected float32"
     ):
         verify(tmp_path / "staged", spec, plan_says, references={})
+
+
+STAGING_WRITER = """
+import sys
+from pathlib import Path
+from sigforge.export import publish, staging
+
+model_dir = Path(sys.argv[1])
+with staging(model_dir) as path:
+    path.mkdir()
+    (path / "saved_model.pb").write_bytes(b"from another namespace")
+    print(path.name, flush=True)
+    sys.stdin.readline()  # until the test says: publish
+    print(publish(path, model_dir)[0], flush=True)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+def test_a_writer_in_another_pid_namespace_keeps_its_staging(compose, plugins, tmp_path):
+    """Its PID means nothing here (it is 1 or 2 inside its namespace); its lock does."""
+    import subprocess
+    import sys
+
+    from sigforge.export import remove_stale_staging
+    from sigforge.pipeline import run_export
+    from sigforge.spec import build_spec
+
+    model_dir = tmp_path / "image_classifier"
+    model_dir.mkdir()
+    writer = subprocess.Popen(
+        [
+            "unshare",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+            sys.executable,
+            "-c",
+            STAGING_WRITER,
+            str(model_dir),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        staged = model_dir / writer.stdout.readline().strip()
+        assert staged.is_dir() and staged.name.split("-")[-2] in ("1", "2")  # its PID inside its namespace
+        assert remove_stale_staging(model_dir) == []
+        cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}")
+        ours = run_export(build_spec(cfg, plugins), plugins)  # a whole export beside it
+        assert ours.version == 1 and staged.is_dir()
+        writer.stdin.write("publish\n")
+        writer.stdin.flush()
+        assert writer.stdout.readline().strip() == "2"
+        assert writer.wait(timeout=30) == 0  # it leaves its staging block: the lock file goes
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    assert (model_dir / "2" / "saved_model.pb").read_bytes() == b"from another namespace"
+    assert sorted(os.listdir(model_dir)) == ["1", "2"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+def test_a_killed_writer_in_another_namespace_leaves_staging_the_next_export_removes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sigforge.export import remove_stale_staging
+
+    writer = subprocess.Popen(
+        [
+            "unshare",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+            sys.executable,
+            "-c",
+            STAGING_WRITER,
+            str(tmp_path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    staged = tmp_path / writer.stdout.readline().strip()
+    assert remove_stale_staging(tmp_path) == []
+    writer.send_signal(signal.SIGKILL)  # unshare dies, and --kill-child takes the writer with it
+    writer.wait()
+    deadline = time.monotonic() + 30
+    while remove_stale_staging(tmp_path) != [staged]:  # the kernel drops the lock as the writer dies
+        assert time.monotonic() < deadline, "the dead writer's lock was never released"
+    assert os.listdir(tmp_path) == []
