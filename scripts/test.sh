@@ -14,11 +14,17 @@ fi
 .venv/bin/python -m pip install --quiet --no-deps tensorflow-serving-api==2.21.0
 # The browser test drives Debian's Chromium (Playwright's own browser download is not reachable).
 # Where it can install it (root with apt, as in CI), the browser test must run, not skip.
+# The Slurm tests start a single-node cluster from Debian's packages (tests/slurm_cluster.py).
+# Where both can be installed (root with apt, as in CI), those tests must run, not skip.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  export SIGFORGE_REQUIRE_BROWSER=1
-  if ! command -v chromium >/dev/null 2>&1; then
-    echo "installing Debian's chromium for the browser test..." >&2
-    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null || echo "chromium install failed; the browser test will fail" >&2
+  export SIGFORGE_REQUIRE_BROWSER=1 SIGFORGE_REQUIRE_SLURM=1
+  missing=""
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+  command -v slurmctld >/dev/null 2>&1 || missing="$missing slurmctld slurmd slurm-client munge"
+  if [ -n "$missing" ]; then
+    echo "installing Debian's$missing for the browser and Slurm tests..." >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null \
+      || echo "installing$missing failed; the browser or Slurm tests will fail" >&2
   fi
 fi
 .venv/bin/python -m ruff check sigforge tests bench plugins

@@ -69,7 +69,7 @@ class MlflowSweepCallback(Callback):
         )
         self.parent_id = run.info.run_id
         # The sweep's own settings: the command line, swept values as typed ('a,b'); jobs log theirs.
-        params = {f"sweep.{k}": v for k, _, v in (o.partition("=") for o in overrides)}
+        params = {f"sweep.{k.lstrip('+~')}": v for k, _, v in (o.partition("=") for o in overrides)}
         from mlflow.entities import Param
 
         self.client.log_batch(

@@ -185,3 +185,30 @@ def mlflow_server(tmp_path_factory):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A real single-node Slurm cluster on loopback (tests/slurm_cluster.py), for the whole session.
+
+    Skips where Slurm cannot be installed; where scripts/test.sh installed it (root with apt, as in
+    CI: SIGFORGE_REQUIRE_SLURM=1), a cluster that does not start fails the tests instead."""
+    import slurm_cluster
+
+    reason = slurm_cluster.missing()
+    if reason is not None:
+        if os.environ.get("SIGFORGE_REQUIRE_SLURM") == "1":
+            pytest.fail(reason + ", and SIGFORGE_REQUIRE_SLURM=1 says this run must use it")
+        pytest.skip(reason)
+    import shutil
+    import tempfile
+
+    # Not under pytest's tmp dirs (0700): munged runs as user munge and must reach its socket.
+    root = Path(tempfile.mkdtemp(prefix="sigforge-slurm-"))
+    root.chmod(0o755)
+    cluster = slurm_cluster.start(root)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
