@@ -223,7 +223,13 @@ def write_saved_model(plan: Any, path: Path, method_names: Mapping[str, str]) ->
     no_world_write(path)
     changed = {k: v for k, v in method_names.items() if v != "tensorflow/serving/predict"}
     if changed:
-        set_method_names(path, changed)
+        try:
+            set_method_names(path, changed)
+        except OSError as err:
+            raise ExportError(
+                f"setting the classify/regress method names in {path / 'saved_model.pb'} failed "
+                f"({err.strerror}); check free space and file size limits under export.base_dir."
+            ) from err
 
 
 def _make_dirs(path: Path) -> None:

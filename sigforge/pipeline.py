@@ -10,6 +10,7 @@ import contextlib
 import gc
 import logging
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from sigforge.compat import guard_version
 from sigforge.contract import contract_to_dict, expected_contract
 from sigforge.errors import ExportError, PluginError
-from sigforge.plugins import Plugins, call_hook, load_plugins
+from sigforge.plugins import Plugins, call_hook, load_plugins, one_line
 from sigforge.progress import Progress, Silent
 from sigforge.spec import ExportSpec, build_spec
 from sigforge.summary import build_summary, client_files, write_summary
@@ -93,12 +94,14 @@ def build_model(spec: ExportSpec, plugins: Plugins) -> Any:
         )
     if spec.model.weights is not None:
         try:
-            model.load_weights(str(spec.model.weights))
+            with warnings.catch_warnings():  # Keras warns per mismatched layer, with tensor values
+                warnings.simplefilter("ignore")
+                model.load_weights(str(spec.model.weights))
         except Exception as err:
             raise ExportError(
                 f"model.weights = '{spec.model.weights}' cannot be loaded into model "
-                f"'{spec.model.architecture}': {type(err).__name__}: {err}. Give weights saved from the "
-                "same architecture and inputs (model.save_weights('x.weights.h5'))."
+                f"'{spec.model.architecture}': {type(err).__name__}: {one_line(err)}. Give weights saved from "
+                "the same architecture and inputs (model.save_weights('x.weights.h5'))."
             ) from err
     return model
 

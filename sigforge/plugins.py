@@ -133,7 +133,7 @@ def call_hook(plugin: str, hook: str, function: Callable[..., Any], *args: Any, 
     except PluginError:
         raise
     except (Exception, SystemExit) as err:  # a hook that calls sys.exit() is a failing hook too
-        reason = f"{type(err).__name__}: {_one_line(err)}".rstrip(".")
+        reason = f"{type(err).__name__}: {one_line(err)}".rstrip(".")
         if plugin.startswith(BUILTIN_PREFIX):
             # A built-in that refuses its input refuses a config value, not a bug to report.
             raise PluginError(
@@ -146,10 +146,12 @@ def call_hook(plugin: str, hook: str, function: Callable[..., Any], *args: Any, 
         ) from err
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
     """An exception's message without the walls of text some libraries add (tensor values, frames)."""
     lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
     text = lines[0] if lines else ""
+    if text.endswith(":") and len(lines) > 1:  # "... error message for object <Conv2D ...>:" + the message
+        text = f"{text} {lines[1]}"
     return text if len(text) <= 400 else text[:400].rsplit(" ", 1)[0] + " ..."
 
 
