@@ -127,7 +127,12 @@ def _export_and_log(
 
     try:
         result = pipeline.run_export(
-            spec, plugins, summary_dir=output_dir, progress=progress, before_publish=before_publish
+            spec,
+            plugins,
+            summary_dir=output_dir,
+            progress=progress,
+            before_publish=before_publish,
+            mlflow_run_id=lambda: run.run_id if run is not None else None,
         )
     except (KeyboardInterrupt, Terminated) as err:
         if run is not None:

@@ -80,6 +80,7 @@ def export_finished(result):
 
     Called once per plugin after the SavedModel was written, verified and renamed into its
     numbered version directory. ``result`` has ``export_dir`` (the version directory), ``version``,
-    ``spec`` and ``report`` (the verification report). The return value is ignored; an exception
-    is reported naming the plugin, but the published version stays.
+    ``spec``, ``report`` (the verification report), ``summary`` and ``mlflow_run_id`` (the MLflow
+    run that logs this export, which finishes after the hooks; None without MLflow). The return
+    value is ignored; an exception is reported naming the plugin, but the published version stays.
     """

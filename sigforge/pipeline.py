@@ -41,6 +41,7 @@ class ExportResult:
     client_files: dict[str, bytes] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     parameter_count: int = 0
+    mlflow_run_id: str | None = None  # the MLflow run that logs this export (None without MLflow)
 
 
 def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
@@ -125,12 +126,14 @@ def run_export(
     summary_dir: Path | None = None,
     progress: Progress | None = None,
     before_publish: Callable[[dict[str, Any]], None] | None = None,
+    mlflow_run_id: Callable[[], str | None] | None = None,
 ) -> ExportResult:
     """Build, write, verify and publish one version; nothing numbered appears unless all of it worked.
 
     ``before_publish(contract)`` runs after verification, just before the version is published: a
     last chance to refuse it (the MLflow stage raises there when the run could not start for a
-    reason in the config, or when the registry would refuse the contract)."""
+    reason in the config, or when the registry would refuse the contract). ``mlflow_run_id()`` gives
+    the run that will log the export, for ``export_finished`` hooks."""
     from sigforge import export
 
     progress = progress or Silent()
@@ -209,6 +212,7 @@ def run_export(
                 f"free space there, then rebuild it with python -m sigforge.inspect {export_dir}."
             ) from err
     result = ExportResult(export_dir, version, spec, report, summary, files, kit, timings, parameter_count)
+    result.mlflow_run_id = mlflow_run_id() if mlflow_run_id is not None else None
     for failure in plugins.export_finished(result):
         log.warning("%s", failure)
     return result

@@ -480,3 +480,17 @@ def test_a_server_that_trickles_is_given_up_on_within_the_operation_timeout(run_
     assert "did not finish within 8 s (mlflow.operation_timeout)" in result.stderr
     assert "The verified export is kept at" in result.stderr
     assert elapsed < 60
+
+
+def test_export_finished_hooks_learn_the_mlflow_run(run_cli, tmp_path):
+    (tmp_path / "team_notify.py").write_text(
+        "from pathlib import Path\nfrom sigforge import hookimpl\n\n"
+        "@hookimpl\ndef export_finished(result):\n"
+        "    Path('notified.txt').write_text(str(result.mlflow_run_id))\n"
+    )
+    done = run_cli(
+        "+experiment=image_classifier", "plugins.modules=[team_notify]", env={"PYTHONPATH": str(tmp_path)}
+    )
+    assert done.returncode == 0, done.stderr
+    run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
+    assert (tmp_path / "notified.txt").read_text() == run.info.run_id
