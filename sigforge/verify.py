@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from sigforge.client_requests import is_binary
 from sigforge.contract import (
     Contract,
     TensorContract,
@@ -65,20 +66,10 @@ class VerificationReport:
         images, serialized protos): TF Serving's REST API takes those only as ``{"b64": ...}``."""
         found: dict[str, list[str]] = {}
         for signature, args in self.inputs.items():
-            keys = [key for key, value in args.items() if value.dtype == object and not _all_utf8(value)]
+            keys = [key for key, value in args.items() if is_binary(value)]
             if keys:
                 found[signature] = sorted(keys)
         return found
-
-
-def _all_utf8(values: np.ndarray) -> bool:
-    try:
-        for value in values.reshape(-1):
-            if isinstance(value, bytes):
-                value.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 @dataclass

@@ -13,6 +13,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+EXPERIMENTS = [  # every experiment in conf/experiment/
+    "image_classifier",
+    "multi_input",
+    "variable_length",
+    "dnn_classifier",
+    "dnn_regressor",
+    "image_bytes",
+    "text_raw",
+    "tf_example",
+]
 
 
 @pytest.fixture(scope="session")

@@ -422,11 +422,33 @@ with staging(model_dir) as path:
 """
 
 
+def writer_in_another_pid_namespace(model_dir):
+    """STAGING_WRITER in a PID namespace of its own (it dies with unshare: --kill-child)."""
+    import subprocess
+    import sys
+
+    command = [
+        "unshare",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        sys.executable,
+        "-c",
+        STAGING_WRITER,
+    ]
+    return subprocess.Popen(
+        [*command, str(model_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
 def test_a_writer_in_another_pid_namespace_keeps_its_staging(compose, plugins, tmp_path):
     """Its PID means nothing here (it is 1 or 2 inside its namespace); its lock does."""
-    import subprocess
-    import sys
 
     from sigforge.export import remove_stale_staging
     from sigforge.pipeline import run_export
@@ -434,23 +456,7 @@ def test_a_writer_in_another_pid_namespace_keeps_its_staging(compose, plugins, t
 
     model_dir = tmp_path / "image_classifier"
     model_dir.mkdir()
-    writer = subprocess.Popen(
-        [
-            "unshare",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
-            sys.executable,
-            "-c",
-            STAGING_WRITER,
-            str(model_dir),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
+    writer = writer_in_another_pid_namespace(model_dir)
     try:
         staged = model_dir / writer.stdout.readline().strip()
         assert staged.is_dir() and staged.name.split("-")[-2] in ("1", "2")  # its PID inside its namespace
@@ -473,29 +479,11 @@ def test_a_writer_in_another_pid_namespace_keeps_its_staging(compose, plugins, t
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
 def test_a_killed_writer_in_another_namespace_leaves_staging_the_next_export_removes(tmp_path):
     import signal
-    import subprocess
-    import sys
     import time
 
     from sigforge.export import remove_stale_staging
 
-    writer = subprocess.Popen(
-        [
-            "unshare",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
-            sys.executable,
-            "-c",
-            STAGING_WRITER,
-            str(tmp_path),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
+    writer = writer_in_another_pid_namespace(tmp_path)
     staged = tmp_path / writer.stdout.readline().strip()
     assert remove_stale_staging(tmp_path) == []
     writer.send_signal(signal.SIGKILL)  # unshare dies, and --kill-child takes the writer with it

@@ -20,20 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import QUIET_TF, with_plugin
+from conftest import EXPERIMENTS, QUIET_TF, with_plugin
 
 tf = pytest.importorskip("tensorflow")
-
-EXPERIMENTS = [
-    "image_classifier",
-    "multi_input",
-    "variable_length",
-    "dnn_classifier",
-    "dnn_regressor",
-    "image_bytes",
-    "text_raw",
-    "tf_example",
-]
 
 
 def session_run(export_dir: Path, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -5,20 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from conftest import EXPERIMENTS
 
 from sigforge.errors import ConfigError, PluginError
 from sigforge.spec import build_spec, key_problem, tf_sanitized
-
-EXPERIMENTS = [
-    "image_classifier",
-    "multi_input",
-    "variable_length",
-    "dnn_classifier",
-    "dnn_regressor",
-    "image_bytes",
-    "text_raw",
-    "tf_example",
-]
 
 
 def contract_of(spec):

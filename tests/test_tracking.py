@@ -174,16 +174,7 @@ def test_signals_end_the_run_killed(tmp_path, signum, code):
         stderr=subprocess.PIPE,
         text=True,
     )
-    db = tmp_path / "outputs" / "mlflow.db"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # raw SQL: an MlflowClient here would race the store's migration
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-                if conn.execute("select count(*) from runs").fetchone()[0]:
-                    break
-        except sqlite3.Error:
-            pass
-        time.sleep(0.2)
+    _wait_for_a_run(tmp_path / "outputs" / "mlflow.db")
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
