@@ -2,6 +2,10 @@
 against a hand-written ``tf.saved_model.save`` of the same model with the same signature, in the
 same process, alternating runs. Prints the median ratio and the raw times.
 
+verify_after_vs_before: the verify stage as it is now (warmup file written, read back and replayed
+through TF Serving's C++ loader) against the same stage without the serving-loader check and the
+warmup file (what verification did before), alternating exports in the same process.
+
     .venv/bin/python bench/export_speed.py [--runs 5]
 """
 
@@ -73,6 +77,25 @@ def main() -> None:
     print(f"  sigforge export (s): {' '.join(f'{t:.3f}' for t in ours)}")
     print(f"  tf.saved_model.save (s): {' '.join(f'{t:.3f}' for t in theirs)}")
     sys.stdout.flush()
+
+    from dataclasses import replace
+
+    from sigforge import verify
+
+    before_spec = replace(spec, warmup=False)
+    real_check = verify.serving_loader_check
+    after, before = [], []
+    for _ in range(args.runs):
+        after.append(run_export(spec, plugins).timings["verify_seconds"])
+        verify.serving_loader_check = lambda *a, **k: []  # verification as it was: no C++ loader
+        try:
+            before.append(run_export(before_spec, plugins).timings["verify_seconds"])
+        finally:
+            verify.serving_loader_check = real_check
+    ratio = statistics.median(after) / statistics.median(before)
+    print(f"verify_after_vs_before: {ratio:.2f}")
+    print(f"  verify with warmup + C++ loader (s): {' '.join(f'{t:.3f}' for t in after)}")
+    print(f"  verify without them (s): {' '.join(f'{t:.3f}' for t in before)}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,21 @@ EXPERIMENTS = [  # every experiment in conf/experiment/
 ]
 
 
+MLFLOW_ENVIRONMENT = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME")
+
+
+@pytest.fixture(autouse=True)
+def no_mlflow_environment():
+    """sigforge honours MLFLOW_TRACKING_URI and MLFLOW_EXPERIMENT_NAME, and mlflow.set_tracking_uri()
+    in a test sets the first in os.environ: without this, a test's CLI would log to the store of the
+    test before it."""
+    for name in MLFLOW_ENVIRONMENT:
+        os.environ.pop(name, None)
+    yield
+    for name in MLFLOW_ENVIRONMENT:
+        os.environ.pop(name, None)
+
+
 @pytest.fixture(scope="session")
 def compose() -> Callable[..., dict[str, Any]]:
     """Compose the packaged config tree with overrides, as ``python -m sigforge`` would."""
