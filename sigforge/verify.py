@@ -30,6 +30,7 @@ from sigforge.contract import (
     read_contract,
 )
 from sigforge.errors import PluginError, VerificationError
+from sigforge.plugins import one_line
 from sigforge.spec import EXAMPLE_INPUT_KEY, ExportSpec, SignatureSpec
 
 SMOKE_BATCH = 2  # every free dimension of a synthetic input
@@ -108,7 +109,7 @@ def _no_example_input(
             continue
         step, value = steps[0], args[sig.keys[name]]
         cause = err.__cause__ or err
-        reason = f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}"
+        reason = f"{type(cause).__name__}: {one_line(cause)}"
         shape = ", ".join(["batch", *(str(d) for d in value.shape[1:])])
         return PluginError(
             f"plugin '{step.plugin}': preprocessor '{step.name}' on {spec.input[name].path} could not be "

@@ -162,12 +162,21 @@ def write_warmup(
     """Write one record per signature into ``export_dir/assets.extra`` and return the file's path."""
     import tensorflow as tf
 
+    from sigforge.errors import ExportError
+
     path = export_dir / WARMUP_FILE
-    path.parent.mkdir(exist_ok=True)
-    with tf.io.TFRecordWriter(str(path)) as writer:
-        for signature, args in inputs.items():
-            record = prediction_log(model, signature, method_names[signature], args)
-            writer.write(record.SerializeToString())
+    try:
+        path.parent.mkdir(exist_ok=True)
+        with tf.io.TFRecordWriter(str(path)) as writer:
+            for signature, args in inputs.items():
+                record = prediction_log(model, signature, method_names[signature], args)
+                writer.write(record.SerializeToString())
+    except (OSError, tf.errors.OpError) as err:
+        reason = getattr(err, "strerror", None) or getattr(err, "message", None) or str(err)
+        raise ExportError(
+            f"writing the TF Serving warmup file {path} failed ({reason.strip()[:200]}); check free space "
+            "under export.base_dir, or set export.warmup=false."
+        ) from err
     return path
 
 
