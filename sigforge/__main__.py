@@ -117,13 +117,18 @@ def _export_and_log(
     def before_publish(contract: dict[str, Any]) -> None:
         """What MLflow would refuse stops the export here, so nothing is published: a run refused over
         the config, or a contract the registry refuses."""
-        from sigforge.tracking import TrackingConfigError
+        from sigforge import tracking
 
         error = run.start_error if run is not None else None
-        if isinstance(error, TrackingConfigError):
+        if isinstance(error, tracking.TrackingConfigError):
             raise error
         if run is not None and error is None and spec.mlflow.registered_model_name:
-            run.check_registration(spec.mlflow.registered_model_name, contract, spec.mlflow.allow_breaking)
+            try:
+                run.check_registration(
+                    spec.mlflow.registered_model_name, contract, spec.mlflow.allow_breaking
+                )
+            except tracking.RegistrationRefused as refused:
+                raise tracking.RegistrationRefused(f"{refused} Nothing was published.") from refused
 
     try:
         result = pipeline.run_export(

@@ -36,12 +36,10 @@ DEFAULT_STORE = "outputs/mlflow.db"
 DEFAULT_ARTIFACTS = "outputs/mlartifacts"
 PARENT_RUN_ENV = "SIGFORGE_MLFLOW_PARENT_RUN_ID"
 MODEL_ARTIFACT = "model"
-REGISTRY_ALIAS = "latest_export"
+REGISTRY_ALIAS = "latest_export"  # models:/<name>@latest_export: the newest version sigforge registered
 # MLflow 3's UI shows an experiment of this kind as model training (Models tab), not as a GenAI one.
-EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = (
-    "mlflow.experimentKind",
-    "custom_model_development",
-)  # models:/<name>@latest_export: the newest version sigforge registered
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 SAVED_MODEL_SUBDIR = "tfmodel"
 SECRET_WORDS = (
     "password",
@@ -359,8 +357,7 @@ class ExportRun:
                 raise RegistrationRefused(
                     f"mlflow.registered_model_name = '{name}': this contract breaks version {latest.version}'s "
                     f"clients, so it was not registered:\n{render(breaking)}"
-                    "Nothing was published. Keep the old keys, dtypes and shapes, or set "
-                    "mlflow.allow_breaking=true to register anyway."
+                    "Keep the old keys, dtypes and shapes, or set mlflow.allow_breaking=true to register anyway."
                 )
 
     def _log_model(self, model_dir: Path, result: Any, examples: Mapping[str, Any]) -> str:
