@@ -67,7 +67,14 @@ def remove_stale_staging(model_dir: Path) -> list[Path]:
     if not model_dir.is_dir():
         return removed
     for path in model_dir.glob(STAGING_PREFIX + "*"):
-        if path.name.endswith(".lock") or not path.is_dir():
+        if path.name.endswith(".lock"):
+            if not path.with_name(path.name[: -len(".lock")]).exists():  # its writer died after publishing
+                fd = _writer_is_gone(path)
+                if fd is not None:
+                    path.unlink(missing_ok=True)
+                    os.close(fd)
+            continue
+        if not path.is_dir():
             continue
         lock = _lock_path(path)
         if not lock.exists():

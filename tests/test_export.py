@@ -304,9 +304,12 @@ def test_staging_is_removed_only_when_its_writer_provably_died(tmp_path):
     fcntl.flock(held, fcntl.LOCK_EX)  # a live writer (another open file, as another process has)
     old = time.time() - STALE_WITHOUT_LOCK_SECONDS - 60
     os.utime(legacy, (old, old))  # no lock file at all (an older sigforge): a lease of a day
+    orphan = tmp_path / ".sigforge-staging-host-1-published.lock"  # killed right after its rename
+    orphan.touch()
     try:
         assert sorted(remove_stale_staging(tmp_path)) == sorted([dead, legacy])
         assert alive.exists() and not dead.exists() and not (tmp_path / (dead.name + ".lock")).exists()
+        assert not orphan.exists() and (tmp_path / (alive.name + ".lock")).exists()
     finally:
         os.close(held)
     shutil.rmtree(alive)

@@ -1,0 +1,63 @@
+"""Fault injection: kill -9 at every stage boundary, synchronised on the stage's own log record."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import QUIET_TF
+
+pytestmark = pytest.mark.slow
+
+STAGES = ["compose", "build", "trace", "write", "verify", "publish"]
+
+
+def export(cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sigforge", "+experiment=image_classifier"],
+        cwd=cwd,
+        env={**os.environ, **QUIET_TF},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def run_statuses(cwd: Path) -> list[str]:
+    db = cwd / "outputs" / "mlflow.db"
+    if not db.exists():
+        return []
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return [status for (status,) in conn.execute("select status from runs")]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_kill_9_at_a_stage_boundary_leaves_nothing_half_done(tmp_path, stage):
+    proc = export(tmp_path)
+    for line in proc.stdout:
+        if f"stage {stage} done" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    else:
+        pytest.fail(f"the export ended before stage {stage} was logged")
+    proc.wait(timeout=60)
+    model_dir = tmp_path / "outputs" / "exports" / "image_classifier"
+    published = [p for p in model_dir.iterdir() if p.name.isdigit()] if model_dir.exists() else []
+    for version in published:  # complete, or not there at all
+        assert (version / "saved_model.pb").exists() and (version / "variables" / "variables.index").exists()
+    assert len(published) == (1 if stage == "publish" else 0)
+    deadline = time.monotonic() + 60  # the helper sees the pipe close and ends the run FAILED
+    while "RUNNING" in run_statuses(tmp_path):
+        assert time.monotonic() < deadline, f"a run stayed RUNNING after kill -9 at {stage}"
+        time.sleep(0.2)
+    following = export(tmp_path)
+    out, _ = following.communicate(timeout=300)
+    assert following.returncode == 0, out[-2000:]
+    assert f"image_classifier v{len(published) + 1} " in out  # the next version, staging cleaned up
+    assert not [p for p in model_dir.iterdir() if p.name.startswith(".sigforge-staging")]
