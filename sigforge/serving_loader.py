@@ -185,29 +185,42 @@ class ServingSession:
 
     def run(self, signature: str, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Feed ``feeds`` (client key -> array) to the signature's input tensors, fetch every output."""
+        return self.run_all({signature: feeds})[signature]
+
+    def run_all(self, requests: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, dict[str, np.ndarray]]:
+        """Several signatures in one ``Session::Run``: each run of new feeds and fetches prunes and
+        compiles the whole graph, so one call keeps verifying 50 signatures linear, not quadratic."""
         import tensorflow as tf
 
         api = self._api
-        sig = self.signature_def[signature]
-        missing = sorted(set(sig.inputs) - set(feeds))
-        if missing:
-            raise ServingLoadError(f"signature '{signature}' needs inputs {missing}")
-        in_keys, out_keys = sorted(sig.inputs), sorted(sig.outputs)
-        inputs = (_Output * len(in_keys))(*(self._output(sig.inputs[k].name) for k in in_keys))
-        outputs = (_Output * len(out_keys))(*(self._output(sig.outputs[k].name) for k in out_keys))
-        values = [_to_tensor(api, np.asarray(feeds[k]), tf.as_dtype(sig.inputs[k].dtype)) for k in in_keys]
+        feeds: list[tuple[str, str]] = []
+        fetches: list[tuple[str, str]] = []
+        for signature, given in requests.items():
+            sig = self.signature_def[signature]
+            missing = sorted(set(sig.inputs) - set(given))
+            if missing:
+                raise ServingLoadError(f"signature '{signature}' needs inputs {missing}")
+            feeds += [(signature, key) for key in sorted(sig.inputs)]
+            fetches += [(signature, key) for key in sorted(sig.outputs)]
+        defs = self.signature_def
+        inputs = (_Output * len(feeds))(*(self._output(defs[s].inputs[k].name) for s, k in feeds))
+        outputs = (_Output * len(fetches))(*(self._output(defs[s].outputs[k].name) for s, k in fetches))
+        values = [
+            _to_tensor(api, np.asarray(requests[s][k]), tf.as_dtype(defs[s].inputs[k].dtype))
+            for s, k in feeds
+        ]
         c_values = (ctypes.c_void_p * len(values))(*values)
-        fetched = (ctypes.c_void_p * len(out_keys))()
+        fetched = (ctypes.c_void_p * len(fetches))()
         try:
             api.TF_SessionRun(
-                self._session, None, inputs, c_values, len(values), outputs, fetched, len(out_keys),
+                self._session, None, inputs, c_values, len(values), outputs, fetched, len(fetches),
                 None, 0, None, self._status,
             )  # fmt: skip
-            self._raise_for_status(f"running signature '{signature}'")
-            return {
-                key: _from_tensor(api, fetched[i], tf.as_dtype(sig.outputs[key].dtype))
-                for i, key in enumerate(out_keys)
-            }
+            self._raise_for_status(f"running signature(s) {', '.join(map(repr, requests))}")
+            answers: dict[str, dict[str, np.ndarray]] = {signature: {} for signature in requests}
+            for i, (s, k) in enumerate(fetches):
+                answers[s][k] = _from_tensor(api, fetched[i], tf.as_dtype(defs[s].outputs[k].dtype))
+            return answers
         finally:
             for tensor in (*values, *fetched):
                 if tensor:
