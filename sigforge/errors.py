@@ -51,3 +51,8 @@ class VerificationError(SigforgeError):
             "the written SavedModel failed verification, so no version was published:\n"
             + "\n".join(f"  - {p}" for p in self.problems)
         )
+
+
+def io_reason(err: BaseException) -> str:
+    """What an OSError or a TensorFlow OpError says went wrong, without its traceback text."""
+    return str(getattr(err, "strerror", None) or getattr(err, "message", None) or err).strip()

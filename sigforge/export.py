@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from sigforge.errors import ExportError
+from sigforge.errors import ExportError, io_reason
 
 STAGING_PREFIX = ".sigforge-staging-"
 MAX_PUBLISH_ATTEMPTS = 1000
@@ -217,9 +217,8 @@ def write_saved_model(plan: Any, path: Path, method_names: Mapping[str, str]) ->
     try:
         tf.saved_model.save(plan.module, str(path), signatures=plan.functions)
     except (OSError, tf.errors.OpError) as err:
-        reason = getattr(err, "strerror", None) or getattr(err, "message", None) or str(err)
         raise ExportError(
-            f"writing the SavedModel under export.base_dir failed ({path.parent}): {reason.strip()[-300:]}; "
+            f"writing the SavedModel under export.base_dir failed ({path.parent}): {io_reason(err)[-300:]}; "
             "check free space, file size limits and permissions, or point export.base_dir elsewhere."
         ) from err
     except (ValueError, AssertionError) as err:

@@ -162,7 +162,7 @@ def write_warmup(
     """Write one record per signature into ``export_dir/assets.extra`` and return the file's path."""
     import tensorflow as tf
 
-    from sigforge.errors import ExportError
+    from sigforge.errors import ExportError, io_reason
 
     path = export_dir / WARMUP_FILE
     try:
@@ -172,9 +172,8 @@ def write_warmup(
                 record = prediction_log(model, signature, method_names[signature], args)
                 writer.write(record.SerializeToString())
     except (OSError, tf.errors.OpError) as err:
-        reason = getattr(err, "strerror", None) or getattr(err, "message", None) or str(err)
         raise ExportError(
-            f"writing the TF Serving warmup file {path} failed ({reason.strip()[:200]}); check free space "
+            f"writing the TF Serving warmup file {path} failed ({io_reason(err)[:200]}); check free space "
             "under export.base_dir, or set export.warmup=false."
         ) from err
     return path
