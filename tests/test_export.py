@@ -425,6 +425,19 @@ with staging(model_dir) as path:
 """
 
 
+def _can_unshare() -> bool:
+    """Root, and a kernel/container that lets it make PID namespaces (some sandboxes do not)."""
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "true"]
+    return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+
+
+CAN_UNSHARE = _can_unshare()
+
+
 def writer_in_another_pid_namespace(model_dir):
     """STAGING_WRITER in a PID namespace of its own (it dies with unshare: --kill-child)."""
     import subprocess
@@ -449,7 +462,7 @@ def writer_in_another_pid_namespace(model_dir):
     )
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+@pytest.mark.skipif(not CAN_UNSHARE, reason="needs root and unshare --pid (PID namespaces)")
 def test_a_writer_in_another_pid_namespace_keeps_its_staging(compose, plugins, tmp_path):
     """Its PID means nothing here (it is 1 or 2 inside its namespace); its lock does."""
 
@@ -479,7 +492,7 @@ def test_a_writer_in_another_pid_namespace_keeps_its_staging(compose, plugins, t
     assert sorted(os.listdir(model_dir)) == ["1", "2"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+@pytest.mark.skipif(not CAN_UNSHARE, reason="needs root and unshare --pid (PID namespaces)")
 def test_a_killed_writer_in_another_namespace_leaves_staging_the_next_export_removes(tmp_path):
     import signal
     import time
