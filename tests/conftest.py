@@ -111,6 +111,19 @@ def run_cli(tmp_path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return _run
 
 
+def start_cli(cwd: Path, *args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen:
+    """``python -m sigforge args`` started in ``cwd`` without waiting, for tests that interrupt it;
+    stdout and stderr are pipes unless ``popen`` says otherwise."""
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sigforge", *args],
+        cwd=cwd,
+        env={**os.environ, **QUIET_TF, **(env or {})},
+        text=True,
+        **options,
+    )
+
+
 def pip_install_target(source: Path, target: Path) -> None:
     """``pip install --target``: a real, non-editable install of ``source`` into a folder."""
     subprocess.run(

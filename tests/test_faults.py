@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import QUIET_TF
+from conftest import start_cli
 
 pytestmark = pytest.mark.slow
 
@@ -19,14 +17,7 @@ STAGES = ["compose", "build", "trace", "write", "verify", "publish"]
 
 
 def export(cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "sigforge", "+experiment=image_classifier"],
-        cwd=cwd,
-        env={**os.environ, **QUIET_TF},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return start_cli(cwd, "+experiment=image_classifier", stderr=subprocess.STDOUT)
 
 
 def run_statuses(cwd: Path) -> list[str]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
-from conftest import QUIET_TF
+from conftest import start_cli
 
 pytestmark = pytest.mark.slow
 
@@ -22,16 +20,8 @@ SWEEP = [
 ]
 
 
-def sweep(slurm, cwd, *extra: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "sigforge", *SWEEP, *extra],
-        cwd=cwd,
-        env={**os.environ, **QUIET_TF, **slurm.env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **popen,
-    )
+def sweep(slurm, cwd, *extra: str) -> subprocess.Popen:
+    return start_cli(cwd, *SWEEP, *extra, env=slurm.env)
 
 
 def runs(cwd) -> dict[str, str]:

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import QUIET_TF, free_port, wait_for_http
+from conftest import QUIET_TF, free_port, start_cli, wait_for_http
 
 pytestmark = pytest.mark.slow
 
@@ -165,15 +165,7 @@ def test_failed_export_ends_the_run_failed_with_its_error(run_cli, tmp_path):
     ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"]
 )
 def test_signals_end_the_run_killed(tmp_path, signum, code):
-    env = {**os.environ, **QUIET_TF}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sigforge", "+experiment=image_classifier"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli(tmp_path, "+experiment=image_classifier", stdout=subprocess.DEVNULL)
     _wait_for_a_run(tmp_path / "outputs" / "mlflow.db")
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
@@ -404,14 +396,7 @@ def _wait_for_a_run(db: Path, timeout: float = 60) -> None:
 
 def test_a_killed_logging_helper_is_taken_over_and_the_run_finishes(tmp_path):
     """SIGKILL on the MLflow helper: the exporter ends the run itself (no BrokenPipeError traceback)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sigforge", "+experiment=image_classifier"],
-        cwd=tmp_path,
-        env={**os.environ, **QUIET_TF},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli(tmp_path, "+experiment=image_classifier")
     _wait_for_a_run(tmp_path / "outputs" / "mlflow.db")  # the helper has started the run
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     assert children, "the exporter has its logging helper"
