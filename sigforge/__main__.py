@@ -1,4 +1,4 @@
-"""``python -m sigforge``: the Hydra app. A thin shell around sigforge.pipeline and sigforge.tracking.
+"""``python -m sigforge``: the Hydra app. A thin shell around ``sigforge.pipeline``.
 
 Composition and type checks are Hydra's; everything after is a plain function of the composed
 config. Errors sigforge raises are printed as one ``sigforge: ...`` message with a non-zero exit
@@ -21,17 +21,13 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from sigforge import TENSORFLOW_ENV_DEFAULTS
-from sigforge.errors import SigforgeError
+from sigforge.errors import SigforgeError, Terminated
 from sigforge.schema import register_schema
 
 _STARTED = time.perf_counter()  # close to process start: the "compose" stage is measured from here
 for _name, _value in TENSORFLOW_ENV_DEFAULTS.items():  # before anything imports TensorFlow
     os.environ.setdefault(_name, _value)
 register_schema()
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised where the export is so that the MLflow run can be marked KILLED."""
 
 
 @contextlib.contextmanager
@@ -65,6 +61,7 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow resets its logger when imported
     from sigforge import pipeline
     from sigforge.progress import Progress
+    from sigforge.summary import to_markdown
 
     progress = Progress()
     container = OmegaConf.to_container(cfg, resolve=True)
@@ -73,109 +70,23 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
         print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
         return 0
     progress.done("compose", time.perf_counter() - _STARTED)
+
+    def published(result: pipeline.ExportResult) -> None:
+        print(to_markdown(result.summary), end="")
+        print(f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}")
+
     with _sigterm_raises():
-        return _export_and_log(container, spec, plugins, output_dir, overrides, progress)
-
-
-def _export_and_log(
-    container: dict[str, Any],
-    spec: Any,
-    plugins: Any,
-    output_dir: Path | None,
-    overrides: tuple[str, ...],
-    progress: Any,
-) -> int:
-    from sigforge import pipeline
-    from sigforge.summary import to_markdown
-
-    cwd = Path.cwd()
-    run = None
-    tracking_error = None
-    if spec.mlflow.enabled:
-        from sigforge import tracking
-
-        # Before TensorFlow is imported, a helper process imports MLflow and starts the run meanwhile.
-        Run = tracking.BackgroundExportRun if "tensorflow" not in sys.modules else tracking.ExportRun
-        run = Run(
-            model_name=spec.model.name,
-            experiment=spec.mlflow.experiment_name,
-            tracking_uri=tracking.resolve_tracking_uri(spec.mlflow.tracking_uri, cwd),
-            cwd=cwd,
-            timeout=spec.mlflow.http_timeout,
-            retries=spec.mlflow.http_retries,
-            operation_timeout=spec.mlflow.operation_timeout,
-        )
-        try:
-            run.start(
-                tracking.flatten(container), tags={"sigforge.overrides": tracking.redact_overrides(overrides)}
-            )
-        except tracking.TrackingConfigError:
-            raise
-        except tracking.TrackingError as err:
-            tracking_error, run = err, None
-
-    def before_publish(contract: dict[str, Any]) -> None:
-        """What MLflow would refuse stops the export here, so nothing is published: a run refused over
-        the config, or a contract the registry refuses."""
-        from sigforge import tracking
-
-        error = run.start_error if run is not None else None
-        if isinstance(error, tracking.TrackingConfigError):
-            raise error
-        if run is not None and error is None and spec.mlflow.registered_model_name:
-            try:
-                run.check_registration(
-                    spec.mlflow.registered_model_name, contract, spec.mlflow.allow_breaking
-                )
-            except tracking.RegistrationRefused as refused:
-                raise tracking.RegistrationRefused(f"{refused} Nothing was published.") from refused
-
-    try:
-        result = pipeline.run_export(
+        result = pipeline.export_spec(
             spec,
             plugins,
+            container,
             summary_dir=output_dir,
+            overrides=overrides,
             progress=progress,
-            before_publish=before_publish,
-            mlflow_run_id=lambda: run.run_id if run is not None else None,
+            on_published=published,
         )
-    except (KeyboardInterrupt, Terminated) as err:
-        if run is not None:
-            run.fail(err, "KILLED")
-        raise
-    except BaseException as err:
-        if run is not None:
-            run.fail(err, "FAILED")
-        raise
-    print(to_markdown(result.summary), end="")
-    print(f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}")
-    if run is not None and run.start_error is not None:
-        tracking_error, run = run.start_error, None
-    if run is not None:
-        from sigforge import tracking
-
-        try:
-            with progress.stage("log"):
-                run.finish(
-                    result,
-                    tracking.redacted_yaml(container),
-                    examples={
-                        name: {k: v[:1] for k, v in args.items()}
-                        for name, args in result.report.inputs.items()
-                    },
-                    extra_metrics={"parameter_count": float(result.parameter_count)},
-                    register_as=spec.mlflow.registered_model_name,
-                    allow_breaking=spec.mlflow.allow_breaking,
-                )
-        except (KeyboardInterrupt, Terminated) as err:
-            run.fail(err, "KILLED")
-            raise
-        print(f"sigforge: logged MLflow run {run.run_id} to {run.tracking_uri}")
-    elif tracking_error is not None:
-        raise type(tracking_error)(
-            f"{tracking_error}. The verified export is kept at {result.export_dir}; log it later with "
-            f"python -m sigforge.log {result.export_dir}"
-        )
+    if result.mlflow_run_id is not None and result.mlflow_tracking_uri is not None:
+        print(f"sigforge: logged MLflow run {result.mlflow_run_id} to {result.mlflow_tracking_uri}")
     return 0
 
 

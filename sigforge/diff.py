@@ -25,7 +25,7 @@ def load_contract(location: str, tracking_uri: str | None = None) -> dict[str, A
     if location.startswith(("runs:/", "models:/")):
         import mlflow
 
-        from sigforge.tracking import resolve_tracking_uri
+        from sigforge.tracking.store import resolve_tracking_uri
 
         # The store every sigforge entry point uses: --tracking-uri, MLFLOW_TRACKING_URI, outputs/mlflow.db.
         uri = resolve_tracking_uri(tracking_uri, Path.cwd(), create=False)

@@ -53,6 +53,27 @@ class VerificationError(SigforgeError):
         )
 
 
+class TrackingError(SigforgeError):
+    """MLflow could not be reached or refused the run; the verified export stays on disk."""
+
+    exit_code = 4
+
+
+class TrackingConfigError(TrackingError):
+    """MLflow refused the run for a reason in the config (a deleted experiment, say): found before the
+    version is published, so that nothing is published that cannot be logged."""
+
+
+class RegistrationRefused(SigforgeError):
+    """The new contract breaks the latest registered version's and ``mlflow.allow_breaking`` is false."""
+
+    exit_code = 5
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the export is so that the MLflow run can be marked KILLED."""
+
+
 def io_reason(err: BaseException) -> str:
     """What an OSError or a TensorFlow OpError says went wrong, without its traceback text."""
     return str(getattr(err, "strerror", None) or getattr(err, "message", None) or err).strip()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 from sigforge.contract import contract_to_dict, read_contract
 from sigforge.errors import SigforgeError
@@ -32,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="the composed config.yaml of the export run")
     args = parser.parse_args(argv)
 
-    from sigforge import tracking
+    from sigforge.tracking.params import flatten
+    from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
+    from sigforge.tracking.store import resolve_tracking_uri
 
     try:
         export_dir = resolve_export_dir(args.export_dir).resolve()
@@ -48,23 +49,24 @@ def main(argv: list[str] | None = None) -> int:
             from omegaconf import OmegaConf
 
             config_yaml = args.config.read_text()
-            params = tracking.flatten(OmegaConf.to_container(OmegaConf.create(config_yaml), resolve=False))
+            params = flatten(OmegaConf.to_container(OmegaConf.create(config_yaml), resolve=False))
         cwd = Path.cwd()
-        run = tracking.ExportRun(
-            model_name=model_name,
-            experiment=args.experiment or model_name,
-            tracking_uri=tracking.resolve_tracking_uri(args.tracking_uri, cwd),
-            cwd=cwd,
+        target = RunTarget(
+            model_name, args.experiment or model_name, resolve_tracking_uri(args.tracking_uri, cwd), cwd
         )
+        run = ExportRun(target)
         run.start(params, tags={"sigforge.logged_later": "true"})
-        result = SimpleNamespace(
-            export_dir=export_dir,
-            version=version,
-            summary=summary,
-            timings={},
-            client_files=client_files(summary, _warmup_inputs(export_dir)),
+        inputs = _warmup_inputs(export_dir)
+        run.finish(
+            LoggedExport(
+                export_dir=export_dir,
+                version=version,
+                summary=summary,
+                config_yaml=config_yaml,
+                client_files=client_files(summary, inputs),
+                examples={name: {k: v[:1] for k, v in args.items()} for name, args in inputs.items()},
+            )
         )
-        run.finish(result, config_yaml)
     except (OSError, ValueError, SigforgeError) as err:
         print(f"sigforge.log: {err}", file=sys.stderr)
         return getattr(err, "exit_code", 2)

@@ -11,7 +11,7 @@ import gc
 import logging
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ class ExportResult:
     timings: dict[str, float] = field(default_factory=dict)
     parameter_count: int = 0
     mlflow_run_id: str | None = None  # the MLflow run that logs this export (None without MLflow)
+    mlflow_tracking_uri: str | None = None  # where that run is (set once it is logged)
 
 
 def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
@@ -63,6 +64,68 @@ def weights_origin(spec: ExportSpec) -> str:
     if spec.model.weights is not None:
         return f"file:{spec.model.weights}"
     return "random-init"
+
+
+def export(
+    config: Mapping[str, Any],
+    *,
+    cwd: Path | None = None,
+    summary_dir: Path | None = None,
+    overrides: Sequence[str] = (),
+    progress: Progress | None = None,
+    on_published: Callable[[ExportResult], None] | None = None,
+) -> ExportResult:
+    """The whole export of a composed config (a plain mapping), as ``python -m sigforge`` runs it:
+    validate, export, publish, and log to MLflow unless ``mlflow.enabled`` is false."""
+    spec, plugins = prepare(config, cwd=cwd)
+    return export_spec(
+        spec,
+        plugins,
+        config,
+        cwd=cwd,
+        summary_dir=summary_dir,
+        overrides=overrides,
+        progress=progress,
+        on_published=on_published,
+    )
+
+
+def export_spec(
+    spec: ExportSpec,
+    plugins: Plugins,
+    config: Mapping[str, Any],
+    *,
+    cwd: Path | None = None,
+    summary_dir: Path | None = None,
+    overrides: Sequence[str] = (),
+    progress: Progress | None = None,
+    on_published: Callable[[ExportResult], None] | None = None,
+) -> ExportResult:
+    """``run_export`` inside the export's MLflow run, which this function owns from start to end.
+
+    The run starts first (before TensorFlow is imported), may refuse the version before it is
+    published, and ends FINISHED, FAILED or KILLED. ``on_published(result)`` runs between
+    publishing and logging (the CLI prints the summary there)."""
+    from sigforge.tracking.lifecycle import ExportTracking
+
+    progress = progress or Silent()
+    tracking = ExportTracking(spec, config, Path(cwd or Path.cwd()))
+    with tracking.ends_on_error():
+        tracking.start(overrides)
+        result = run_export(
+            spec,
+            plugins,
+            summary_dir=summary_dir,
+            progress=progress,
+            before_publish=tracking.before_publish,
+            mlflow_run_id=lambda: tracking.run_id,
+        )
+        if on_published is not None:
+            on_published(result)
+        with progress.stage("log") if tracking.run is not None else contextlib.nullcontext():
+            tracking.finish(result)
+    result.mlflow_tracking_uri = tracking.tracking_uri
+    return result
 
 
 def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportSpec, Plugins]:

@@ -24,7 +24,16 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from sigforge.tracking import PARENT_RUN_ENV
+from sigforge.errors import TrackingError
+from sigforge.tracking.params import redact, redact_overrides
+from sigforge.tracking.store import (
+    PARENT_RUN_ENV,
+    configure_http,
+    experiment_id,
+    iter_children,
+    resolve_tracking_uri,
+    standard_tags,
+)
 
 log = logging.getLogger("sigforge")
 
@@ -39,11 +48,9 @@ class MlflowSweepCallback(Callback):
             return
         from mlflow.tracking import MlflowClient
 
-        from sigforge import tracking
-
         cwd = Path.cwd()
-        uri = tracking.resolve_tracking_uri(config.mlflow.tracking_uri, cwd)
-        tracking.configure_http(int(config.mlflow.http_timeout), int(config.mlflow.http_retries))
+        uri = resolve_tracking_uri(config.mlflow.tracking_uri, cwd)
+        configure_http(int(config.mlflow.http_timeout), int(config.mlflow.http_retries))
         self.client = MlflowClient(tracking_uri=uri)
         name = (
             config.mlflow.experiment_name
@@ -52,19 +59,19 @@ class MlflowSweepCallback(Callback):
             or config.model.architecture
         )
         try:
-            experiment_id = tracking.experiment_id(self.client, name, uri, cwd)
-        except tracking.TrackingError as err:
+            experiment = experiment_id(self.client, name, uri, cwd)
+        except TrackingError as err:
             print(f"sigforge: {err}", file=sys.stderr)
             sys.exit(err.exit_code)
         sweep_dir = Path(config.hydra.sweep.dir)
         overrides = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
         run = self.client.create_run(
-            experiment_id,
+            experiment,
             run_name=f"sweep-{sweep_dir.parent.name}-{sweep_dir.name}",
             tags={
                 "sigforge.sweep": "true",
-                "sigforge.overrides": tracking.redact_overrides(overrides),
-                **tracking.standard_tags(cwd),
+                "sigforge.overrides": redact_overrides(overrides),
+                **standard_tags(cwd),
             },
         )
         self.parent_id = run.info.run_id
@@ -74,7 +81,7 @@ class MlflowSweepCallback(Callback):
 
         self.client.log_batch(
             self.parent_id,
-            params=[Param(k[:250], v[:6000]) for k, v in sorted(tracking.redact(params).items())],
+            params=[Param(k[:250], v[:6000]) for k, v in sorted(redact(params).items())],
         )
         os.environ[PARENT_RUN_ENV] = self.parent_id
         atexit.register(self._end_if_running, "FAILED")
@@ -91,7 +98,6 @@ class MlflowSweepCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.parent_id is None:
             return
-        from sigforge.tracking import iter_children
 
         children = []
         for child in sorted(iter_children(self.client, self.parent_id), key=lambda r: r.info.start_time):

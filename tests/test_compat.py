@@ -115,7 +115,7 @@ def test_a_breaking_version_is_refused_on_disk_and_an_allowed_one_published(run_
 
 
 def test_a_refused_version_leaves_the_mlflow_run_failed_not_running(run_cli, tmp_path):
-    from sigforge.tracking import DEFAULT_STORE
+    from sigforge.tracking.store import DEFAULT_STORE
 
     assert run_cli("+experiment=image_classifier", "mlflow.enabled=false").returncode == 0
     refused = run_cli("+experiment=image_classifier", "naming.policy=prefixed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,7 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import QUIET_TF, free_port, start_cli, wait_for_http
@@ -107,255 +110,78 @@ def test_export_to_a_tracking_server_and_serve_the_logged_model(run_cli, tmp_pat
     assert result.returncode == 0, result.stderr
     run = only_run(client_for(mlflow_server), "served")
     assert run.info.status == "FINISHED"
+    with served(f"runs:/{run.info.run_id}/model", mlflow_server, tmp_path) as invoke:
+        body = {"inputs": {"image": [[[[0.5]] * 28] * 28] * 2, "text": [[3] * 100] * 2}}
+        predictions = invoke(body)["predictions"]
+    assert len(predictions["scores"]) == 2 and len(predictions["scores"][0]) == 10
+
+
+@contextlib.contextmanager
+def served(model_uri: str, tracking_uri: str, cwd: Path) -> Iterator[Callable[[Any], Any]]:
+    """``mlflow models serve`` on a free loopback port; yields ``invoke(json_body) -> reply``."""
     port = free_port()
     bin_dir = Path(sys.executable).parent
     env = {
         **os.environ,
         **QUIET_TF,
-        "MLFLOW_TRACKING_URI": mlflow_server,
+        "MLFLOW_TRACKING_URI": tracking_uri,
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
     }
+    command = [str(bin_dir / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local"]
     serve = subprocess.Popen(
-        [
-            str(bin_dir / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            f"runs:/{run.info.run_id}/model",
-            "--env-manager",
-            "local",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=tmp_path,
+        [*command, "-h", "127.0.0.1", "-p", str(port)],
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/ping", proc=serve)
-        body = json.dumps({"inputs": {"image": [[[[0.5]] * 28] * 28] * 2, "text": [[3] * 100] * 2}}).encode()
+
+    def invoke(body: Any) -> Any:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations", data=body, headers={"Content-Type": "application/json"}
+            f"http://127.0.0.1:{port}/invocations", data=data, headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=60) as response:
-            predictions = json.loads(response.read())["predictions"]
-        assert len(predictions["scores"]) == 2 and len(predictions["scores"][0]) == 10
+            return json.loads(response.read())
+
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/ping", proc=serve)
+        yield invoke
     finally:
         serve.terminate()
         serve.wait(timeout=30)
 
 
-def test_failed_export_ends_the_run_failed_with_its_error(run_cli, tmp_path):
-    (tmp_path / "corrupt.weights.h5").write_bytes(b"not an hdf5 file")
-    result = run_cli("+experiment=image_classifier", "model.weights=corrupt.weights.h5")
-    assert result.returncode == 2
-    assert "model.weights = " in result.stderr and "cannot be loaded" in result.stderr
-    run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
-    assert run.info.status == "FAILED"
-    assert "cannot be loaded" in run.data.tags["sigforge.error"]
-    assert not any(
-        p.name.isdigit() for p in (tmp_path / "outputs" / "exports" / "image_classifier").iterdir()
-    )
-
-
-@pytest.mark.parametrize(
-    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"]
-)
-def test_signals_end_the_run_killed(tmp_path, signum, code):
-    proc = start_cli(tmp_path, "+experiment=image_classifier", stdout=subprocess.DEVNULL)
-    _wait_for_a_run(tmp_path / "outputs" / "mlflow.db")
-    proc.send_signal(signum)
-    _, err = proc.communicate(timeout=60)
-    run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
-    if run.info.status == "FINISHED":
-        pytest.skip("the export finished before the signal arrived")
-    # 130/143 from sigforge's handler; -signum when the signal lands during interpreter shutdown.
-    assert proc.returncode in (code, -signum), err
-    assert run.info.status == "KILLED"
-    model_dir = tmp_path / "outputs" / "exports" / "image_classifier"
-    assert not model_dir.exists() or not [p for p in model_dir.iterdir() if not p.name.isdigit()]
-
-
-def test_unreachable_server_keeps_the_export_and_says_how_to_log_it(run_cli, tmp_path):
-    port = free_port()  # nothing listens here
-    start = time.monotonic()
-    result = run_cli("+experiment=image_classifier", f"mlflow.tracking_uri=http://127.0.0.1:{port}")
-    assert time.monotonic() - start < 60
-    assert result.returncode == 4
-    export_dir = tmp_path / "outputs" / "exports" / "image_classifier" / "1"
-    assert f"MLflow at http://127.0.0.1:{port}" in result.stderr
-    assert f"The verified export is kept at {export_dir}" in result.stderr
-    assert (export_dir / "saved_model.pb").exists()
-    later = run_cli(str(export_dir), module="sigforge.log")
-    assert later.returncode == 0, later.stderr
-    run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
-    assert run.info.status == "FINISHED" and run.info.run_name == "image_classifier-v1"
-
-
-def test_secret_looking_values_are_redacted():
-    from sigforge.tracking import flatten, redact
-
-    params = redact(
-        flatten(
-            {
-                "mlflow": {"tracking_uri": "http://alice:hunter2@host:5000", "api_token": "t0k"},
-                "naming": {"policy": "identity"},
-            }
-        )
-    )
-    assert params == {"mlflow.tracking_uri": "***", "mlflow.api_token": "***", "naming.policy": "identity"}
-
-
-def test_disabled_mlflow_is_not_imported(run_cli, tmp_path):
-    result = run_cli(
-        "+experiment=image_classifier", "mlflow.enabled=false", env={"PYTHONPROFILEIMPORTTIME": "1"}
-    )
-    assert result.returncode == 0, result.stderr
-    imported = {
-        line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")
-    }
-    assert "mlflow" not in imported
-    assert not (tmp_path / "outputs" / "mlflow.db").exists()
-
-
-def test_sweep_has_a_parent_run_with_nested_children_and_a_comparison(run_cli, tmp_path):
-    result = run_cli(
-        "-m", "+experiment=multi_input", "naming.policy=identity,prefixed", "export.allow_breaking=true"
-    )
-    assert result.returncode == 0, result.stderr
-    client = client_for(sqlite_uri(tmp_path))
-    runs = client.search_runs([client.get_experiment_by_name("multi_input").experiment_id])
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
-    assert sorted(r.data.tags["sigforge.overrides"] for r in children) == [
-        "+experiment=multi_input naming.policy=identity export.allow_breaking=True",
-        "+experiment=multi_input naming.policy=prefixed export.allow_breaking=True",
-    ]
-    path = client.download_artifacts(parents[0].info.run_id, "sweep_comparison.json", str(tmp_path))
-    comparison = json.loads(Path(path).read_text())
-    differing = {r["row"] for r in comparison["rows"] if r["differs"]}
-    assert "serving_default / input input_image" in differing
-    assert "serving_default / output scores" not in differing
-
-
-def test_diff_flags_breaking_changes(run_cli, tmp_path):
-    for overrides in (
-        [],
-        ["inputs.text.shape=[null,null]"],
-        ["inputs.text.dtype=int64", "export.allow_breaking=true"],
-    ):
-        result = run_cli("+experiment=multi_input", "mlflow.enabled=false", *overrides)
-        assert result.returncode == 0, result.stderr
-    model_dir = tmp_path / "outputs" / "exports" / "multi_input"
-    same = run_cli(str(model_dir / "1"), str(model_dir / "1"), module="sigforge.diff")
-    assert same.returncode == 0 and "identical" in same.stdout
-    widened = run_cli(str(model_dir / "1"), str(model_dir / "2"), module="sigforge.diff")
-    assert widened.returncode == 0, widened.stdout
-    assert "input 'text' shape widened" in widened.stdout
-    narrowed = run_cli(str(model_dir / "2"), str(model_dir / "1"), module="sigforge.diff")
-    assert narrowed.returncode == 1 and "BREAKING" in narrowed.stdout
-    dtype = run_cli(str(model_dir / "1"), str(model_dir / "3"), module="sigforge.diff")
-    assert dtype.returncode == 1 and "input 'text' dtype" in dtype.stdout
-
-
-def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_path, mlflow_server):
-    base = [
-        f"mlflow.tracking_uri={mlflow_server}",
-        "mlflow.registered_model_name=guarded",
-        "mlflow.experiment_name=reg",
-    ]
-    first = run_cli("+experiment=multi_input", *base)
-    assert first.returncode == 0, first.stderr
-    base.append("export.allow_breaking=true")  # past the guard on disk, to the registry's
-    breaking = run_cli("+experiment=multi_input", "naming.policy=prefixed", *base)
-    assert breaking.returncode == 5
-    assert "breaks version 1's clients, so it was not registered" in breaking.stderr
-    assert "mlflow.allow_breaking=true" in breaking.stderr and "Nothing was published" in breaking.stderr
-    assert sorted(os.listdir(tmp_path / "outputs" / "exports" / "multi_input")) == ["1"]  # checked before
-    client = client_for(mlflow_server)
-    assert [v.version for v in client.search_model_versions("name = 'guarded'")] == ["1"]
-    forced = run_cli("+experiment=multi_input", "naming.policy=prefixed", "mlflow.allow_breaking=true", *base)
-    assert forced.returncode == 0, forced.stderr
-    assert sorted(v.version for v in client.search_model_versions("name = 'guarded'")) == ["1", "2"]
-    diff = run_cli(
-        "models:/guarded/1", "models:/guarded/2", "--tracking-uri", mlflow_server, module="sigforge.diff"
-    )
-    assert diff.returncode == 1 and "input 'image' removed" in diff.stdout
-
-
-def test_each_export_is_a_logged_model_linked_to_its_run_and_registry_version(run_cli, tmp_path):
+@pytest.mark.parametrize("experiment, key", [("image_bytes", "image"), ("dnn_classifier", "inputs")])
+def test_byte_inputs_answer_through_pyfunc_and_mlflow_models_serve(run_cli, tmp_path, experiment, key):
+    """A binary input travels base64-encoded: as MLflow writes its own input example (plain base64
+    text) and as TF Serving's REST clients send it ({"b64": ...}), in both request forms."""
     import mlflow
+    import numpy as np
+    from mlflow.models import Model
 
-    result = run_cli("+experiment=dnn_classifier", "mlflow.registered_model_name=census")
-    assert result.returncode == 0, result.stderr
+    assert run_cli(f"+experiment={experiment}").returncode == 0
     uri = sqlite_uri(tmp_path)
-    client = client_for(uri)
-    experiment = client.get_experiment_by_name("dnn_classifier")
-    (logged,) = client.search_logged_models([experiment.experiment_id])
-    run = only_run(client, "dnn_classifier")
-    assert logged.source_run_id == run.info.run_id and logged.name == "model"
-    assert str(logged.status) == "LoggedModelStatus.READY" or logged.status.name == "READY"
-    assert logged.params["naming.policy"] == "identity"
-    assert {"verify_seconds", "saved_model_bytes", "parameter_count"} <= {m.key for m in logged.metrics}
-    assert [o.model_id for o in run.outputs.model_outputs] == [logged.model_id]
-    version = client.get_model_version("census", "1")
-    assert version.source == f"models:/{logged.model_id}"
-    assert version.tags["sigforge.contract_digest"] == run.data.tags["sigforge.contract_digest"]
-    assert "dnn_classifier v1" in version.description
-    assert str(client.get_model_version_by_alias("census", "latest_export").version) == "1"
+    run = only_run(client_for(uri), experiment)
+    model_uri = f"runs:/{run.info.run_id}/model"
     mlflow.set_tracking_uri(uri)
-    for location in (
-        f"runs:/{run.info.run_id}/model",
-        f"models:/{logged.model_id}",
-        "models:/census@latest_export",
-    ):
-        assert mlflow.pyfunc.load_model(location).metadata.model_id == logged.model_id
+    local = Path(mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "model")))
+    example = Model.load(str(local)).load_input_example(str(local))
+    predicted = mlflow.pyfunc.load_model(str(local)).predict(example)
+    assert predicted and all(isinstance(v, np.ndarray) for v in predicted.values())
+    assert predicted["scores"].shape[0] == 1
 
-
-def test_standard_tags_say_who_ran_what(run_cli, tmp_path):
-    assert run_cli("+experiment=image_classifier").returncode == 0
-    tags = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier").data.tags
-    assert tags["mlflow.source.name"] == "python -m sigforge" and tags["mlflow.source.type"] == "LOCAL"
-    assert tags["mlflow.user"]
-
-
-def test_environment_chooses_store_and_experiment_and_config_wins(run_cli, tmp_path):
-    store = f"sqlite:///{tmp_path / 'env.db'}"
-    env = {"MLFLOW_TRACKING_URI": store, "MLFLOW_EXPERIMENT_NAME": "from-env"}
-    assert run_cli("+experiment=image_classifier", env=env).returncode == 0
-    assert (
-        run_cli("+experiment=image_classifier", "mlflow.experiment_name=from-config", env=env).returncode == 0
-    )
-    client = client_for(store)
-    assert only_run(client, "from-env").info.status == "FINISHED"
-    assert only_run(client, "from-config").info.status == "FINISHED"
-    assert not (tmp_path / "outputs" / "mlflow.db").exists()
-    bad = run_cli("+experiment=image_classifier", env={"MLFLOW_TRACKING_URI": "notauri"})
-    assert bad.returncode == 2 and "MLFLOW_TRACKING_URI (environment) = 'notauri'" in bad.stderr
-
-
-def test_a_deleted_experiment_is_refused_before_anything_is_published(run_cli, tmp_path):
-    assert run_cli("+experiment=image_classifier", "mlflow.experiment_name=gone").returncode == 0
-    client = client_for(sqlite_uri(tmp_path))
-    client.delete_experiment(client.get_experiment_by_name("gone").experiment_id)
-    refused = run_cli("+experiment=image_classifier", "mlflow.experiment_name=gone")
-    assert refused.returncode == 4, refused.stderr
-    assert "mlflow.experiment_name = 'gone' names a deleted experiment" in refused.stderr
-    assert "Traceback" not in refused.stderr
-    assert os.listdir(tmp_path / "outputs" / "exports" / "image_classifier") == ["1"]
-
-
-def test_diff_reads_runs_from_the_store_sigforge_wrote(run_cli, tmp_path):
-    assert run_cli("+experiment=image_classifier").returncode == 0
-    run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
-    exported = tmp_path / "outputs" / "exports" / "image_classifier" / "1"
-    same = run_cli(f"runs:/{run.info.run_id}", str(exported), module="sigforge.diff")
-    assert same.returncode == 0 and "identical" in same.stdout, same.stderr
-    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()
+    encoded = example[key][0].replace("\n", "")  # the example's base64 text
+    with served(model_uri, uri, tmp_path) as invoke:
+        replies = [
+            invoke((local / "serving_input_example.json").read_bytes()),
+            invoke({"instances": [{key: {"b64": encoded}}]}),
+            invoke({"inputs": {key: [{"b64": encoded}]}}),
+        ]
+    for reply in replies:
+        np.testing.assert_allclose(reply["predictions"]["scores"], predicted["scores"], rtol=1e-5)
+    if "classes" in predicted:
+        assert replies[0]["predictions"]["classes"] == predicted["classes"].tolist()
 
 
 def test_readme_python_snippet_runs_as_written(run_cli, tmp_path):

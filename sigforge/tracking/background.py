@@ -1,0 +1,193 @@
+"""The MLflow run hosted by a helper process, so MLflow's import and the run's creation overlap
+TensorFlow's import and the export (threads would not help: both imports hold the GIL).
+
+Same interface as ``ExportRun``. The helper ignores SIGINT/SIGTERM and is told how the export
+ended; if the exporter dies without telling it (kill -9), the pipe closes and the helper ends the
+run FAILED. If the helper dies instead, the exporter takes the run over in-process. Either way the
+run never stays RUNNING while one of the two lives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingError
+from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
+
+
+class BackgroundExportRun:
+    """An ``ExportRun`` in a helper process (see the module docstring)."""
+
+    def __init__(self, target: RunTarget) -> None:
+        self.target = target
+        self.tracking_uri = target.tracking_uri
+        self.run_id: str | None = None
+        self._start_error: str | None = None
+        self._config_error = False
+        self._conn: Any = None
+        self._proc: Any = None
+        self.operation_timeout: float = target.operation_timeout
+
+    def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
+        import multiprocessing
+
+        # fork is only safe before TensorFlow has started its threads.
+        method = "fork" if "tensorflow" not in sys.modules else "spawn"
+        context = multiprocessing.get_context(method)
+        self._conn, child = context.Pipe()
+        # A forked helper inherits this process's end of the pipe too; it must close that copy, or
+        # the pipe would never report EOF when this process dies (kill -9) and the run would stay RUNNING.
+        inherited = self._conn if method == "fork" else None
+        self._proc = context.Process(
+            target=_run_worker,
+            args=(child, inherited, self.target, dict(params), dict(tags or {})),
+            daemon=True,
+        )
+        self._proc.start()
+        child.close()
+
+    def _wait_started(self) -> bool:
+        if self.run_id is None and self._start_error is None:
+            reply = self._receive()
+            if reply[0] == "started":
+                self.run_id = reply[1]
+            else:
+                self._start_error = reply[1]
+                self._config_error = len(reply) > 2 and reply[2]
+        return self.run_id is not None
+
+    def _receive(self) -> tuple[Any, ...]:
+        """The helper's reply, within ``mlflow.operation_timeout`` seconds: a server that trickles
+        bytes defeats a per-read timeout, so every operation is bounded in total here."""
+        if self._conn is None:
+            return ("dead", "the logging helper is gone")
+        try:
+            if not self._conn.poll(self.operation_timeout):
+                self._kill()
+                return (
+                    "error",
+                    f"MLflow at {self.tracking_uri} did not finish within {self.operation_timeout} s "
+                    "(mlflow.operation_timeout); check the server, or raise mlflow.operation_timeout",
+                )
+            return self._conn.recv()
+        except (EOFError, OSError):
+            return ("dead", "the logging helper process exited unexpectedly")
+
+    def _request(self, *message: Any) -> tuple[Any, ...]:
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError, AttributeError):  # BrokenPipeError: the helper was killed
+            return ("dead", "the logging helper process exited unexpectedly")
+        return self._receive()
+
+    def _in_process(self) -> ExportRun:
+        """The run, taken over by this process after its helper died (kill -9): never left RUNNING."""
+        from mlflow.tracking import MlflowClient
+
+        self._close()
+        run = ExportRun(self.target)
+        run.client, run.run_id = MlflowClient(tracking_uri=self.tracking_uri), self.run_id
+        return run
+
+    @property
+    def start_error(self) -> TrackingError | None:
+        self._wait_started()
+        if not self._start_error:
+            return None
+        return (TrackingConfigError if self._config_error else TrackingError)(self._start_error)
+
+    def fail(self, error: BaseException, status: str = "FAILED") -> None:
+        with contextlib.suppress(Exception):
+            if self._wait_started():
+                text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+                if self._request("fail", text, status)[0] == "dead":
+                    self._in_process().fail(error, status)
+        self._close()
+
+    def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
+        if not self._wait_started():
+            return  # no run: the exporter reports the start error
+        reply = self._request("check", name, dict(contract), allow_breaking)
+        if reply[0] == "dead":
+            self._in_process().check_registration(name, contract, allow_breaking)
+            return
+        if reply[0] == "refused":
+            raise RegistrationRefused(reply[1])
+        if reply[0] != "ok":
+            raise TrackingError(reply[1])
+
+    def finish(self, export: LoggedExport) -> None:
+        if not self._wait_started():
+            self._close()
+            raise TrackingError(self._start_error or "the MLflow run was not started")
+        reply = self._request("finish", export)
+        if reply[0] == "dead":
+            self._in_process().finish(export)
+            return
+        self._close()
+        if reply[0] == "refused":
+            raise RegistrationRefused(reply[1])
+        if reply[0] != "ok":
+            raise TrackingError(reply[1])
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(Exception):
+                self._proc.kill()
+        self._close()
+
+    def _close(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._proc.join(timeout=30)
+            self._proc = None
+            self._conn = None
+
+
+def _run_worker(
+    conn: Any, inherited: Any, target: RunTarget, params: dict[str, str], tags: dict[str, str]
+) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the exporter says how it ended
+    if inherited is not None:
+        inherited.close()  # only the exporter may hold its end: its death must read as EOF here
+    run = ExportRun(target)
+    run.start(params, tags)
+    if run.start_error is not None:
+        with contextlib.suppress(OSError):
+            conn.send(("error", str(run.start_error), isinstance(run.start_error, TrackingConfigError)))
+        return
+    try:
+        conn.send(("started", run.run_id))
+        message = conn.recv()
+        while message[0] == "check":  # the registry guard, before the version is published
+            try:
+                run.check_registration(*message[1:])
+                conn.send(("ok",))
+            except RegistrationRefused as err:
+                conn.send(("refused", str(err)))
+            except TrackingError as err:
+                conn.send(("error", str(err)))
+            message = conn.recv()
+    except (EOFError, OSError):  # the exporter died (kill -9) before saying how the export ended
+        run.fail(RuntimeError("the sigforge process died before the export finished"), "FAILED")
+        return
+    if message[0] == "fail":
+        run.fail(RuntimeError(message[1]), message[2])
+        reply: tuple[Any, ...] = ("ok",)
+    else:
+        try:
+            run.finish(message[1])
+            reply = ("ok",)
+        except RegistrationRefused as err:
+            reply = ("refused", str(err))
+        except TrackingError as err:
+            reply = ("error", str(err))
+    with contextlib.suppress(OSError):
+        conn.send(reply)

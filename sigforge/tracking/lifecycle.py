@@ -1,0 +1,142 @@
+"""The MLflow run of one export, from start to end, driven by the pipeline (``pipeline.export``).
+
+The run starts before TensorFlow is imported (in a helper process when it can, so that MLflow's
+import overlaps TensorFlow's), refuses before publishing what MLflow would refuse (a config the
+store rejects, a contract the registry rejects), and ends exactly once: FINISHED with the export
+logged, FAILED with the error, or KILLED on SIGINT/SIGTERM. A library call and the CLI go through
+this same object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from sigforge.errors import RegistrationRefused, Terminated, TrackingConfigError, TrackingError
+from sigforge.tracking.background import BackgroundExportRun
+from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
+from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
+from sigforge.tracking.store import resolve_tracking_uri
+
+
+class Run(Protocol):
+    """What ``ExportRun`` (in-process) and ``BackgroundExportRun`` (helper process) both offer."""
+
+    tracking_uri: str
+    run_id: str | None
+
+    @property
+    def start_error(self) -> TrackingError | None: ...
+
+    def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None: ...
+
+    def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None: ...
+
+    def fail(self, error: BaseException, status: str = "FAILED") -> None: ...
+
+    def finish(self, export: LoggedExport) -> None: ...
+
+
+class ExportTracking:
+    """The run of one export, or nothing at all with ``mlflow.enabled=false``."""
+
+    def __init__(self, spec: Any, config: Mapping[str, Any], cwd: Path) -> None:
+        self.spec = spec
+        self.config = config
+        self.run: Run | None = None
+        self.error: TrackingError | None = None  # a start failure, reported once the export is kept
+        if not spec.mlflow.enabled:
+            return
+        target = RunTarget(
+            model_name=spec.model.name,
+            experiment=spec.mlflow.experiment_name,
+            tracking_uri=resolve_tracking_uri(spec.mlflow.tracking_uri, cwd),
+            cwd=cwd,
+            http_timeout=spec.mlflow.http_timeout,
+            http_retries=spec.mlflow.http_retries,
+            operation_timeout=spec.mlflow.operation_timeout,
+        )
+        # A helper process can be forked only before TensorFlow has started its threads.
+        self.run = BackgroundExportRun(target) if "tensorflow" not in sys.modules else ExportRun(target)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.run.run_id if self.run is not None else None
+
+    @property
+    def tracking_uri(self) -> str | None:
+        return self.run.tracking_uri if self.run is not None else None
+
+    def start(self, overrides: Sequence[str] = ()) -> None:
+        """Start the run with the config as params; a config the store refuses raises at once."""
+        if self.run is None:
+            return
+        self.run.start(flatten(self.config), tags={"sigforge.overrides": redact_overrides(overrides)})
+        if not isinstance(self.run, BackgroundExportRun):  # in-process: the outcome is known now
+            self._settle_start()
+
+    def _settle_start(self) -> None:
+        """A config error stops the export; any other start failure is reported after the export."""
+        error = self.run.start_error if self.run is not None else None
+        if isinstance(error, TrackingConfigError):
+            raise error
+        if error is not None:
+            self.error, self.run = error, None
+
+    def before_publish(self, contract: Mapping[str, Any]) -> None:
+        """What MLflow would refuse stops the export here, so that nothing is published: a run refused
+        over the config, or a contract the registry refuses."""
+        self._settle_start()
+        name = self.spec.mlflow.registered_model_name
+        if self.run is None or not name:
+            return
+        try:
+            self.run.check_registration(name, contract, self.spec.mlflow.allow_breaking)
+        except RegistrationRefused as refused:
+            raise RegistrationRefused(f"{refused} Nothing was published.") from refused
+
+    @contextlib.contextmanager
+    def ends_on_error(self) -> Iterator[None]:
+        """Mark the run KILLED (SIGINT/SIGTERM) or FAILED (anything else) when the block raises."""
+        try:
+            yield
+        except (KeyboardInterrupt, Terminated) as err:
+            if self.run is not None:
+                self.run.fail(err, "KILLED")
+            raise
+        except BaseException as err:
+            if self.run is not None:
+                self.run.fail(err, "FAILED")
+            raise
+
+    def finish(self, result: Any) -> None:
+        """Log the published export and end the run FINISHED. Raises TrackingError, naming the kept export,
+        when the run could not start."""
+        self._settle_start()
+        if self.run is None:
+            if self.error is not None:
+                raise type(self.error)(
+                    f"{self.error}. The verified export is kept at {result.export_dir}; log it later with "
+                    f"python -m sigforge.log {result.export_dir}"
+                )
+            return
+        with self.ends_on_error():
+            self.run.finish(logged_export(result, self.config, self.spec))
+
+
+def logged_export(result: Any, config: Mapping[str, Any], spec: Any) -> LoggedExport:
+    """What the MLflow stage logs of a pipeline ``ExportResult``: one example per signature input."""
+    return LoggedExport(
+        export_dir=Path(result.export_dir),
+        version=result.version,
+        summary=result.summary,
+        config_yaml=redacted_yaml(config),
+        client_files=result.client_files,
+        examples={name: {k: v[:1] for k, v in args.items()} for name, args in result.report.inputs.items()},
+        metrics={**result.timings, "parameter_count": float(result.parameter_count)},
+        register_as=spec.mlflow.registered_model_name,
+        allow_breaking=spec.mlflow.allow_breaking,
+    )

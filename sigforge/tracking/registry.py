@@ -1,0 +1,91 @@
+"""The model registry: a contract guard before publishing, then a version per export.
+
+A version carries the contract digest and the export's directory as tags, a description, and the
+alias ``latest_export``; its LoggedModel gets ``mlflow.modelVersions``, which the Models tab reads
+for its "Registered models" column.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sigforge.errors import RegistrationRefused, TrackingError
+from sigforge.tracking.params import contract_digest
+
+REGISTRY_ALIAS = "latest_export"  # models:/<name>@latest_export: the newest version sigforge registered
+
+
+def check_registration(
+    client: Any, tracking_uri: str, name: str, contract: Mapping[str, Any], allow_breaking: bool
+) -> None:
+    """Raise RegistrationRefused when ``contract`` breaks the latest registered version of ``name``.
+
+    Called before the version is published (and again when registering): a version the registry
+    refuses must not be the newest on disk either, or TF Serving would serve it."""
+    from sigforge.compat import breaking_changes, render
+    from sigforge.diff import load_contract
+
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except Exception as err:
+        raise TrackingError(
+            f"MLflow at {tracking_uri} could not read registered model '{name}': {type(err).__name__}: {err}"
+        ) from err
+    if not versions:
+        return
+    latest = max(versions, key=lambda v: int(v.version))
+    previous = load_contract(f"models:/{name}/{latest.version}", tracking_uri)
+    breaking = breaking_changes(previous, contract)
+    if breaking and not allow_breaking:
+        raise RegistrationRefused(
+            f"mlflow.registered_model_name = '{name}': this contract breaks version {latest.version}'s "
+            f"clients, so it was not registered:\n{render(breaking)}"
+            "Keep the old keys, dtypes and shapes, or set mlflow.allow_breaking=true to register anyway."
+        )
+
+
+def register(
+    client: Any,
+    tracking_uri: str,
+    *,
+    name: str,
+    model_id: str,
+    run_id: str,
+    model_name: str,
+    result: Any,
+    allow_breaking: bool,
+) -> str:
+    """Register LoggedModel ``model_id`` as a new version of ``name``, guarding its contract; returns
+    the version number."""
+    summary = result.summary
+    check_registration(client, tracking_uri, name, summary["signatures"], allow_breaking)
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(tracking_uri)  # the models:/ source resolves through the global store
+    try:
+        client.create_registered_model(name)
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    digest = contract_digest(summary["signatures"])
+    version = client.create_model_version(
+        name,
+        source=f"models:/{model_id}",
+        run_id=run_id,
+        model_id=model_id,
+        tags={
+            "sigforge.contract_digest": digest,
+            "sigforge.version_dir": str(result.export_dir),
+            "sigforge.model_version": str(result.version),
+        },
+        description=f"{model_name} v{result.version}, exported by sigforge to {result.export_dir}. "
+        f"Serving signatures: {', '.join(summary['signatures'])}.",
+    )
+    client.set_registered_model_alias(name, REGISTRY_ALIAS, version.version)
+    client.set_logged_model_tags(
+        model_id, {"mlflow.modelVersions": json.dumps([{"name": name, "version": str(version.version)}])}
+    )
+    return str(version.version)

@@ -1,0 +1,232 @@
+"""One MLflow run around one export, in this process: ``start`` before, then ``finish`` or ``fail``.
+
+What a finished run holds: the flattened config as params (secrets redacted), version and contract
+tags, timing and size metrics, ``config.yaml``, the signature summary, card and request files, and
+the export as an MLflow 3 LoggedModel named ``model`` (the experiment's Models tab), linked to the
+run and, with ``mlflow.registered_model_name``, the source of a registry version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sigforge import __version__
+from sigforge.errors import RegistrationRefused, TrackingError
+from sigforge.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
+from sigforge.tracking import registry
+from sigforge.tracking.mlmodel import MODEL_ARTIFACT, SAVED_MODEL_SUBDIR, write_mlmodel
+from sigforge.tracking.params import contract_digest, redact
+from sigforge.tracking.store import (
+    PARENT_RUN_ENV,
+    configure_http,
+    experiment_id,
+    package_version,
+    standard_tags,
+    store_lock,
+)
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """Where and how a run is logged: the store, the experiment, and the bounds on each request."""
+
+    model_name: str
+    experiment: str
+    tracking_uri: str
+    cwd: Path
+    http_timeout: int = 10
+    http_retries: int = 2
+    operation_timeout: int = 300  # bounds a helper process's operations in total (BackgroundExportRun)
+
+
+@dataclass(frozen=True)
+class LoggedExport:
+    """What the MLflow stage logs of a published export. Plain data: it crosses to the helper process."""
+
+    export_dir: Path
+    version: int
+    summary: Mapping[str, Any]
+    config_yaml: str = ""
+    client_files: Mapping[str, bytes] = field(default_factory=dict)
+    examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # signature -> key -> array
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    register_as: str | None = None
+    allow_breaking: bool = False
+
+
+class ExportRun:
+    """The run, driven in this process. Every failure to start is kept in ``start_error`` (the same
+    channel as ``BackgroundExportRun``), so a caller decides when an unreachable store matters."""
+
+    def __init__(self, target: RunTarget) -> None:
+        configure_http(target.http_timeout, target.http_retries)
+        self.target = target
+        self.tracking_uri = target.tracking_uri
+        self.run_id: str | None = None
+        self.start_error: TrackingError | None = None
+        self.client: Any = None
+
+    def _where(self) -> str:
+        return f"MLflow at {self.tracking_uri}"
+
+    def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
+        from mlflow.entities import Param, RunTag
+        from mlflow.tracking import MlflowClient
+
+        target = self.target
+        try:
+            with store_lock(self.tracking_uri):
+                self.client = MlflowClient(tracking_uri=self.tracking_uri)
+                experiment = experiment_id(self.client, target.experiment, self.tracking_uri, target.cwd)
+            run_tags = {
+                "sigforge.version": __version__,
+                "python.version": platform.python_version(),
+                "tensorflow.version": package_version("tensorflow-cpu")
+                or package_version("tensorflow")
+                or "",
+                **(tags or {}),
+            }
+            parent = os.environ.get(PARENT_RUN_ENV)
+            if parent:
+                run_tags["mlflow.parentRunId"] = parent
+            run_tags.update(standard_tags(target.cwd))
+            run = self.client.create_run(experiment, run_name=f"{target.model_name}-pending", tags=run_tags)
+            self.run_id = run.info.run_id
+            self.client.log_batch(
+                self.run_id,
+                params=[Param(k[:250], v[:6000]) for k, v in sorted(redact(params).items())],
+                tags=[RunTag("sigforge.status", "exporting")],
+            )
+        except TrackingError as err:
+            self.start_error = err
+        except Exception as err:
+            self.start_error = TrackingError(
+                f"{self._where()} could not start a run: {type(err).__name__}: {err}"
+            )
+
+    def fail(self, error: BaseException, status: str = "FAILED") -> None:
+        """End the run FAILED (or KILLED) with the error recorded; never raises."""
+        if self.run_id is None:
+            return
+        with contextlib.suppress(Exception):
+            self.client.set_tag(self.run_id, "sigforge.error", str(error)[:5000] or type(error).__name__)
+            self.client.set_tag(self.run_id, "sigforge.status", status.lower())
+        with contextlib.suppress(Exception):
+            self.client.set_terminated(self.run_id, status)
+
+    def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
+        """Raise RegistrationRefused when ``contract`` breaks the latest registered version of ``name``."""
+        if self.run_id is not None:
+            registry.check_registration(self.client, self.tracking_uri, name, contract, allow_breaking)
+
+    def finish(self, export: LoggedExport) -> None:
+        """Log artifacts, the LoggedModel and metrics; register; end FINISHED. Raises TrackingError."""
+        from mlflow.entities import LoggedModelStatus, Metric, RunTag
+
+        if self.run_id is None:
+            raise self.start_error or TrackingError("the MLflow run was not started")
+        start = time.perf_counter()
+        summary = export.summary
+        digest = contract_digest(summary["signatures"])
+        try:
+            with tempfile.TemporaryDirectory(prefix="sigforge-mlflow-") as tmp:
+                files = {
+                    "config.yaml": export.config_yaml.encode(),
+                    SUMMARY_JSON: (json.dumps(summary, indent=2) + "\n").encode(),
+                    SUMMARY_MD: to_markdown(summary).encode(),
+                    **export.client_files,
+                }
+                kit_dir = Path(tmp) / "artifacts"
+                for name, data in files.items():
+                    (kit_dir / name).parent.mkdir(parents=True, exist_ok=True)
+                    (kit_dir / name).write_bytes(data)
+                self.client.log_artifacts(self.run_id, str(kit_dir))
+                model_id = self._log_model(Path(tmp) / MODEL_ARTIFACT, export, digest)
+            now = int(time.time() * 1000)
+            metrics = {
+                "saved_model_bytes": float(
+                    sum(p.stat().st_size for p in export.export_dir.rglob("*") if p.is_file())
+                ),
+                **{k: float(v) for k, v in export.metrics.items()},
+                "logging_seconds": time.perf_counter() - start,
+            }
+            self.client.log_batch(
+                self.run_id,
+                # Each metric once for the run and once for its LoggedModel (the Models tab's columns).
+                metrics=[Metric(k, v, now, 0) for k, v in metrics.items()]
+                + [Metric(k, v, now, 0, model_id=model_id, run_id=self.run_id) for k, v in metrics.items()],
+                tags=[
+                    RunTag("mlflow.runName", f"{self.target.model_name}-v{export.version}"),
+                    RunTag("sigforge.version_dir", str(export.export_dir)),
+                    RunTag("sigforge.model_version", str(export.version)),
+                    RunTag("sigforge.contract_digest", digest),
+                    RunTag("sigforge.weights", str(summary.get("weights", "unknown"))),
+                    RunTag("sigforge.status", "finished"),
+                ],
+            )
+            self.client.finalize_logged_model(model_id, LoggedModelStatus.READY)
+            if export.register_as:
+                registry.register(
+                    self.client,
+                    self.tracking_uri,
+                    name=export.register_as,
+                    model_id=model_id,
+                    run_id=self.run_id,
+                    model_name=self.target.model_name,
+                    result=export,
+                    allow_breaking=export.allow_breaking,
+                )
+            self.client.set_terminated(self.run_id, "FINISHED")
+        except RegistrationRefused as err:
+            self.fail(err)
+            raise
+        except Exception as err:
+            self.fail(err)
+            raise TrackingError(
+                f"{self._where()} failed while logging run {self.run_id}: {type(err).__name__}: {err}. "
+                f"The verified export is kept at {export.export_dir}; log it later with "
+                f"python -m sigforge.log {export.export_dir}"
+            ) from err
+
+    def _log_model(self, model_dir: Path, export: LoggedExport, digest: str) -> str:
+        """The export as an MLflow 3 LoggedModel (the experiment's Models tab): created with the run's
+        params, its MLmodel + ``tfmodel/`` (the published files) logged to it, linked to the run as an
+        output. Named ``model`` like ``log_model(name="model")``, so ``runs:/<run_id>/model`` works."""
+        from mlflow.entities import LoggedModelOutput
+
+        run = self.client.get_run(self.run_id)
+        logged = self.client.create_logged_model(
+            run.info.experiment_id,
+            name=MODEL_ARTIFACT,
+            source_run_id=self.run_id,
+            params=dict(run.data.params),
+            tags={
+                "sigforge.model": self.target.model_name,
+                "sigforge.model_version": str(export.version),
+                "sigforge.contract_digest": digest,
+                "sigforge.weights": str(export.summary.get("weights", "unknown")),
+            },
+            model_type="tensorflow-savedmodel",
+        )
+        write_mlmodel(
+            model_dir,
+            export.summary,
+            export.examples,
+            run_id=self.run_id,
+            model_id=logged.model_id,
+            artifact_path=logged.artifact_location,
+        )
+        shutil.copytree(export.export_dir, model_dir / SAVED_MODEL_SUBDIR)
+        self.client.log_model_artifacts(logged.model_id, str(model_dir))
+        self.client.log_outputs(self.run_id, [LoggedModelOutput(logged.model_id, step=0)])
+        return logged.model_id

@@ -1,0 +1,128 @@
+"""Where runs go: the tracking store every sigforge entry point resolves the same way, its
+experiments, and the tags MLflow's own fluent API would set.
+
+MLflow is imported inside the functions that need it, never at module level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sigforge.errors import TrackingConfigError
+
+DEFAULT_STORE = "outputs/mlflow.db"
+DEFAULT_ARTIFACTS = "outputs/mlartifacts"
+PARENT_RUN_ENV = "SIGFORGE_MLFLOW_PARENT_RUN_ID"
+# MLflow 3's UI shows an experiment of this kind as model training (Models tab), not as a GenAI one.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+
+def configure_http(timeout: int, retries: int) -> None:
+    """Bound what an unreachable tracking server can cost (MLflow's defaults retry for minutes)."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(retries))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0.5")
+
+
+def resolve_tracking_uri(uri: str | None, cwd: Path, *, create: bool = True) -> str:
+    """``mlflow.tracking_uri``, else ``MLFLOW_TRACKING_URI``, else the embedded SQLite store under the
+    directory the user ran from: every sigforge entry point resolves the store this way."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    if create:
+        (cwd / "outputs").mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(cwd / DEFAULT_STORE).resolve()}"
+
+
+def experiment_id(client: Any, name: str, tracking_uri: str, cwd: Path) -> str:
+    """The id of experiment ``name``, created if missing (artifacts beside a local store)."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None and experiment.lifecycle_stage == "deleted":
+        raise TrackingConfigError(
+            f"mlflow.experiment_name = '{name}' names a deleted experiment (id {experiment.experiment_id}) at "
+            f"{tracking_uri}; restore it (mlflow experiments restore --experiment-id {experiment.experiment_id}) "
+            "or choose another mlflow.experiment_name."
+        )
+    if experiment is not None:
+        if EXPERIMENT_KIND_TAG not in experiment.tags:
+            client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+        return experiment.experiment_id
+    location = None
+    if tracking_uri.startswith("sqlite:") or "://" not in tracking_uri:
+        location = (cwd / DEFAULT_ARTIFACTS).resolve().as_uri()
+    return client.create_experiment(
+        name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+    )
+
+
+@contextlib.contextmanager
+def store_lock(tracking_uri: str) -> Iterator[None]:
+    """Serialize creating a SQLite store and its experiment: concurrent exports would race the schema migration."""
+    if not tracking_uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    lock_path = Path(tracking_uri[len("sqlite:///") :] + ".lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def git_commit(cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def standard_tags(cwd: Path) -> dict[str, str]:
+    """The tags MLflow's own fluent API sets, which its UI shows as "User", "Source" and "Version"."""
+    import getpass
+
+    from mlflow.entities import SourceType
+    from mlflow.utils import mlflow_tags
+
+    tags = {
+        mlflow_tags.MLFLOW_SOURCE_NAME: "python -m sigforge",
+        mlflow_tags.MLFLOW_SOURCE_TYPE: SourceType.to_string(SourceType.LOCAL),
+    }
+    with contextlib.suppress(Exception):
+        tags[mlflow_tags.MLFLOW_USER] = getpass.getuser()
+    commit = git_commit(cwd)
+    if commit:
+        tags[mlflow_tags.MLFLOW_GIT_COMMIT] = commit
+        tags["git.commit"] = commit
+    return tags
+
+
+def package_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def iter_children(client: Any, parent_run_id: str) -> Iterable[Any]:
+    run = client.get_run(parent_run_id)
+    return client.search_runs(
+        [run.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+        max_results=1000,
+    )
