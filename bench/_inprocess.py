@@ -9,19 +9,9 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from sigforge.compose import compose
 
-def compose(*overrides: str) -> dict[str, Any]:
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
-
-    from sigforge.schema import register_schema
-
-    register_schema()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("sigforge.conf", version_base="1.3"):
-        return OmegaConf.to_container(hydra_compose("config", overrides=list(overrides)), resolve=True)
+__all__ = ["compose", "tabular_config"]
 
 
 def tabular_config(n_inputs: int, n_signatures: int) -> dict[str, Any]:

@@ -37,7 +37,7 @@ start = time.perf_counter()
 if {mode!r} == "sigforge":
     result = run_export(spec, plugins)
 else:
-    model = build_model(spec, plugins)
+    model = build_model(spec)
     names = [i.name for i in spec.inputs]
     specs = [tf.TensorSpec(i.shape, i.dtype, name=i.name) for i in spec.inputs]
     serve = tf.function(lambda *xs: model(dict(zip(names, xs))), input_signature=specs)

@@ -28,20 +28,14 @@ def main() -> None:
     args = parser.parse_args()
 
     import tensorflow as tf
-    from hydra import compose, initialize_config_module
-    from omegaconf import OmegaConf
 
+    from sigforge.compose import compose
     from sigforge.pipeline import build_model, run_export
     from sigforge.plugins import load_plugins
-    from sigforge.schema import register_schema
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
-    register_schema()
     work = Path(tempfile.mkdtemp(prefix="sigforge-bench-"))
-    with initialize_config_module("sigforge.conf", version_base="1.3"):
-        cfg = OmegaConf.to_container(
-            compose("config", overrides=["+experiment=multi_input", f"export.base_dir={work}"]), resolve=True
-        )
+    cfg = compose("+experiment=multi_input", f"export.base_dir={work}")
     plugins = load_plugins()
     spec = build_spec(cfg, plugins)
 
@@ -49,7 +43,7 @@ def main() -> None:
         run_export(spec, plugins)
 
     def hand_written(counter: list[int] = [0]) -> None:  # noqa: B006 - a run counter
-        model = build_model(spec, plugins)
+        model = build_model(spec)
         serve = tf.function(
             lambda image, text: {"scores": model({"image": image, "text": text})["scores"]},
             input_signature=[

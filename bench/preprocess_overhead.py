@@ -18,16 +18,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def export(experiment: str, base: str):
-    from hydra import compose, initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
-
+    from sigforge.compose import compose
     from sigforge.pipeline import prepare, run_export
 
-    GlobalHydra.instance().clear()
-    with initialize_config_module("sigforge.conf", version_base="1.3"):
-        cfg = compose("config", overrides=[f"+experiment={experiment}", f"export.base_dir={base}"])
-    spec, plugins = prepare(OmegaConf.to_container(cfg, resolve=True))
+    spec, plugins = prepare(compose(f"+experiment={experiment}", f"export.base_dir={base}"))
     return run_export(spec, plugins).export_dir
 
 

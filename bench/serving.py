@@ -27,7 +27,7 @@ def main() -> None:
 
     spec, plugins = prepare(compose("+experiment=multi_input", f"export.base_dir={base_dir()}"))
     result = run_export(spec, plugins)
-    model = build_model(spec, plugins)  # same seed: same weights as the export
+    model = build_model(spec)  # same seed: same weights as the export
     serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
     rng = np.random.default_rng(0)
     image = tf.constant(rng.standard_normal((args.batch, 28, 28, 1)).astype("float32"))

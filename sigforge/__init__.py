@@ -4,14 +4,24 @@ The package root stays import-light on purpose: plugins import ``hookimpl`` from
 validation must answer without TensorFlow, so nothing heavy may be imported at this level.
 """
 
-import pluggy
+from typing import Any
 
 __version__ = "0.1.0"
 
 PROJECT_NAME = "sigforge"
 
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
-"""Marker for plugin hook implementations: ``@hookimpl def register_naming_policies(register): ...``."""
+
+def __getattr__(name: str) -> Any:
+    """``hookimpl``, the marker for plugin hook implementations (``@hookimpl def
+    register_naming_policies(register): ...``), made on first use: readers of contracts
+    (``sigforge.inspect``, ``sigforge.diff``) never import pluggy."""
+    if name == "hookimpl":
+        import pluggy
+
+        marker = globals()["hookimpl"] = pluggy.HookimplMarker(PROJECT_NAME)
+        return marker
+    raise AttributeError(f"module 'sigforge' has no attribute {name!r}")
+
 
 TENSORFLOW_ENV_DEFAULTS = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
 """Environment ``python -m sigforge`` gives TensorFlow before importing it (a value the user set wins).

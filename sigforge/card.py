@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sigforge.client_requests import REQUESTS_DIR, command_lines
-from sigforge.summary import shape_text
+from sigforge.rules import shape_text
 
 CARD_FILE = "signature_card.html"
 

@@ -10,12 +10,13 @@ TensorInfo is declared below, and every other field of the file is skipped unpar
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sigforge.spec import EXAMPLE_INPUT_KEY, ExportSpec, shape_str
+from sigforge.rules import EXAMPLE_INPUT_KEY, shape_text
+from sigforge.spec import ExportSpec
 
 SERVING_TAG = "serve"
 
@@ -48,7 +49,7 @@ class TensorContract:
     shape: tuple[int | None, ...] | None  # None: unknown rank (or not declared, for outputs of a spec)
 
     def describe(self) -> str:
-        return f"{self.dtype} {'<any rank>' if self.shape is None else shape_str(self.shape)}"
+        return f"{self.dtype} {shape_text(self.shape)}"
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,6 @@ class SignatureContract:
     method_name: str
     inputs: Mapping[str, TensorContract]
     outputs: Mapping[str, TensorContract | None]  # None: the spec names the key but not its type
-    input_names: Mapping[str, str] = field(default_factory=dict)  # key -> sigforge input name, if known
 
     def to_dict(self) -> dict[str, Any]:
         def tensor(t: TensorContract | None) -> dict[str, Any] | None:
@@ -95,19 +95,16 @@ def expected_contract(
                 "outputs": TensorContract("float32", (None,)),
             }
             outputs = {k: outputs[k] for k in sig.outputs}
-            names = {EXAMPLE_INPUT_KEY: "tf.Example(" + ", ".join(sig.inputs) + ")"}
         else:
             inputs = {}
-            names = {}
             for name in sig.inputs:
                 key = sig.keys[name]
                 declared = by_name[name]
                 inputs[key] = TensorContract(declared.dtype, declared.shape)
                 if declared.preprocess and client_specs and key in client_specs.get(sig.name, {}):
                     inputs[key] = client_specs[sig.name][key]
-                names[key] = name
             outputs = dict.fromkeys(sig.outputs)
-        contract[sig.name] = SignatureContract(sig.name, sig.method_name, inputs, outputs, names)
+        contract[sig.name] = SignatureContract(sig.name, sig.method_name, inputs, outputs)
     return contract
 
 

@@ -31,6 +31,15 @@ class ConfigError(SigforgeError):
         super().__init__(message)
 
 
+class Problems(list):
+    """Problems found while validating, collected so that a user sees all of them at once."""
+
+    def check(self, ok: bool, message: str) -> bool:
+        if not ok:
+            self.append(message)
+        return ok
+
+
 class PluginError(SigforgeError):
     """A plugin failed to load, registered something invalid, or raised inside a hook."""
 

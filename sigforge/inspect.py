@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from sigforge.contract import contract_to_dict, read_contract
-from sigforge.export import versions
 from sigforge.summary import build_summary, to_markdown
+from sigforge.versions import versions
 
 
 def resolve_export_dir(path: Path) -> Path:

@@ -19,10 +19,11 @@ from typing import Any
 from sigforge.compat import guard_version
 from sigforge.contract import contract_to_dict, expected_contract
 from sigforge.errors import ExportError, PluginError
-from sigforge.plugins import Plugins, call_hook, load_plugins, one_line
+from sigforge.plugins import Plugins, call_with_params, load_plugins, one_line
 from sigforge.progress import Progress, Silent
-from sigforge.spec import ExportSpec, build_spec
+from sigforge.spec import ExportSpec
 from sigforge.summary import build_summary, client_files, write_summary
+from sigforge.validate import build_spec
 
 log = logging.getLogger("sigforge")
 
@@ -110,7 +111,7 @@ def export_spec(
 
     progress = progress or Silent()
     tracking = ExportTracking(spec, config, Path(cwd or Path.cwd()))
-    with tracking.ends_on_error():
+    with tracking.owning():
         tracking.start(overrides)
         result = run_export(
             spec,
@@ -135,7 +136,8 @@ def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportS
     return build_spec(cfg, plugins, cwd=cwd), plugins
 
 
-def build_model(spec: ExportSpec, plugins: Plugins) -> Any:
+def build_model(spec: ExportSpec) -> Any:
+    """The model to export: a trained `model.source`, or the registered builder's model with `model.weights`."""
     if spec.model.source is not None:
         from sigforge.source_model import load_source
 
@@ -146,9 +148,15 @@ def build_model(spec: ExportSpec, plugins: Plugins) -> Any:
             "(recorded as weights: random-init). Set model.weights=<file> or model.source=<trained model>.",
             spec.model.name,
         )
-    builder = plugins.models.get(spec.model.architecture, "model.architecture")
-    model = call_hook(
-        builder.plugin, f"model builder '{spec.model.architecture}'", builder.value, spec.model, spec.inputs
+    builder = spec.model.builder
+    assert builder is not None, "a spec without model.source has its builder resolved"
+    model = call_with_params(
+        builder,
+        f"model builder '{spec.model.architecture}'",
+        spec.model,
+        spec.inputs,
+        params=spec.model.params,
+        old_form="builder(model_cfg, inputs) reading model_cfg.<param>",
     )
     if not callable(model) or not hasattr(model, "variables"):
         raise PluginError(
@@ -197,7 +205,8 @@ def run_export(
     last chance to refuse it (the MLflow stage raises there when the run could not start for a
     reason in the config, or when the registry would refuse the contract). ``mlflow_run_id()`` gives
     the run that will log the export, for ``export_finished`` hooks."""
-    from sigforge import export
+    from sigforge import versions
+    from sigforge.saved_model_write import write_saved_model
 
     progress = progress or Silent()
     timings: dict[str, float] = {}
@@ -209,21 +218,21 @@ def run_export(
             yield
         timings[f"{name}_seconds"] = time.perf_counter() - tick
 
-    model_dir = export.prepare_model_dir(spec.base_dir, spec.model.name)
+    model_dir = versions.prepare_model_dir(spec.base_dir, spec.model.name)
     target = spec.summary_dir or summary_dir
     if target is not None:
         key = "export.summary_dir" if spec.summary_dir else "the run directory (hydra.run.dir)"
-        export.prepare_summary_dir(target, key)
+        versions.prepare_summary_dir(target, key)
     with _frozen_gc():
         with stage("build"):
-            model = build_model(spec, plugins)
+            model = build_model(spec)
         with stage("trace"):
             from sigforge.signatures import build_serving_plan
 
-            plan = build_serving_plan(model, spec, plugins)
-        with export.staging(model_dir) as staged:
+            plan = build_serving_plan(model, spec)
+        with versions.staging(model_dir) as staged:
             with stage("write"):
-                export.write_saved_model(plan, staged, {s.name: s.method_name for s in spec.signatures})
+                write_saved_model(plan, staged, {s.name: s.method_name for s in spec.signatures})
             with stage("verify"):
                 from sigforge.verify import reference_calls, verify
 
@@ -240,7 +249,7 @@ def run_export(
                             for name, ref in references.items()
                         },
                     )
-                    export.no_world_write(staged)
+                    versions.no_world_write(staged)
                 client_specs = plan.client_specs
                 parameter_count = int(model.count_params())
                 del model, plan  # the reload below must not sit beside a second copy of the weights
@@ -249,13 +258,12 @@ def run_export(
             with stage("publish"):
                 if before_publish is not None:
                     before_publish(report.contract)
-                version, export_dir = export.publish(
+                version, export_dir = versions.publish(
                     staged,
                     model_dir,
                     spec.version,
                     check=lambda: guard_version(model_dir, report.contract, spec.allow_breaking),
                 )
-    report.export_dir = str(export_dir)
     summary = build_summary(
         report.contract,
         model=spec.model.name,

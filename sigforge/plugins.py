@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
 import re
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -19,6 +21,14 @@ import pluggy
 
 from sigforge import PROJECT_NAME, hookspecs
 from sigforge.errors import PluginError
+from sigforge.spec import Registered
+
+__all__ = ["Plugins", "Registered", "Registry", "call_hook", "call_with_params", "load_plugins"]
+
+
+class SigforgeDeprecationWarning(FutureWarning):
+    """A plugin uses a form sigforge still accepts but will stop accepting in the next release."""
+
 
 ENTRY_POINT_GROUP = "sigforge"
 BUILTIN_MODULES = ("sigforge.builtin.naming", "sigforge.builtin.preprocessors", "sigforge.builtin.models")
@@ -26,21 +36,11 @@ BUILTIN_PREFIX = "sigforge.builtin."
 _MODULE_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-@dataclass(frozen=True)
-class Registered:
-    """One registered callable and the plugin that registered it."""
-
-    name: str
-    value: Callable[..., Any]
-    plugin: str
-
-
 @dataclass
 class Registry:
     """Names of one kind (``naming policy``, ``preprocessor``, ``model``) to what provides them."""
 
     kind: str
-    config_key: str
     entries: dict[str, Registered] = field(default_factory=dict)
 
     def add(self, name: object, value: object, plugin: str) -> None:
@@ -84,9 +84,9 @@ class Plugins:
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
         _check_hook_names(pm)
-        self.naming_policies = Registry("naming policy", "naming.policy")
-        self.preprocessors = Registry("preprocessor", "preprocess")
-        self.models = Registry("model", "model.architecture")
+        self.naming_policies = Registry("naming policy")
+        self.preprocessors = Registry("preprocessor")
+        self.models = Registry("model")
         self._collect("register_naming_policies", self.naming_policies)
         self._collect("register_preprocessors", self.preprocessors)
         self._collect("register_models", self.models)
@@ -144,6 +144,39 @@ def call_hook(plugin: str, hook: str, function: Callable[..., Any], *args: Any, 
             f"plugin '{plugin}' failed in {hook}: {reason}; "
             "fix the plugin or remove it from plugins.modules / uninstall it."
         ) from err
+
+
+def call_with_params(
+    entry: Registered, what: str, *args: Any, params: Mapping[str, Any], old_form: str
+) -> Any:
+    """Call a registered naming policy or model builder the one way plugins get parameters: as
+    keyword arguments (``policy(input, signature, **params)``, ``builder(model, inputs, **params)``).
+
+    A callable written for the old form (positional arguments only, parameters read from the
+    objects) is still called that way for one release, with a SigforgeDeprecationWarning."""
+    if _takes(entry.value, params):
+        return call_hook(entry.plugin, what, entry.value, *args, **params)
+    warnings.warn(
+        f"plugin '{entry.plugin}': {what} takes no keyword parameters ({old_form} is deprecated and goes "
+        f"in the next release); accept them as keyword arguments, e.g. def f(..., **params). "
+        f"Parameters: {', '.join(params) or 'none'}.",
+        SigforgeDeprecationWarning,
+        stacklevel=2,
+    )
+    return call_hook(entry.plugin, what, entry.value, *args)
+
+
+def _takes(function: Callable[..., Any], params: Mapping[str, Any]) -> bool:
+    """Whether ``function`` accepts every name in ``params`` as a keyword argument."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin or C callable: assume the current form
+        return True
+    accepted = signature.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted):
+        return True
+    names = {p.name for p in accepted if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return set(params) <= names
 
 
 def one_line(err: BaseException) -> str:

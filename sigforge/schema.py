@@ -7,7 +7,8 @@ Only Hydra and OmegaConf are imported here: this module is on the fast path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from omegaconf import MISSING
@@ -56,7 +57,7 @@ class SignatureConf:
 class NamingConf:
     policy: str = "identity"
     prefix: str = "input_"  # used by `prefixed`
-    template: str = "{name}"  # used by `template`
+    template: str = "{modality}_{name}"  # used by `template`
 
 
 @dataclass
@@ -101,6 +102,34 @@ class SigforgeConfig:
     export: ExportConf = field(default_factory=ExportConf)
     mlflow: MlflowConf = field(default_factory=MlflowConf)
     plugins: PluginsConf = field(default_factory=PluginsConf)
+
+
+def with_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """``cfg`` with every key the schema defines, typed: a partial mapping (a library caller's, a
+    test's) gets the schema's defaults, so that no later stage writes a default of its own.
+
+    ``model.architecture`` comes back None when unset; a value of the wrong type raises ConfigError
+    naming its key."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sigforge.errors import ConfigError
+
+    known = {f.name for f in fields(SigforgeConfig)}
+    try:
+        merged = OmegaConf.merge(
+            OmegaConf.structured(SigforgeConfig), {k: v for k, v in cfg.items() if k in known}
+        )
+        container: dict[str, Any] = OmegaConf.to_container(merged, resolve=True)  # type: ignore[assignment]
+        if OmegaConf.is_missing(merged.model, "architecture"):
+            container["model"]["architecture"] = None
+        return container
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or "the config"
+        reason = str(err).splitlines()[0]
+        raise ConfigError(
+            [f"{key}: {reason}; give a value of the type sigforge/schema.py declares."]
+        ) from None
 
 
 SCHEMA_NAME = "sigforge_schema"

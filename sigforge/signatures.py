@@ -17,8 +17,10 @@ import tensorflow as tf
 
 from sigforge.contract import TensorContract
 from sigforge.errors import ExportError, PluginError
-from sigforge.plugins import Plugins, call_hook
-from sigforge.spec import EXAMPLE_INPUT_KEY, ExportSpec, InputSpec, SignatureSpec, shape_str
+from sigforge.hookspecs import PreprocessorWithExample
+from sigforge.plugins import call_hook
+from sigforge.rules import EXAMPLE_INPUT_KEY, shape_text
+from sigforge.spec import ExportSpec, InputSpec, SignatureSpec
 
 
 @dataclass
@@ -37,15 +39,15 @@ class ServingPlan:
 class _Chain:
     """An input's preprocessors, composed: client tensor in, model tensor out."""
 
-    def __init__(self, spec: InputSpec, plugins: Plugins) -> None:
+    def __init__(self, spec: InputSpec) -> None:
         self.spec = spec
         self.steps: list[tuple[str, str, Any]] = []
-        for i, step in enumerate(spec.preprocess):
-            registered = plugins.preprocessors.get(step.name, f"{spec.path}.preprocess[{i}].name")
+        for step in spec.preprocess:
+            factory = step.provider
             obj = call_hook(
-                registered.plugin, f"preprocessor '{step.name}' (factory)", registered.value, **step.params
+                factory.plugin, f"preprocessor '{step.name}' (factory)", factory.value, **step.params
             )
-            self.steps.append((step.name, registered.plugin, obj))
+            self.steps.append((step.name, factory.plugin, obj))
         model_spec = tf.TensorSpec(spec.shape, spec.dtype)
         client = model_spec
         for name, plugin, obj in reversed(self.steps):
@@ -67,15 +69,15 @@ class _Chain:
                 raise PluginError(
                     f"plugin '{plugin}': preprocessor '{name}' on {self.spec.path} returns "
                     f"{tensor.dtype.name} {tensor.shape}, but the model takes {self.spec.dtype} "
-                    f"{shape_str(self.spec.shape)}; fix the preprocessor's parameters or {self.spec.path}."
+                    f"{shape_text(self.spec.shape)}; fix the preprocessor's parameters or {self.spec.path}."
                 )
         return tensor
 
 
-def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> ServingPlan:
+def build_serving_plan(model: Any, spec: ExportSpec) -> ServingPlan:
     module = tf.Module()
     _track_for_serving(module, model)
-    chains = {i.name: _Chain(i, plugins) for i in spec.inputs}
+    chains = {i.name: _Chain(i) for i in spec.inputs}
     # Preprocessors are tf.Modules: tracking them saves what they own (lookup tables, vocabulary assets).
     module.preprocessors = [obj for chain in chains.values() for _, _, obj in chain.steps]
     labels = list(spec.model.class_names)
@@ -129,7 +131,7 @@ def build_serving_plan(model: Any, spec: ExportSpec, plugins: Plugins) -> Servin
     examples = {
         name: chain.steps[0][2].example_input
         for name, chain in chains.items()
-        if chain.steps and hasattr(chain.steps[0][2], "example_input")
+        if chain.steps and isinstance(chain.steps[0][2], PreprocessorWithExample)
     }
     return ServingPlan(module, functions, client_specs, examples, eager)
 

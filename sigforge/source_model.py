@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from sigforge.errors import ExportError
-from sigforge.spec import ExportSpec, shape_str
+from sigforge.rules import shape_text
+from sigforge.spec import ExportSpec
 
 
 def _describe(specs: Mapping[str, tuple[str, tuple[int | None, ...] | None]]) -> str:
-    return ", ".join(
-        f"{name}: {dtype} {'<any rank>' if shape is None else shape_str(shape)}"
-        for name, (dtype, shape) in sorted(specs.items())
-    )
+    return ", ".join(f"{name}: {dtype} {shape_text(shape)}" for name, (dtype, shape) in sorted(specs.items()))
 
 
 def check_inputs(source: Path, model_inputs: Mapping[str, tuple[str, Any]], spec: ExportSpec) -> None:
@@ -46,8 +44,8 @@ def check_inputs(source: Path, model_inputs: Mapping[str, tuple[str, Any]], spec
             problems.append(f"inputs.{name}: the model takes {dtype}, the config declares {want_dtype}")
         if shape is not None and len(shape) != len(want_shape):
             problems.append(
-                f"inputs.{name}: the model takes rank {len(shape)} {shape_str(shape)}, the config declares "
-                f"rank {len(want_shape)} {shape_str(want_shape)}"
+                f"inputs.{name}: the model takes rank {len(shape)} {shape_text(shape)}, the config declares "
+                f"rank {len(want_shape)} {shape_text(want_shape)}"
             )
     if problems:
         raise ExportError(

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sigforge.rules import shape_text
+
 SUMMARY_JSON = "signature_summary.json"
 SUMMARY_MD = "signature_summary.md"
 
@@ -18,13 +20,6 @@ SUMMARY_MD = "signature_summary.md"
 def build_summary(contract: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     """``{"signatures": contract, **extra}`` with extra fields such as model, version, export_dir."""
     return {**{k: v for k, v in extra.items() if v is not None}, "signatures": dict(contract)}
-
-
-def shape_text(shape: Any) -> str:
-    """``[None, 28, 28, 1]``, or ``unknown rank``: how summaries and cards print a shape."""
-    if shape is None:
-        return "unknown rank"
-    return "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
 
 
 def to_markdown(summary: Mapping[str, Any]) -> str:

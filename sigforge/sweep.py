@@ -25,6 +25,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sigforge.errors import TrackingError
+from sigforge.rules import shape_text
 from sigforge.tracking.params import redact, redact_overrides
 from sigforge.tracking.store import (
     PARENT_RUN_ENV,
@@ -134,13 +135,8 @@ def _cells(signatures: Mapping[str, Any]) -> dict[str, str]:
         cells[f"{name} / method"] = sig["method_name"]
         for direction in ("inputs", "outputs"):
             for key, tensor in sig[direction].items():
-                shape = tensor["shape"] if tensor else None
-                dims = (
-                    "?"
-                    if shape is None
-                    else "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
-                )
-                cells[f"{name} / {direction[:-1]} {key}"] = f"{tensor['dtype']} {dims}" if tensor else "-"
+                text = f"{tensor['dtype']} {shape_text(tensor['shape'])}" if tensor else "-"
+                cells[f"{name} / {direction[:-1]} {key}"] = text
     return cells
 
 

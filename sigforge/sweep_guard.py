@@ -59,7 +59,7 @@ def check_sweep(config_name: str, task_overrides: list[str]) -> None:
     from sigforge.compat import BreakingChange, breaking_changes, render
     from sigforge.contract import contract_to_dict, expected_contract
     from sigforge.plugins import load_plugins
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     plugins: dict[tuple[str, ...], Any] = {}
     first_job: dict[Path, tuple[list[str], dict[str, Any]]] = {}

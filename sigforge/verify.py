@@ -33,7 +33,8 @@ from sigforge.contract import (
 )
 from sigforge.errors import PluginError, VerificationError
 from sigforge.plugins import one_line
-from sigforge.spec import EXAMPLE_INPUT_KEY, ExportSpec, SignatureSpec
+from sigforge.rules import EXAMPLE_INPUT_KEY
+from sigforge.spec import ExportSpec, SignatureSpec
 
 SMOKE_BATCH = 2  # every free dimension of a synthetic input
 LOAD_BESIDE_BYTES = 64 * 2**20  # up to this much in variables, the two loaders run side by side
@@ -53,7 +54,7 @@ class SmokeResult:
 class VerificationReport:
     """What was checked and what the written SavedModel holds; serializable with ``to_dict``."""
 
-    export_dir: str
+    verified_dir: str  # where the checks ran: the staging directory, before it was published
     contract: dict[str, Any]
     checks: list[str] = field(default_factory=list)
     smoke: dict[str, SmokeResult] = field(default_factory=dict)
@@ -115,7 +116,7 @@ def _no_example_input(
         reason = f"{type(cause).__name__}: {one_line(cause)}"
         shape = ", ".join(["batch", *(str(d) for d in value.shape[1:])])
         return PluginError(
-            f"plugin '{step.plugin}': preprocessor '{step.name}' on {spec.input[name].path} could not be "
+            f"plugin '{step.provider.plugin}': preprocessor '{step.name}' on {spec.input[name].path} could not be "
             f"verified: it failed on synthetic client data ({value.dtype.name} {list(value.shape)}) and "
             "defines no example_input. Give the object its factory returns a method example_input(batch) "
             f"that returns a numpy array of `batch` real client values ({value.dtype.name}, shape "
@@ -326,7 +327,7 @@ def synthetic_inputs(sig: SignatureSpec, spec: ExportSpec, plan: Any) -> dict[st
 def _example_input(example_input: Any, declared: Any, client: Any, shape: tuple) -> np.ndarray:
     """A preprocessor's own client data for verification, checked at the plugin boundary."""
     step = declared.preprocess[0]
-    where = f"plugin '{step.plugin}': preprocessor '{step.name}'.example_input({shape[0]}) on {declared.path}"
+    where = f"plugin '{step.provider.plugin}': preprocessor '{step.name}'.example_input({shape[0]}) on {declared.path}"
     want = f"a numpy array of {client.dtype} with shape {list(shape)}"
     try:
         values = np.asarray(example_input(shape[0]))

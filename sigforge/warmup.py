@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sigforge.spec import EXAMPLE_INPUT_KEY
+from sigforge.rules import EXAMPLE_INPUT_KEY
 
 WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
 

@@ -43,22 +43,9 @@ def no_mlflow_environment():
 @pytest.fixture(scope="session")
 def compose() -> Callable[..., dict[str, Any]]:
     """Compose the packaged config tree with overrides, as ``python -m sigforge`` would."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
+    from sigforge.compose import compose as compose_config
 
-    from sigforge.schema import register_schema
-
-    register_schema()
-
-    def _compose(*overrides: str) -> dict[str, Any]:
-        GlobalHydra.instance().clear()
-        with initialize_config_module("sigforge.conf", version_base="1.3"):
-            cfg = hydra_compose("config", overrides=list(overrides))
-        return OmegaConf.to_container(cfg, resolve=True)
-
-    return _compose
+    return compose_config
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +59,7 @@ def plugins():
 def export(compose, plugins, tmp_path_factory) -> Callable[..., Any]:
     """Export an experiment in this process (TensorFlow imported once); cached per overrides."""
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     cache: dict[tuple[str, ...], Any] = {}
 

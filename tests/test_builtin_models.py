@@ -41,7 +41,7 @@ def test_blockwise_glorot_leaves_small_kernels_to_keras():
 def test_blockwise_glorot_is_used_by_the_hidden_layers(compose, plugins):
     from sigforge.pipeline import build_model, prepare
 
-    spec, plugins = prepare(compose("+experiment=dnn_classifier", "model.hidden_units=[64,32]"))
-    model = build_model(spec, plugins)
+    spec, _plugins = prepare(compose("+experiment=dnn_classifier", "model.hidden_units=[64,32]"))
+    model = build_model(spec)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert [type(layer.kernel_initializer).__name__ for layer in dense[:2]] == ["BlockwiseGlorotUniform"] * 2

@@ -192,10 +192,10 @@ def test_summary_files_are_written_outside_the_version(export):
 
 def test_weights_file_is_loaded_before_export(compose, plugins, tmp_path):
     from sigforge.pipeline import build_model, run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}", "model.seed=1")
-    trained = build_model(build_spec(cfg, plugins), plugins)
+    trained = build_model(build_spec(cfg, plugins))
     trained.set_weights([w + 0.5 for w in trained.get_weights()])
     trained.save_weights(tmp_path / "trained.weights.h5")
     cfg = compose(
@@ -216,9 +216,9 @@ def test_weights_file_is_loaded_before_export(compose, plugins, tmp_path):
 def test_incompatible_weights_are_refused_and_nothing_is_published(compose, plugins, tmp_path):
     from sigforge.errors import ExportError
     from sigforge.pipeline import build_model, run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
-    other = build_model(build_spec(compose("+experiment=multi_input"), plugins), plugins)
+    other = build_model(build_spec(compose("+experiment=multi_input"), plugins))
     other.save_weights(tmp_path / "other.weights.h5")
     cfg = compose(
         "+experiment=image_classifier",
@@ -237,12 +237,12 @@ def test_failed_verification_publishes_nothing(compose, tmp_path):
     from sigforge import hookimpl
     from sigforge.errors import VerificationError
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     class NanModel:
         @hookimpl
         def register_models(self, register):
-            def build(model_cfg, inputs):
+            def build(model, inputs, **params):
                 image = keras.Input(shape=(28, 28, 1), name="image")
                 flat = keras.layers.Flatten()(image)
                 scores = keras.layers.Dense(10)(flat) * float("nan")
@@ -262,7 +262,7 @@ def test_failed_verification_publishes_nothing(compose, tmp_path):
 def test_versions_count_up_and_are_never_overwritten(compose, plugins, tmp_path):
     from sigforge.errors import ExportError
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}")
     spec = build_spec(cfg, plugins)
@@ -276,7 +276,7 @@ def test_versions_count_up_and_are_never_overwritten(compose, plugins, tmp_path)
 
 
 def test_publish_takes_the_next_number_when_another_process_won(tmp_path):
-    from sigforge.export import publish
+    from sigforge.versions import publish
 
     model_dir = tmp_path / "m"
     (model_dir / "1").mkdir(parents=True)
@@ -294,7 +294,7 @@ def test_staging_is_removed_only_when_its_writer_provably_died(tmp_path):
     import fcntl
     import time
 
-    from sigforge.export import STALE_WITHOUT_LOCK_SECONDS, remove_stale_staging
+    from sigforge.versions import STALE_WITHOUT_LOCK_SECONDS, remove_stale_staging
 
     dead, alive, legacy = (tmp_path / f".sigforge-staging-host-1-{n}" for n in ("dead", "alive", "legacy"))
     for path in (dead, alive, legacy):
@@ -318,7 +318,7 @@ def test_staging_is_removed_only_when_its_writer_provably_died(tmp_path):
 def test_base_dir_that_cannot_be_created_is_refused(compose, plugins, tmp_path):
     from sigforge.errors import ExportError
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
@@ -330,7 +330,7 @@ def test_base_dir_that_cannot_be_created_is_refused(compose, plugins, tmp_path):
 def test_model_dir_symlinked_out_of_base_dir_is_refused(compose, plugins, tmp_path):
     from sigforge.errors import ExportError
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     (tmp_path / "base").mkdir()
     (tmp_path / "elsewhere").mkdir()
@@ -347,12 +347,12 @@ def test_models_with_lookup_tables_keep_them_in_the_saved_model(compose, tmp_pat
 
     from sigforge import hookimpl
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     class LookupModel:
         @hookimpl
         def register_models(self, register):
-            def build(model_cfg, inputs):
+            def build(model, inputs, **params):
                 occupation = keras.Input(shape=(), dtype="string", name="occupation")
                 ids = keras.layers.StringLookup(
                     vocabulary=["engineer", "teacher", "nurse"], output_mode="one_hot"
@@ -366,7 +366,7 @@ def test_models_with_lookup_tables_keep_them_in_the_saved_model(compose, tmp_pat
                         keras.layers.Reshape((1,))(keras.ops.cast(hours, "float32")),
                     ]
                 )
-                scores = keras.layers.Dense(model_cfg.num_classes, activation="softmax")(merged)
+                scores = keras.layers.Dense(model.num_classes, activation="softmax")(merged)
                 return keras.Model(
                     {"occupation": occupation, "age": age, "hours_per_week": hours}, {"scores": scores}
                 )
@@ -392,7 +392,7 @@ def test_verification_catches_a_dtype_that_drifted_while_tracing(compose, plugin
     written exactly as declared, whatever the plan says the client sends."""
     from sigforge.contract import TensorContract
     from sigforge.errors import VerificationError
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
     from sigforge.verify import verify
 
     spec = build_spec(compose("+experiment=image_classifier", f"export.base_dir={tmp_path}"), plugins)
@@ -413,7 +413,7 @@ def test_verification_catches_a_dtype_that_drifted_while_tracing(compose, plugin
 STAGING_WRITER = """
 import sys
 from pathlib import Path
-from sigforge.export import publish, staging
+from sigforge.versions import publish, staging
 
 model_dir = Path(sys.argv[1])
 with staging(model_dir) as path:
@@ -466,9 +466,9 @@ def writer_in_another_pid_namespace(model_dir):
 def test_a_writer_in_another_pid_namespace_keeps_its_staging(compose, plugins, tmp_path):
     """Its PID means nothing here (it is 1 or 2 inside its namespace); its lock does."""
 
-    from sigforge.export import remove_stale_staging
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
+    from sigforge.versions import remove_stale_staging
 
     model_dir = tmp_path / "image_classifier"
     model_dir.mkdir()
@@ -497,7 +497,7 @@ def test_a_killed_writer_in_another_namespace_leaves_staging_the_next_export_rem
     import signal
     import time
 
-    from sigforge.export import remove_stale_staging
+    from sigforge.versions import remove_stale_staging
 
     writer = writer_in_another_pid_namespace(tmp_path)
     staged = tmp_path / writer.stdout.readline().strip()

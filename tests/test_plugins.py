@@ -10,8 +10,8 @@ import pytest
 from conftest import saved_model_proto, with_plugin
 
 from sigforge import hookimpl, hookspecs
-from sigforge.errors import PluginError
-from sigforge.spec import build_spec
+from sigforge.errors import ConfigError, PluginError
+from sigforge.validate import build_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ class Preprocessor:
 
 
 def test_register_naming_policies_hook_provides_a_selectable_policy(compose):
-    plugins = with_plugin(Policy(lambda i, s: f"{s.name}_{i.name}"))
+    plugins = with_plugin(Policy(lambda i, s, **_: f"{s.name}_{i.name}"))
     spec = build_spec(compose("+experiment=multi_input", "naming.policy=team"), plugins)
     assert spec.signatures[0].keys == {"image": "serving_default_image", "text": "serving_default_text"}
 
@@ -45,7 +45,7 @@ def test_register_naming_policies_hook_provides_a_selectable_policy(compose):
 def test_policies_see_read_only_input_and_signature_views(compose):
     seen = []
 
-    def policy(input, signature):
+    def policy(input, signature, **params):
         seen.append((input.name, input.modality, input.dtype, input.shape, signature.name, signature.method))
         with pytest.raises(AttributeError):
             input.name = "changed"
@@ -64,11 +64,11 @@ def test_a_name_registered_twice_names_both_plugins():
         match="naming policy 'identity' is registered twice, by plugin "
         "'sigforge.builtin.naming' and by plugin 'copycat'",
     ):
-        with_plugin(Policy(lambda i, s: "x", name="copycat", policy_name="identity"))
+        with_plugin(Policy(lambda i, s, **_: "x", name="copycat", policy_name="identity"))
 
 
 def test_policy_returning_a_non_string_is_named(compose):
-    plugins = with_plugin(Policy(lambda i, s: 42))
+    plugins = with_plugin(Policy(lambda i, s, **_: 42))
     with pytest.raises(
         PluginError, match=r"naming policy 'team' \(plugin 'team-policy'\) .* returned 42 \(int\)"
     ):
@@ -76,14 +76,14 @@ def test_policy_returning_a_non_string_is_named(compose):
 
 
 def test_policy_returning_an_invalid_key_is_named(compose):
-    plugins = with_plugin(Policy(lambda i, s: f"{i.name}:0"))
+    plugins = with_plugin(Policy(lambda i, s, **_: f"{i.name}:0"))
     with pytest.raises(PluginError, match=r"plugin 'team-policy'.*'image:0' is not a valid signature key"):
         build_spec(compose("+experiment=image_classifier", "naming.policy=team"), plugins)
 
 
 def test_policy_giving_two_inputs_one_key_is_refused(compose):
-    plugins = with_plugin(Policy(lambda i, s: "same"))
-    with pytest.raises(Exception, match="inputs 'image' and 'text' both get the key 'same'"):
+    plugins = with_plugin(Policy(lambda i, s, **_: "same"))
+    with pytest.raises(ConfigError, match="inputs 'image' and 'text' both get the key 'same'"):
         build_spec(compose("+experiment=multi_input", "naming.policy=team"), plugins)
 
 
@@ -257,9 +257,9 @@ def test_register_models_hook_provides_an_architecture(compose, tmp_path):
 
         @hookimpl
         def register_models(self, register):
-            def linear(model_cfg, inputs):
+            def linear(model, inputs, **params):
                 image = keras.Input(shape=(28, 28, 1), name="image")
-                scores = keras.layers.Dense(model_cfg.num_classes, activation="softmax")(
+                scores = keras.layers.Dense(model.num_classes, activation="softmax")(
                     keras.layers.Flatten()(image)
                 )
                 return keras.Model({"image": image}, {"scores": scores})
@@ -433,7 +433,7 @@ def test_plugins_modules_from_config_are_loaded(compose, tmp_path, monkeypatch):
         "from sigforge import hookimpl\n\n"
         "@hookimpl\n"
         "def register_naming_policies(register):\n"
-        "    register('shout', lambda input, signature: input.name.upper())\n"
+        "    register('shout', lambda input, signature, **params: input.name.upper())\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     spec, _ = prepare(
@@ -472,14 +472,14 @@ def test_a_hookimpl_with_wrong_argument_names_is_named(tmp_path, monkeypatch):
 def test_a_hook_that_calls_sys_exit_is_a_failing_plugin(compose):
     import sys
 
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     class Quitter:
         name = "quitter"
 
         @hookimpl
         def register_naming_policies(self, register):
-            register("quit", lambda input, signature: sys.exit(3))
+            register("quit", lambda input, signature, **params: sys.exit(3))
 
     with pytest.raises(PluginError, match="plugin 'quitter' failed in .*SystemExit"):
         build_spec(compose("+experiment=image_classifier", "naming.policy=quit"), with_plugin(Quitter()))
@@ -487,14 +487,14 @@ def test_a_hook_that_calls_sys_exit_is_a_failing_plugin(compose):
 
 def test_a_model_builder_that_returns_no_model_is_named(compose, tmp_path):
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     class NotAModel:
         name = "team-broken"
 
         @hookimpl
         def register_models(self, register):
-            register("broken", lambda model_cfg, inputs: {"scores": 1})
+            register("broken", lambda model, inputs, **params: {"scores": 1})
 
     plugins = with_plugin(NotAModel())
     cfg = compose("+experiment=image_classifier", "model.architecture=broken", f"export.base_dir={tmp_path}")
@@ -515,7 +515,7 @@ def test_a_model_builder_that_returns_no_model_is_named(compose, tmp_path):
 )
 def test_example_input_that_misbehaves_is_named(compose, tmp_path, example_input, message):
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     class Raw:
         def serving_spec(self, spec):
@@ -541,3 +541,61 @@ def test_example_input_that_misbehaves_is_named(compose, tmp_path, example_input
         run_export(build_spec(cfg, plugins), plugins)
     assert "plugin 'team-raw': preprocessor 'raw'" in str(caught.value)
     assert os.listdir(tmp_path / "image_classifier") == []
+
+
+def test_plugins_written_for_the_old_parameter_forms_still_work_with_a_deprecation_warning(compose, tmp_path):
+    """One release of grace: policy(input, signature) reading signature.naming, and
+    builder(model_cfg, inputs) reading model_cfg.<param>, are called the old way and warned about."""
+    from sigforge.pipeline import build_model
+    from sigforge.plugins import SigforgeDeprecationWarning
+    from sigforge.validate import build_spec
+
+    class OldStyle:
+        name = "old-style"
+
+        @hookimpl
+        def register_naming_policies(self, register):
+            register("old", lambda input, signature: signature.naming["prefix"] + input.name)
+
+        @hookimpl
+        def register_models(self, register):
+            def build(model_cfg, inputs):
+                import keras
+
+                x = keras.Input(shape=(8,), name="features")
+                units = model_cfg.hidden_units[0]
+                return keras.Model({"features": x}, {"scores": keras.layers.Dense(units)(x)})
+
+            register("old_model", build)
+
+    plugins = with_plugin(OldStyle())
+    cfg = compose(
+        "model.architecture=old_model",
+        "model.hidden_units=[3]",
+        "naming.policy=old",
+        "inputs=[]",
+        "+inputs.features={modality: dense, shape: [null, 8]}",
+    )
+    with pytest.warns(SigforgeDeprecationWarning, match="naming policy 'old'.*deprecated"):
+        spec = build_spec(cfg, plugins)
+    assert spec.signatures[0].keys == {"features": "input_features"}
+    with (
+        pytest.warns(SigforgeDeprecationWarning, match="model builder 'old_model'.*deprecated"),
+        pytest.warns(DeprecationWarning, match=r"model_cfg\.hidden_units is deprecated"),
+    ):
+        model = build_model(spec)
+    assert tuple(model.outputs[0].shape) == (None, 3)
+
+
+def test_plugins_get_their_parameters_as_keyword_arguments(compose):
+    from sigforge.validate import build_spec
+
+    got = {}
+
+    def policy(input, signature, *, prefix, template):
+        got.update(prefix=prefix, template=template)
+        return prefix + input.name
+
+    plugins = with_plugin(Policy(policy))
+    build_spec(compose("+experiment=image_classifier", "naming.policy=team", "naming.prefix=p_"), plugins)
+    assert got == {"prefix": "p_", "template": "{modality}_{name}"}

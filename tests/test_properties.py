@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sigforge.spec import KEY_PATTERN, key_problem, tf_sanitized
+from sigforge.rules import KEY_PATTERN, key_problem, tf_sanitized
 
 settings.register_profile("default", max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 settings.register_profile(
@@ -81,7 +81,7 @@ def random_specs(draw):
 @given(input_keys)
 def test_keys_differing_only_in_case_are_refused(compose, plugins, key):
     from sigforge.errors import ConfigError
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     other = key.swapcase()
     if other == key:
@@ -101,7 +101,7 @@ def assert_round_trip(compose, plugins, base, inputs, signatures, policy):
     """Export a random spec and read saved_model.pb back: every key, dtype, shape and method exact."""
     from sigforge.contract import read_contract
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     cfg = compose("+experiment=image_classifier", f"export.base_dir={base}")
     cfg["model"]["architecture"] = "dnn_classifier"

@@ -89,7 +89,7 @@ def test_a_saved_model_written_the_old_way_is_refused_and_not_published(
     from sigforge import signatures
     from sigforge.errors import VerificationError
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     def old_track(module, model):
         module.model_variables = list(model.variables)
@@ -168,7 +168,7 @@ def test_a_corrupt_warmup_file_stops_the_export(compose, plugins, tmp_path, monk
     from sigforge import warmup
     from sigforge.errors import VerificationError
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     real_write = warmup.write_warmup
 
@@ -326,7 +326,7 @@ def test_preprocessor_without_example_input_is_told_what_to_add(compose, tmp_pat
     from sigforge import hookimpl
     from sigforge.errors import PluginError
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     class Csv(tf.Module):
         def serving_spec(self, spec):

@@ -32,7 +32,7 @@ def trained(tmp_path_factory):
 @pytest.mark.parametrize("form", ["model.keras", "saved_model"])
 def test_a_trained_model_is_exported_exactly(compose, plugins, tmp_path, trained, form):
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     root, probe, expected = trained
     cfg = compose(
@@ -49,7 +49,7 @@ def test_a_trained_model_is_exported_exactly(compose, plugins, tmp_path, trained
 def test_a_source_whose_inputs_differ_is_refused_before_any_write(compose, plugins, tmp_path, trained):
     from sigforge.errors import ExportError
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     root, _, _ = trained
     cfg = compose(
@@ -83,7 +83,7 @@ def test_a_source_whose_inputs_differ_is_refused_before_any_write(compose, plugi
 )
 def test_model_source_paths_are_checked_with_the_config(compose, plugins, tmp_path, value, message):
     from sigforge.errors import ConfigError
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     with pytest.raises(ConfigError, match=message):
         build_spec(compose("+experiment=image_classifier", f"model.source={value}"), plugins, cwd=tmp_path)
@@ -102,7 +102,7 @@ def test_team_hyperparameters_and_a_command_line_input_compose_and_export(compos
 
     from sigforge import hookimpl
     from sigforge.pipeline import run_export
-    from sigforge.spec import build_spec
+    from sigforge.validate import build_spec
 
     seen = {}
 
@@ -111,11 +111,11 @@ def test_team_hyperparameters_and_a_command_line_input_compose_and_export(compos
 
         @hookimpl
         def register_models(self, register):
-            def build(model_cfg, inputs):
-                seen.update(model_cfg.params)
+            def build(model, inputs, *, depth, **params):
+                seen.update(params, depth=depth)
                 features = keras.Input(shape=(8,), name="features")
                 x = features
-                for _ in range(model_cfg.params["depth"]):
+                for _ in range(depth):
                     x = x + keras.layers.Dense(8, activation="relu")(x)
                 return keras.Model({"features": features}, {"scores": keras.layers.Dense(3)(x)})
 

@@ -8,7 +8,8 @@ import pytest
 from conftest import EXPERIMENTS
 
 from sigforge.errors import ConfigError, PluginError
-from sigforge.spec import build_spec, key_problem, tf_sanitized
+from sigforge.rules import key_problem, tf_sanitized
+from sigforge.validate import build_spec
 
 
 def contract_of(spec):
@@ -233,7 +234,7 @@ def test_spec_layer_imports_no_tensorflow():
     code = (
         "import sys\n"
         "from sigforge.plugins import load_plugins\n"
-        "from sigforge.spec import build_spec\n"
+        "from sigforge.validate import build_spec\n"
         "import sigforge.contract, sigforge.summary, sigforge.inspect, sigforge.pipeline\n"
         "load_plugins()\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'\n"

@@ -104,8 +104,20 @@ def _layers() -> Any:
     return MaskedMeanPooling, VocabularyOneHot, BlockwiseGlorotUniform
 
 
-def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[Sequence[str]] = ()) -> Any:
-    """Build the model: a dict of named inputs in, ``{"scores"}`` or ``{"outputs"}`` out."""
+def build(
+    model: Any,
+    inputs: Sequence[Any],
+    *,
+    filters: int,
+    vocab_size: int,
+    embedding_dim: int,
+    hidden_units: Sequence[int],
+    seed: int,
+    requires: Sequence[Sequence[str]] = (),
+    **params: Any,
+) -> Any:
+    """Build the model: a dict of named inputs in, ``{"scores"}`` or ``{"outputs"}`` out. The
+    hyperparameters are ``model.*`` settings, whose defaults live in ``sigforge/schema.py``."""
     import keras
     from keras import layers, ops
 
@@ -113,12 +125,11 @@ def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[Sequence[
     missing = [" or ".join(options) for options in requires if not have.intersection(options)]
     if missing:
         raise ValueError(
-            f"model.architecture = {model_cfg.architecture!r} needs an input of modality "
+            f"model.architecture = {model.architecture!r} needs an input of modality "
             f"{', '.join(missing)}, but the inputs are {', '.join(f'{i.name} ({i.modality})' for i in inputs)}"
         )
     MaskedMeanPooling, VocabularyOneHot, BlockwiseGlorotUniform = _layers()
-    keras.utils.set_random_seed(int(model_cfg.params.get("seed", 0)))
-    params = model_cfg.params
+    keras.utils.set_random_seed(int(seed))
     tensors = {i.name: keras.Input(shape=tuple(i.shape[1:]), dtype=i.dtype, name=i.name) for i in inputs}
     features = []
     scalars: dict[str, list[Any]] = {}  # numeric [batch] inputs, stacked per dtype below
@@ -134,13 +145,11 @@ def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[Sequence[
         if spec.modality == "sequence_length":
             continue  # consumed by the sequence that names it as its length_input
         if spec.modality == "image":
-            x = layers.Conv2D(int(params.get("filters", 8)), 3, padding="same", activation="relu")(
-                ops.cast(x, "float32")
-            )
+            x = layers.Conv2D(int(filters), 3, padding="same", activation="relu")(ops.cast(x, "float32"))
             x = layers.GlobalAveragePooling2D()(x)
         elif spec.modality == "text":
-            vocab = int(params.get("vocab_size", 1000))
-            x = layers.Embedding(vocab, int(params.get("embedding_dim", 16)))(ops.clip(x, 0, vocab - 1))
+            vocab = int(vocab_size)
+            x = layers.Embedding(vocab, int(embedding_dim))(ops.clip(x, 0, vocab - 1))
             x = layers.GlobalAveragePooling1D()(x)
         elif spec.modality == "sequence":
             if spec.length_input:
@@ -160,13 +169,13 @@ def build(model_cfg: Any, inputs: Sequence[Any], *, requires: Sequence[Sequence[
     # a handful of ops, and building, tracing and saving it stays linear.
     features += [ops.cast(ops.stack(xs, axis=-1), "float32") for xs in scalars.values()]
     x = features[0] if len(features) == 1 else layers.Concatenate()(features)
-    for units in params.get("hidden_units", [32]):
+    for units in hidden_units:
         x = layers.Dense(int(units), activation="relu", kernel_initializer=BlockwiseGlorotUniform())(x)
-    if model_cfg.task == "regression":
+    if model.task == "regression":
         outputs = {"outputs": layers.Dense(1, name="outputs")(x)}
     else:
-        outputs = {"scores": layers.Dense(model_cfg.num_classes, activation="softmax", name="scores")(x)}
-    return keras.Model(inputs=tensors, outputs=outputs, name=model_cfg.architecture)
+        outputs = {"scores": layers.Dense(model.num_classes, activation="softmax", name="scores")(x)}
+    return keras.Model(inputs=tensors, outputs=outputs, name=model.architecture)
 
 
 @hookimpl

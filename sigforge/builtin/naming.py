@@ -7,17 +7,17 @@ from typing import Any
 from sigforge import hookimpl
 
 
-def identity(input: Any, signature: Any) -> str:
+def identity(input: Any, signature: Any, **params: Any) -> str:
     """The key is the input's name: ``image`` -> ``image``."""
     return input.name
 
 
-def prefixed(input: Any, signature: Any) -> str:
-    """The key is ``naming.prefix`` (default ``input_``) before the name: ``image`` -> ``input_image``."""
-    return f"{signature.naming.get('prefix', 'input_')}{input.name}"
+def prefixed(input: Any, signature: Any, *, prefix: str, **params: Any) -> str:
+    """The key is ``naming.prefix`` before the name: ``image`` -> ``input_image``."""
+    return f"{prefix}{input.name}"
 
 
-def template(input: Any, signature: Any) -> str:
+def template(input: Any, signature: Any, *, template: str, **params: Any) -> str:
     """The key is ``naming.template`` formatted with the input's and signature's fields.
 
     Fields: ``{name}``, ``{modality}``, ``{dtype}``, ``{signature}``, ``{method}``; for example
@@ -30,7 +30,7 @@ def template(input: Any, signature: Any) -> str:
         "signature": signature.name,
         "method": signature.method,
     }
-    pattern = signature.naming.get("template", "{name}")
+    pattern = template
     try:
         return pattern.format(**fields)
     except (KeyError, IndexError, ValueError) as err:

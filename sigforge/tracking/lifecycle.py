@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from sigforge.errors import RegistrationRefused, Terminated, TrackingConfigError, TrackingError
 from sigforge.tracking.background import BackgroundExportRun
+from sigforge.tracking.lease import Lease
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
 from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
 from sigforge.tracking.store import resolve_tracking_uri
@@ -48,8 +49,10 @@ class ExportTracking:
         self.config = config
         self.run: Run | None = None
         self.error: TrackingError | None = None  # a start failure, reported once the export is kept
+        self.lease: Lease | None = None
         if not spec.mlflow.enabled:
             return
+        self.lease = Lease()  # taken before the helper exists: it inherits it
         target = RunTarget(
             model_name=spec.model.name,
             experiment=spec.mlflow.experiment_name,
@@ -58,6 +61,7 @@ class ExportTracking:
             http_timeout=spec.mlflow.http_timeout,
             http_retries=spec.mlflow.http_retries,
             operation_timeout=spec.mlflow.operation_timeout,
+            lease=self.lease.path,
         )
         # A helper process can be forked only before TensorFlow has started its threads.
         self.run = BackgroundExportRun(target) if "tensorflow" not in sys.modules else ExportRun(target)
@@ -99,8 +103,9 @@ class ExportTracking:
             raise RegistrationRefused(f"{refused} Nothing was published.") from refused
 
     @contextlib.contextmanager
-    def ends_on_error(self) -> Iterator[None]:
-        """Mark the run KILLED (SIGINT/SIGTERM) or FAILED (anything else) when the block raises."""
+    def owning(self) -> Iterator[None]:
+        """The run's whole life: it is marked KILLED (SIGINT/SIGTERM) or FAILED (anything else) when
+        the block raises, and the lease is given back when the block ends, however it ends."""
         try:
             yield
         except (KeyboardInterrupt, Terminated) as err:
@@ -111,6 +116,9 @@ class ExportTracking:
             if self.run is not None:
                 self.run.fail(err, "FAILED")
             raise
+        finally:
+            if self.lease is not None:
+                self.lease.release(remove=True)
 
     def finish(self, result: Any) -> None:
         """Log the published export and end the run FINISHED. Raises TrackingError, naming the kept export,
@@ -123,8 +131,7 @@ class ExportTracking:
                     f"python -m sigforge.log {result.export_dir}"
                 )
             return
-        with self.ends_on_error():
-            self.run.finish(logged_export(result, self.config, self.spec))
+        self.run.finish(logged_export(result, self.config, self.spec))
 
 
 def logged_export(result: Any, config: Mapping[str, Any], spec: Any) -> LoggedExport:

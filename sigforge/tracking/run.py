@@ -24,6 +24,7 @@ from sigforge import __version__
 from sigforge.errors import RegistrationRefused, TrackingError
 from sigforge.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
 from sigforge.tracking import registry
+from sigforge.tracking.lease import Lease, end_orphaned_runs, lease_tags
 from sigforge.tracking.mlmodel import MODEL_ARTIFACT, SAVED_MODEL_SUBDIR, write_mlmodel
 from sigforge.tracking.params import contract_digest, redact
 from sigforge.tracking.store import (
@@ -47,6 +48,7 @@ class RunTarget:
     http_timeout: int = 10
     http_retries: int = 2
     operation_timeout: int = 300  # bounds a helper process's operations in total (BackgroundExportRun)
+    lease: Path | None = None  # held by every process that can end the run (tracking/lease.py)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class ExportRun:
         self.run_id: str | None = None
         self.start_error: TrackingError | None = None
         self.client: Any = None
+        self.lease = Lease(target.lease) if target.lease is not None else None
 
     def _where(self) -> str:
         return f"MLflow at {self.tracking_uri}"
@@ -88,6 +91,7 @@ class ExportRun:
             with store_lock(self.tracking_uri):
                 self.client = MlflowClient(tracking_uri=self.tracking_uri)
                 experiment = experiment_id(self.client, target.experiment, self.tracking_uri, target.cwd)
+            end_orphaned_runs(self.client, experiment)
             run_tags = {
                 "sigforge.version": __version__,
                 "python.version": platform.python_version(),
@@ -100,6 +104,8 @@ class ExportRun:
             if parent:
                 run_tags["mlflow.parentRunId"] = parent
             run_tags.update(standard_tags(target.cwd))
+            if target.lease is not None:
+                run_tags.update(lease_tags(target.lease))
             run = self.client.create_run(experiment, run_name=f"{target.model_name}-pending", tags=run_tags)
             self.run_id = run.info.run_id
             self.client.log_batch(
@@ -123,6 +129,11 @@ class ExportRun:
             self.client.set_tag(self.run_id, "sigforge.status", status.lower())
         with contextlib.suppress(Exception):
             self.client.set_terminated(self.run_id, status)
+        self._release()
+
+    def _release(self) -> None:
+        if self.lease is not None:
+            self.lease.release()
 
     def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
         """Raise RegistrationRefused when ``contract`` breaks the latest registered version of ``name``."""
@@ -187,6 +198,7 @@ class ExportRun:
                     allow_breaking=export.allow_breaking,
                 )
             self.client.set_terminated(self.run_id, "FINISHED")
+            self._release()
         except RegistrationRefused as err:
             self.fail(err)
             raise

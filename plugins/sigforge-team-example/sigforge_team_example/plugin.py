@@ -14,7 +14,7 @@ from __future__ import annotations
 from sigforge import hookimpl
 
 
-def camel(input, signature):
+def camel(input, signature, **params):
     head, *rest = input.name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
@@ -33,12 +33,12 @@ class Uint8Image:
         return tf.cast(tensor, tf.float32) / 255.0
 
 
-def res_mlp(model_cfg, inputs):
-    """Flatten and concatenate every input, then ``depth`` residual blocks of ``width`` units."""
+def res_mlp(model, inputs, *, depth=2, width=32, **params):
+    """Flatten and concatenate every input, then ``depth`` residual blocks of ``width`` units
+    (``model.params.depth`` and ``model.params.width``: this architecture's own settings)."""
     import keras
 
-    params = model_cfg.params
-    depth, width = int(params.get("depth", 2)), int(params.get("width", 32))
+    depth, width = int(depth), int(width)
     if depth < 1 or width < 1:
         raise ValueError(f"res_mlp needs model.params.depth >= 1 and width >= 1, got {depth} and {width}")
     tensors = {i.name: keras.Input(shape=tuple(i.shape[1:]), dtype=i.dtype, name=i.name) for i in inputs}
@@ -51,11 +51,9 @@ def res_mlp(model_cfg, inputs):
     x = keras.layers.Dense(width)(flat[0] if len(flat) == 1 else keras.layers.Concatenate()(flat))
     for _ in range(depth):
         x = x + keras.layers.Dense(width, activation="relu")(x)
-    if model_cfg.task == "regression":
+    if model.task == "regression":
         return keras.Model(tensors, {"outputs": keras.layers.Dense(1)(x)})
-    return keras.Model(
-        tensors, {"scores": keras.layers.Dense(model_cfg.num_classes, activation="softmax")(x)}
-    )
+    return keras.Model(tensors, {"scores": keras.layers.Dense(model.num_classes, activation="softmax")(x)})
 
 
 @hookimpl

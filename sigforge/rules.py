@@ -1,0 +1,146 @@
+"""What TensorFlow, TF Serving and MLflow accept: the rules a spec is checked against, as constants
+and pure functions. No TensorFlow, no MLflow, no plugins: everything may import this.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+# TensorFlow keeps a signature key byte for byte, in both the MetaGraph's signature_def and the
+# signatures tf.saved_model.load returns, only when it is a plain identifier that starts with a
+# letter. Anything else is sanitized on load ('a-b' -> 'a_b', '1x' -> 'arg_1x') or refused at save.
+KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+NAME_PATTERN = KEY_PATTERN
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+
+# Config dtype name -> the DataType enum name written in saved_model.pb.
+DTYPES: Mapping[str, str] = MappingProxyType(
+    {
+        "float16": "DT_HALF",
+        "bfloat16": "DT_BFLOAT16",
+        "float32": "DT_FLOAT",
+        "float64": "DT_DOUBLE",
+        "int8": "DT_INT8",
+        "int16": "DT_INT16",
+        "int32": "DT_INT32",
+        "int64": "DT_INT64",
+        "uint8": "DT_UINT8",
+        "uint16": "DT_UINT16",
+        "bool": "DT_BOOL",
+        "string": "DT_STRING",
+    }
+)
+ITEM_BYTES: Mapping[str, int] = MappingProxyType(
+    {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "int16": 2, "int32": 4, "int64": 8}
+    | {"uint8": 1, "uint16": 2, "bool": 1}
+)
+EXAMPLE_DTYPES = ("float32", "int64", "string")  # what a tf.Example feature can carry
+MODALITIES = ("image", "text", "sequence", "sequence_length", "tabular", "dense", "tf_example")
+# A tf_example input reaches the client as serialized tf.Example protos ([None] string) and the model
+# as the parsed feature; without an explicit chain it is parsed by this preprocessor, feature = its name.
+TF_EXAMPLE_PREPROCESSOR = "parse_example"
+TASKS = ("classification", "regression")
+
+METHOD_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "predict": "tensorflow/serving/predict",
+        "classify": "tensorflow/serving/classify",
+        "regress": "tensorflow/serving/regress",
+    }
+)
+EXAMPLE_INPUT_KEY = "inputs"  # TF Serving's Classify and Regress APIs send serialized tf.Examples here
+CLASSIFY_OUTPUTS = ("classes", "scores")
+REGRESS_OUTPUTS = ("outputs",)
+
+
+def tf_sanitized(key: str) -> str:
+    """What TensorFlow makes of ``key`` as a function argument name (mirrors its sanitize_arg_name)."""
+    if not key:
+        return "a_0"
+    swapped = "".join(c if c.isalnum() else "_" for c in key)
+    return swapped if swapped[0].isalpha() else "arg_" + swapped
+
+
+def key_problem(key: object, where: str, *, argument: bool = False) -> str | None:
+    """Why ``key`` would not survive TensorFlow byte for byte, as a sentence naming ``where``; else None.
+
+    ``argument``: the key is an input key, which TensorFlow makes a keyword argument of the signature
+    function, so a Python keyword (``is``, ``None``) cannot be saved at all.
+    """
+    if not isinstance(key, str):
+        return f"{where} = {key!r} is a {type(key).__name__}; a signature key must be a string."
+    if KEY_PATTERN.match(key):
+        if argument and keyword.iskeyword(key):
+            return (
+                f"{where} = {key!r} is a Python keyword: TensorFlow calls a signature with its input "
+                f"keys as keyword arguments and cannot save this one; use {key + '_'!r}."
+            )
+        return None
+    renamed = tf_sanitized(key)
+    if not key.isascii():
+        fix = re.sub(r"[^A-Za-z0-9_]", "_", key).lstrip("_") or "input"
+        return (
+            f"{where} = {key!r} is not a valid signature key: TensorFlow op names are ASCII, so saving "
+            f"fails or the key is renamed; keys must match [A-Za-z][A-Za-z0-9_]*, e.g. {fix!r}."
+        )
+    match = re.match(r"^(.*):(\d+)$", key)
+    if match and KEY_PATTERN.match(match.group(1)):
+        base = match.group(1)
+        return (
+            f"{where} = {key!r} is not a valid signature key: TensorFlow would store it as {renamed!r}. "
+            f"':{match.group(2)}' is the output index in a tensor's name "
+            f"(serving_default_{base}:{match.group(2)}), not part of an input key; use {base!r}."
+        )
+    fix = renamed if KEY_PATTERN.match(renamed) else "x" + renamed
+    return (
+        f"{where} = {key!r} is not a valid signature key: TensorFlow would store it as {renamed!r} "
+        f"(keys must match [A-Za-z][A-Za-z0-9_]*); use {fix!r}."
+    )
+
+
+MAX_EXPERIMENT_NAME_LENGTH = 500  # mlflow.utils.validation
+MAX_VERSION = 2**63 - 1  # TF Serving's version numbers are int64
+MAX_EXAMPLE_BYTES = 2**30  # one example of one input; verification allocates a few of them
+TRACKING_SCHEMES = (
+    "http",
+    "https",
+    "sqlite",
+    "file",
+    "postgresql",
+    "mysql",
+    "mssql",
+    "databricks",
+    "databricks-uc",
+)
+
+
+def tracking_uri_problem(uri: Any, key: str) -> str | None:
+    """Why ``uri`` cannot be an MLflow tracking URI, or None. Checked before the export, so a typo
+    never surfaces after a version is published."""
+    scheme, sep, rest = str(uri).partition("://") if isinstance(uri, str) else ("", "", "")
+    scheme = scheme.split("+", 1)[0]  # postgresql+psycopg2://
+    example = "http://127.0.0.1:5000 or sqlite:///outputs/mlflow.db"
+    if not isinstance(uri, str) or not sep or scheme not in TRACKING_SCHEMES:
+        return (
+            f"{key} = {uri!r} is not a tracking URI MLflow understands: write <scheme>://..., with a scheme "
+            f"among {', '.join(TRACKING_SCHEMES)}, e.g. {example} (or null for the default)."
+        )
+    if scheme in ("http", "https") and not rest.split("/", 1)[0]:
+        return f"{key} = {uri!r} names no host; write e.g. http://127.0.0.1:5000."
+    if scheme == "sqlite" and ":memory:" in rest:
+        return (
+            f"{key} = {uri!r} is an in-memory database: the run would vanish when the process ends. "
+            "Use a file, e.g. sqlite:///outputs/mlflow.db."
+        )
+    return None
+
+
+def shape_text(shape: Sequence[int | None] | None) -> str:
+    """``[None, 28, 28, 1]``, or ``unknown rank``: how contracts, summaries and messages print a shape."""
+    if shape is None:
+        return "unknown rank"
+    return "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
