@@ -86,3 +86,12 @@ class Terminated(BaseException):
 def io_reason(err: BaseException) -> str:
     """What an OSError or a TensorFlow OpError says went wrong, without its traceback text."""
     return str(getattr(err, "strerror", None) or getattr(err, "message", None) or err).strip()
+
+
+def one_line(err: BaseException) -> str:
+    """An exception's message without the walls of text some libraries add (tensor values, frames)."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if text.endswith(":") and len(lines) > 1:  # "... error message for object <Conv2D ...>:" + the message
+        text = f"{text} {lines[1]}"
+    return text if len(text) <= 400 else text[:400].rsplit(" ", 1)[0] + " ..."

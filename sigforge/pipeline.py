@@ -18,8 +18,8 @@ from typing import Any
 
 from sigforge.compat import guard_version
 from sigforge.contract import contract_to_dict, expected_contract
-from sigforge.errors import ExportError, PluginError
-from sigforge.plugins import Plugins, call_with_params, load_plugins, one_line
+from sigforge.errors import ExportError, PluginError, one_line
+from sigforge.plugins import Plugins, call_with_params, load_plugins
 from sigforge.progress import Progress, Silent
 from sigforge.spec import ExportSpec
 from sigforge.summary import build_summary, client_files, write_summary
@@ -67,28 +67,12 @@ def weights_origin(spec: ExportSpec) -> str:
     return "random-init"
 
 
-def export(
-    config: Mapping[str, Any],
-    *,
-    cwd: Path | None = None,
-    summary_dir: Path | None = None,
-    overrides: Sequence[str] = (),
-    progress: Progress | None = None,
-    on_published: Callable[[ExportResult], None] | None = None,
-) -> ExportResult:
-    """The whole export of a composed config (a plain mapping), as ``python -m sigforge`` runs it:
-    validate, export, publish, and log to MLflow unless ``mlflow.enabled`` is false."""
+def export(config: Mapping[str, Any], *, cwd: Path | None = None, **options: Any) -> ExportResult:
+    """The whole export of a composed config (a plain mapping, e.g. ``sigforge.compose.compose(...)``),
+    as ``python -m sigforge`` runs it: validate, export, publish, and log to MLflow unless
+    ``mlflow.enabled`` is false. ``options``: those of ``export_spec``."""
     spec, plugins = prepare(config, cwd=cwd)
-    return export_spec(
-        spec,
-        plugins,
-        config,
-        cwd=cwd,
-        summary_dir=summary_dir,
-        overrides=overrides,
-        progress=progress,
-        on_published=on_published,
-    )
+    return export_spec(spec, plugins, config, cwd=cwd, **options)
 
 
 def export_spec(
@@ -234,7 +218,8 @@ def run_export(
             with stage("write"):
                 write_saved_model(plan, staged, {s.name: s.method_name for s in spec.signatures})
             with stage("verify"):
-                from sigforge.verify import reference_calls, verify
+                from sigforge.verify import verify
+                from sigforge.verify_inputs import reference_calls
 
                 references = reference_calls(spec, plan)
                 if spec.warmup:

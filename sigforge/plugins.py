@@ -20,7 +20,7 @@ from typing import Any
 import pluggy
 
 from sigforge import PROJECT_NAME, hookspecs
-from sigforge.errors import PluginError
+from sigforge.errors import PluginError, one_line
 from sigforge.spec import Registered
 
 __all__ = ["Plugins", "Registered", "Registry", "call_hook", "call_with_params", "load_plugins"]
@@ -179,15 +179,6 @@ def _takes(function: Callable[..., Any], params: Mapping[str, Any]) -> bool:
     return set(params) <= names
 
 
-def one_line(err: BaseException) -> str:
-    """An exception's message without the walls of text some libraries add (tensor values, frames)."""
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-    text = lines[0] if lines else ""
-    if text.endswith(":") and len(lines) > 1:  # "... error message for object <Conv2D ...>:" + the message
-        text = f"{text} {lines[1]}"
-    return text if len(text) <= 400 else text[:400].rsplit(" ", 1)[0] + " ..."
-
-
 def make_plugin_manager(modules: Sequence[str] = (), *, entry_points: bool = True) -> pluggy.PluginManager:
     """Built-ins, then installed entry points (group ``sigforge``), then ``plugins.modules``."""
     pm = pluggy.PluginManager(PROJECT_NAME)
@@ -228,7 +219,7 @@ def _load(target: str, where: str) -> ModuleType | object:
             obj = getattr(obj, part)
     except Exception as err:
         raise PluginError(
-            f"{where} could not be imported: {type(err).__name__}: {err}; "
+            f"{where} could not be imported: {type(err).__name__}: {one_line(err)}; "
             "install the package that provides it or correct the name."
         ) from err
     return obj

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sigforge.errors import ExportError, io_reason
+from sigforge.errors import ExportError, io_reason, one_line
 from sigforge.versions import no_world_write
 
 
@@ -25,7 +25,7 @@ def write_saved_model(plan: Any, path: Path, method_names: Mapping[str, str]) ->
         ) from err
     except (ValueError, AssertionError) as err:
         raise ExportError(
-            f"TensorFlow refused to save the model: {err}. If a plugin model owns TF resources outside "
+            f"TensorFlow refused to save the model: {one_line(err)}. If a plugin model owns TF resources outside "
             "its layers, assign them to a layer attribute."
         ) from err
     no_world_write(path)

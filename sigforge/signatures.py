@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from sigforge.contract import TensorContract
 from sigforge.errors import ExportError, PluginError
-from sigforge.hookspecs import PreprocessorWithExample
+from sigforge.hookspecs import Preprocessor, PreprocessorWithExample
 from sigforge.plugins import call_hook
 from sigforge.rules import EXAMPLE_INPUT_KEY, shape_text
 from sigforge.spec import ExportSpec, InputSpec, SignatureSpec
@@ -47,6 +47,12 @@ class _Chain:
             obj = call_hook(
                 factory.plugin, f"preprocessor '{step.name}' (factory)", factory.value, **step.params
             )
+            if not isinstance(obj, Preprocessor):
+                raise PluginError(
+                    f"plugin '{factory.plugin}': preprocessor '{step.name}' (factory) returned "
+                    f"{type(obj).__name__} for {spec.path}; it must return an object with serving_spec(spec) "
+                    "and __call__(tensor) (sigforge.hookspecs.Preprocessor)."
+                )
             self.steps.append((step.name, factory.plugin, obj))
         model_spec = tf.TensorSpec(spec.shape, spec.dtype)
         client = model_spec
@@ -62,6 +68,11 @@ class _Chain:
     def __call__(self, tensor: tf.Tensor) -> tf.Tensor:
         for name, plugin, obj in self.steps:
             tensor = call_hook(plugin, f"preprocessor '{name}'", obj, tensor)
+            if not tf.is_tensor(tensor):
+                raise PluginError(
+                    f"plugin '{plugin}': preprocessor '{name}' on {self.spec.path} returned "
+                    f"{type(tensor).__name__}; __call__(tensor) must return a tensor (TensorFlow ops only)."
+                )
         if self.steps:
             want = tf.TensorSpec(self.spec.shape, self.spec.dtype)
             if tensor.dtype != want.dtype or not want.shape.is_compatible_with(tensor.shape):

@@ -52,7 +52,8 @@ def test_kill_9_at_a_stage_boundary_leaves_nothing_half_done(tmp_path, stage, vi
     published = [p for p in model_dir.iterdir() if p.name.isdigit()] if model_dir.exists() else []
     for version in published:  # complete, or not there at all
         assert (version / "saved_model.pb").exists() and (version / "variables" / "variables.index").exists()
-    assert len(published) == (1 if stage == "publish" else 0)
+    # The kill lands a moment after the record is read: past "verify done", the rename may have won.
+    assert len(published) == 1 if stage == "publish" else len(published) <= (1 if stage == "verify" else 0)
     if victims == "exporter":
         deadline = time.monotonic() + 60  # the helper sees the pipe close and ends the run FAILED
         while "RUNNING" in run_statuses(tmp_path):

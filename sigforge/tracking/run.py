@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sigforge import __version__
-from sigforge.errors import RegistrationRefused, TrackingError
+from sigforge.errors import RegistrationRefused, TrackingError, one_line
 from sigforge.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
 from sigforge.tracking import registry
 from sigforge.tracking.lease import Lease, end_orphaned_runs, lease_tags
@@ -117,7 +117,7 @@ class ExportRun:
             self.start_error = err
         except Exception as err:
             self.start_error = TrackingError(
-                f"{self._where()} could not start a run: {type(err).__name__}: {err}"
+                f"{self._where()} could not start a run: {type(err).__name__}: {one_line(err)}"
             )
 
     def fail(self, error: BaseException, status: str = "FAILED") -> None:
@@ -205,7 +205,7 @@ class ExportRun:
         except Exception as err:
             self.fail(err)
             raise TrackingError(
-                f"{self._where()} failed while logging run {self.run_id}: {type(err).__name__}: {err}. "
+                f"{self._where()} failed while logging run {self.run_id}: {type(err).__name__}: {one_line(err)}. "
                 f"The verified export is kept at {export.export_dir}; log it later with "
                 f"python -m sigforge.log {export.export_dir}"
             ) from err
