@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="the composed config.yaml of the export run")
     args = parser.parse_args(argv)
 
+    from sigforge.schema import MlflowConf
     from sigforge.tracking.params import flatten
     from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
     from sigforge.tracking.store import resolve_tracking_uri
@@ -51,8 +52,15 @@ def main(argv: list[str] | None = None) -> int:
             config_yaml = args.config.read_text()
             params = flatten(OmegaConf.to_container(OmegaConf.create(config_yaml), resolve=False))
         cwd = Path.cwd()
+        defaults = MlflowConf()  # the schema's bounds on each request
         target = RunTarget(
-            model_name, args.experiment or model_name, resolve_tracking_uri(args.tracking_uri, cwd), cwd
+            model_name=model_name,
+            experiment=args.experiment or model_name,
+            tracking_uri=resolve_tracking_uri(args.tracking_uri, cwd),
+            cwd=cwd,
+            http_timeout=defaults.http_timeout,
+            http_retries=defaults.http_retries,
+            operation_timeout=defaults.operation_timeout,
         )
         run = ExportRun(target)
         run.start(params, tags={"sigforge.logged_later": "true"})

@@ -18,7 +18,7 @@ from typing import Any
 
 from sigforge.compat import guard_version
 from sigforge.contract import contract_to_dict, expected_contract
-from sigforge.errors import ExportError, PluginError, one_line
+from sigforge.errors import ConfigError, ExportError, PluginError, one_line
 from sigforge.plugins import Plugins, call_with_params, load_plugins
 from sigforge.progress import Progress, Silent
 from sigforge.spec import ExportSpec
@@ -72,6 +72,13 @@ def export(config: Mapping[str, Any], *, cwd: Path | None = None, **options: Any
     as ``python -m sigforge`` runs it: validate, export, publish, and log to MLflow unless
     ``mlflow.enabled`` is false. ``options``: those of ``export_spec``."""
     spec, plugins = prepare(config, cwd=cwd)
+    if spec.dry_run:
+        raise ConfigError(
+            [
+                "export.dry_run = true writes nothing, so there is no export to return: call "
+                "sigforge.pipeline.dry_run_contract(spec) for the contract, or set export.dry_run=false."
+            ]
+        )
     return export_spec(spec, plugins, config, cwd=cwd, **options)
 
 

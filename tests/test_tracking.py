@@ -152,7 +152,9 @@ def served(model_uri: str, tracking_uri: str, cwd: Path) -> Iterator[Callable[[A
         serve.wait(timeout=30)
 
 
-@pytest.mark.parametrize("experiment, key", [("image_bytes", "image"), ("dnn_classifier", "inputs")])
+@pytest.mark.parametrize(
+    "experiment, key", [("image_bytes", "image"), ("dnn_classifier", "inputs"), ("tf_example", "examples")]
+)
 def test_byte_inputs_answer_through_pyfunc_and_mlflow_models_serve(run_cli, tmp_path, experiment, key):
     """A binary input travels base64-encoded: as MLflow writes its own input example (plain base64
     text) and as TF Serving's REST clients send it ({"b64": ...}), in both request forms."""

@@ -13,7 +13,7 @@ import contextlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sigforge.errors import RegistrationRefused, Terminated, TrackingConfigError, TrackingError
 from sigforge.tracking.background import BackgroundExportRun
@@ -21,6 +21,10 @@ from sigforge.tracking.lease import Lease
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
 from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
 from sigforge.tracking.store import resolve_tracking_uri
+
+if TYPE_CHECKING:
+    from sigforge.pipeline import ExportResult
+    from sigforge.spec import ExportSpec
 
 
 class Run(Protocol):
@@ -44,10 +48,11 @@ class Run(Protocol):
 class ExportTracking:
     """The run of one export, or nothing at all with ``mlflow.enabled=false``."""
 
-    def __init__(self, spec: Any, config: Mapping[str, Any], cwd: Path) -> None:
+    def __init__(self, spec: ExportSpec, config: Mapping[str, Any], cwd: Path) -> None:
         self.spec = spec
         self.config = config
         self.run: Run | None = None
+        self.ended = False  # finish() returned or failed: the run is ended (a signal during it is not)
         self.error: TrackingError | None = None  # a start failure, reported once the export is kept
         self.lease: Lease | None = None
         if not spec.mlflow.enabled:
@@ -109,18 +114,18 @@ class ExportTracking:
         try:
             yield
         except (KeyboardInterrupt, Terminated) as err:
-            if self.run is not None:
+            if self.run is not None and not self.ended:
                 self.run.fail(err, "KILLED")
             raise
         except BaseException as err:
-            if self.run is not None:
+            if self.run is not None and not self.ended:
                 self.run.fail(err, "FAILED")
             raise
         finally:
             if self.lease is not None:
                 self.lease.release(remove=True)
 
-    def finish(self, result: Any) -> None:
+    def finish(self, result: ExportResult) -> None:
         """Log the published export and end the run FINISHED. Raises TrackingError, naming the kept export,
         when the run could not start."""
         self._settle_start()
@@ -131,10 +136,15 @@ class ExportTracking:
                     f"python -m sigforge.log {result.export_dir}"
                 )
             return
-        self.run.finish(logged_export(result, self.config, self.spec))
+        try:
+            self.run.finish(logged_export(result, self.config, self.spec))
+        except Exception:
+            self.ended = True  # finish itself ended the run FAILED, with its error
+            raise
+        self.ended = True
 
 
-def logged_export(result: Any, config: Mapping[str, Any], spec: Any) -> LoggedExport:
+def logged_export(result: ExportResult, config: Mapping[str, Any], spec: ExportSpec) -> LoggedExport:
     """What the MLflow stage logs of a pipeline ``ExportResult``: one example per signature input."""
     return LoggedExport(
         export_dir=Path(result.export_dir),

@@ -45,9 +45,9 @@ class RunTarget:
     experiment: str
     tracking_uri: str
     cwd: Path
-    http_timeout: int = 10
-    http_retries: int = 2
-    operation_timeout: int = 300  # bounds a helper process's operations in total (BackgroundExportRun)
+    http_timeout: int
+    http_retries: int
+    operation_timeout: int  # bounds a helper process's operations in total (BackgroundExportRun)
     lease: Path | None = None  # held by every process that can end the run (tracking/lease.py)
 
 
