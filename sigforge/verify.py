@@ -35,7 +35,8 @@ from sigforge.errors import VerificationError
 from sigforge.spec import ExportSpec, SignatureSpec
 from sigforge.verify_inputs import SMOKE_BATCH, Reference
 
-LOAD_BESIDE_BYTES = 64 * 2**20  # up to this much in variables, the two loaders run side by side
+LOAD_BESIDE_BYTES = 64 * 2**20  # up to this much in variables, the two loaders always run side by side
+LOAD_BESIDE_HEADROOM = 4  # above it, side by side only while available memory holds this many copies
 RTOL, ATOL = 1e-4, 1e-5
 
 
@@ -105,7 +106,7 @@ def verify(
     # tf.saved_model.load below. A big one waits, so that two copies of its weights never coexist.
     with ThreadPoolExecutor(max_workers=1) as pool:
         beside = None
-        if _variables_bytes(path) <= LOAD_BESIDE_BYTES:
+        if _side_by_side(_variables_bytes(path)):
             beside = pool.submit(serving_loader_check, path, spec, requests, references)
         problems += _tf_saved_model_load_check(path, spec, written, references, report)
         if beside is None:
@@ -129,6 +130,21 @@ def verify(
 
 def _variables_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in (path / "variables").glob("*") if p.is_file())
+
+
+def _side_by_side(variables: int) -> bool:
+    """Whether the two loaders may each hold the weights at once (the C API call releases the GIL,
+    so side by side is faster); otherwise the second load waits for the first one's weights to be
+    freed, and verification never needs more than one copy beside the process."""
+    if variables <= LOAD_BESIDE_BYTES:
+        return True
+    try:
+        with open("/proc/meminfo") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo)
+        available = int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return False
+    return available >= LOAD_BESIDE_HEADROOM * variables
 
 
 def _tf_saved_model_load_check(

@@ -10,38 +10,44 @@ import pytest
 keras = pytest.importorskip("keras")
 
 
-def blockwise(block_bytes: int):
+def lean(eager_bytes: int, seed: int = 7):
     from sigforge.builtin.models import _layers
 
-    init = _layers()[2](seed=7)
-    init.block_bytes = block_bytes
+    init = _layers()[2](seed=seed)
+    init.eager_bytes = eager_bytes
     return init
 
 
-def test_blockwise_glorot_is_glorot_uniform_over_the_whole_kernel():
-    shape = (300, 50)  # 200-byte rows: 5 rows a block, 60 blocks
-    values = np.asarray(blockwise(1000)(shape, dtype="float32"))
-    limit = math.sqrt(6 / (300 + 50))  # Glorot's limit from the whole kernel's fans, not a block's
+def test_lean_glorot_is_glorot_uniform_over_the_whole_kernel():
+    shape = (300, 50)  # 60,000 bytes: drawn in a graph when the eager limit is lower
+    values = np.asarray(lean(1000)(shape, dtype="float32"))
+    limit = math.sqrt(6 / (300 + 50))  # Glorot's limit from the kernel's fans
     assert values.shape == shape and values.dtype == np.float32
     assert np.abs(values).max() <= limit
     assert np.abs(values).max() > 0.95 * limit
     assert values.std() == pytest.approx(limit / math.sqrt(3), rel=0.05)
     assert abs(values.mean()) < 0.05 * limit
-    blocks = values.reshape(60, 5, 50)
-    assert len({b.tobytes() for b in blocks}) == 60, "every block is drawn afresh, none repeats"
 
 
-def test_blockwise_glorot_leaves_small_kernels_to_keras():
+def test_lean_glorot_is_reproducible_from_its_seed_and_draws_each_layer_afresh():
+    """Keras's semantics: one int seed, one kernel; unseeded initializers (one per layer) differ."""
+    a, b = (np.asarray(lean(1000, seed=3)((300, 50), dtype="float32")) for _ in range(2))
+    np.testing.assert_array_equal(a, b)
+    c, d = (np.asarray(lean(1000, seed=None)((300, 50), dtype="float32")) for _ in range(2))
+    assert not np.array_equal(c, d)
+
+
+def test_lean_glorot_leaves_small_kernels_to_keras():
     shape = (20, 10)
-    ours = np.asarray(blockwise(2**20)(shape, dtype="float32"))
+    ours = np.asarray(lean(2**20)(shape, dtype="float32"))
     theirs = np.asarray(keras.initializers.GlorotUniform(seed=7)(shape, dtype="float32"))
     np.testing.assert_array_equal(ours, theirs)
 
 
-def test_blockwise_glorot_is_used_by_the_hidden_layers(compose, plugins):
+def test_lean_glorot_is_used_by_the_hidden_layers(compose, plugins):
     from sigforge.pipeline import build_model, prepare
 
     spec, _plugins = prepare(compose("+experiment=dnn_classifier", "model.hidden_units=[64,32]"))
     model = build_model(spec)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    assert [type(layer.kernel_initializer).__name__ for layer in dense[:2]] == ["BlockwiseGlorotUniform"] * 2
+    assert [type(layer.kernel_initializer).__name__ for layer in dense[:2]] == ["LeanGlorotUniform"] * 2

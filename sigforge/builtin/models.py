@@ -29,7 +29,7 @@ ARCHITECTURES: dict[str, tuple[tuple[str, ...], ...]] = {
 def _layers() -> Any:
     """Custom layers, defined on first use so that importing this module does not import Keras."""
     import keras
-    import numpy as np
+    import tensorflow as tf
     from keras import ops
 
     class MaskedMeanPooling(keras.layers.Layer):
@@ -68,40 +68,39 @@ def _layers() -> Any:
         def get_config(self):
             return {**super().get_config(), "vocabulary": self.vocabulary}
 
-    class BlockwiseGlorotUniform(keras.initializers.GlorotUniform):
-        """Glorot uniform, drawn in row blocks of at most ``block_bytes`` and joined once.
+    @tf.function(reduce_retracing=True)
+    def draw_uniform(shape, limit, seed):
+        # In a graph, the scaling of the [0, 1) draw runs in place (its input has no other user);
+        # the variable then adopts the result instead of copying it.
+        return tf.random.stateless_uniform(shape, seed=seed, minval=-limit, maxval=limit)
 
-        TensorFlow draws ``uniform(-limit, limit)`` as ``u * 2 * limit - limit``: three
-        full-size tensors alive at once, so a 256 MiB kernel costs 768 MiB of peak memory
-        before it is even a variable. Drawn in blocks, the peak is the blocks plus their join,
-        about twice the kernel. The limit comes from the whole kernel's fans, so the
-        distribution is Glorot's.
+    class LeanGlorotUniform(keras.initializers.GlorotUniform):
+        """Glorot uniform whose large kernels cost one copy of themselves to draw.
+
+        Eagerly, TensorFlow draws ``uniform(-limit, limit)`` as ``u * 2 * limit - limit``: three
+        full-size tensors alive at once, then a fourth when the variable copies the result, so a
+        256 MiB kernel peaks at 768 MiB or more before it is a variable. Drawn inside a
+        ``tf.function`` the peak is the kernel itself. Kernels up to ``eager_bytes`` are left to
+        Keras as they are; the limit comes from the whole kernel's fans, as Keras's.
         """
 
-        block_bytes = 16 * 2**20
+        eager_bytes = 16 * 2**20
 
         def __call__(self, shape, dtype=None):
             shape = tuple(int(d) for d in shape)
             dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
-            row_bytes = math.prod(shape[1:]) * np.dtype(dtype).itemsize
-            if len(shape) < 2 or row_bytes * shape[0] <= self.block_bytes:
+            if len(shape) < 2 or dtype != "float32" or math.prod(shape) * 4 <= self.eager_bytes:
                 return super().__call__(shape, dtype=dtype)
             receptive = math.prod(shape[:-2])  # keras's compute_fans, for kernels of rank >= 2
             fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
             limit = math.sqrt(3.0 * self.scale / max(1.0, (fan_in + fan_out) / 2.0))
             seed = self.seed
             if not isinstance(seed, keras.random.SeedGenerator):
-                seed = keras.random.SeedGenerator(seed)  # an int seed would repeat one block
-            rows = max(1, self.block_bytes // row_bytes)
-            blocks = [
-                keras.random.uniform(
-                    (min(rows, shape[0] - start), *shape[1:]), -limit, limit, dtype=dtype, seed=seed
-                )
-                for start in range(0, shape[0], rows)
-            ]
-            return ops.concatenate(blocks, axis=0)
+                seed = keras.random.SeedGenerator(seed)  # an int seed would repeat one kernel
+            pair = keras.random.randint((2,), 0, 2**31 - 1, seed=seed, dtype="int32")
+            return draw_uniform(tf.constant(shape), tf.constant(limit, tf.float32), pair)
 
-    return MaskedMeanPooling, VocabularyOneHot, BlockwiseGlorotUniform
+    return MaskedMeanPooling, VocabularyOneHot, LeanGlorotUniform
 
 
 def build(
@@ -128,7 +127,7 @@ def build(
             f"model.architecture = {model.architecture!r} needs an input of modality "
             f"{', '.join(missing)}, but the inputs are {', '.join(f'{i.name} ({i.modality})' for i in inputs)}"
         )
-    MaskedMeanPooling, VocabularyOneHot, BlockwiseGlorotUniform = _layers()
+    MaskedMeanPooling, VocabularyOneHot, LeanGlorotUniform = _layers()
     keras.utils.set_random_seed(int(seed))
     tensors = {i.name: keras.Input(shape=tuple(i.shape[1:]), dtype=i.dtype, name=i.name) for i in inputs}
     features = []
@@ -170,7 +169,7 @@ def build(
     features += [ops.cast(ops.stack(xs, axis=-1), "float32") for xs in scalars.values()]
     x = features[0] if len(features) == 1 else layers.Concatenate()(features)
     for units in hidden_units:
-        x = layers.Dense(int(units), activation="relu", kernel_initializer=BlockwiseGlorotUniform())(x)
+        x = layers.Dense(int(units), activation="relu", kernel_initializer=LeanGlorotUniform())(x)
     if model.task == "regression":
         outputs = {"outputs": layers.Dense(1, name="outputs")(x)}
     else:
