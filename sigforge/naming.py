@@ -25,7 +25,7 @@ def resolve_keys(
     if signature.takes_examples:
         return signature
     policy_name = policy.name
-    params = {k: v for k, v in naming.items() if k != "policy"}  # prefix, template, a team's own keys
+    params = {k: v for k, v in naming.items() if k != "policy"}  # prefix, template
     keys: dict[str, str] = {}
     owner: dict[str, str] = {}
     for name in signature.inputs:
