@@ -43,6 +43,15 @@ class Lease:
         self._file: IO[str] | None = open(self.path, "a")  # noqa: SIM115 - held for the run's life
         fcntl.flock(self._file, fcntl.LOCK_SH)
 
+    @classmethod
+    def take(cls, path: Path | None = None) -> Lease | None:
+        """A lease, or None where no lease file can be made (the run then goes without one: only the
+        cleanup of runs whose processes all died is lost)."""
+        try:
+            return cls(path)
+        except OSError:
+            return None
+
     def release(self, *, remove: bool = False) -> None:
         if self._file is not None:
             self._file.close()

@@ -57,7 +57,7 @@ class ExportTracking:
         self.lease: Lease | None = None
         if not spec.mlflow.enabled:
             return
-        self.lease = Lease()  # taken before the helper exists: it inherits it
+        self.lease = Lease.take()  # taken before the helper exists: it inherits it
         target = RunTarget(
             model_name=spec.model.name,
             experiment=spec.mlflow.experiment_name,
@@ -66,7 +66,7 @@ class ExportTracking:
             http_timeout=spec.mlflow.http_timeout,
             http_retries=spec.mlflow.http_retries,
             operation_timeout=spec.mlflow.operation_timeout,
-            lease=self.lease.path,
+            lease=self.lease.path if self.lease is not None else None,
         )
         # A helper process can be forked only before TensorFlow has started its threads.
         self.run = BackgroundExportRun(target) if "tensorflow" not in sys.modules else ExportRun(target)

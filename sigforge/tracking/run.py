@@ -77,7 +77,7 @@ class ExportRun:
         self.run_id: str | None = None
         self.start_error: TrackingError | None = None
         self.client: Any = None
-        self.lease = Lease(target.lease) if target.lease is not None else None
+        self.lease = Lease.take(target.lease) if target.lease is not None else None
 
     def _where(self) -> str:
         return f"MLflow at {self.tracking_uri}"
