@@ -1,7 +1,9 @@
 """Structured-config schemas: the type of every config key, checked by Hydra at composition.
 
 A wrong type (``inputs.image.shape=[a]``, ``export.dry_run=maybe``) fails while composing, with the
-key's full path, before sigforge's own validation (sigforge/spec.py) checks the values.
+key's full path, before sigforge's own validation (sigforge/validate.py) checks the values. This is
+the one home of every default: ``with_defaults`` gives any config, partial or whole, the values
+declared here.
 Only Hydra and OmegaConf are imported here: this module is on the fast path.
 """
 
@@ -94,8 +96,8 @@ class SigforgeConfig:
     model: ModelConf = field(default_factory=ModelConf)
     # name -> the fields of InputConf. Untyped on purpose: OmegaConf cannot add a typed dict value from
     # an override, and a whole input must be declarable on the command line
-    # ('+inputs.features={modality: dense, shape: [null, 8]}'); sigforge.spec checks every key against
-    # InputConf and takes InputConf's defaults.
+    # ('+inputs.features={modality: dense, shape: [null, 8]}'); sigforge.validate_inputs checks every
+    # key against InputConf and takes InputConf's defaults.
     inputs: dict[str, Any] = field(default_factory=dict)
     signatures: dict[str, SignatureConf] = field(default_factory=dict)
     naming: NamingConf = field(default_factory=NamingConf)
