@@ -108,10 +108,10 @@ def register_models(register):
     """Offer model architectures.
 
     Call ``register(name, builder)`` (a ``ModelBuilder``); ``model.architecture=<name>`` selects one.
-    ``builder(model, inputs, **params)`` returns a ``keras.Model`` that takes a dict keyed by input name (the model-side dtype and shape of each
-    entry of ``inputs``) and returns a dict of named outputs: ``scores`` (float, ``[batch, classes]``)
-    for a classification task, ``outputs`` (float, ``[batch]`` or ``[batch, 1]``) for regression,
-    and any other outputs predict signatures may name.
+    ``builder(model, inputs, **params)`` returns a ``keras.Model`` that takes a dict keyed by input
+    name (the model-side dtype and shape of each entry of ``inputs``) and returns a dict of named
+    outputs: ``scores`` (float, ``[batch, classes]``) for a classification task, ``outputs`` (float,
+    ``[batch]`` or ``[batch, 1]``) for regression, and any other outputs predict signatures may name.
     """
 
 
