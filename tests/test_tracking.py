@@ -298,3 +298,32 @@ def test_export_finished_hooks_learn_the_mlflow_run(run_cli, tmp_path):
     assert done.returncode == 0, done.stderr
     run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
     assert (tmp_path / "notified.txt").read_text() == run.info.run_id
+
+
+@pytest.mark.parametrize("helper_created_the_run", [True, False])
+def test_a_helper_dead_before_it_reported_the_start_is_replaced_without_losing_the_run(
+    tmp_path, helper_created_the_run
+):
+    """The window between the helper creating the run and telling the exporter: the exporter finds
+    the run by its lease tag (or, if none was created, starts it itself) and still ends it."""
+    from sigforge.tracking.background import BackgroundExportRun
+    from sigforge.tracking.lease import Lease
+    from sigforge.tracking.run import ExportRun, RunTarget
+
+    lease = Lease()
+    (tmp_path / "outputs").mkdir()
+    uri = sqlite_uri(tmp_path)
+    target = RunTarget("m", "exp", uri, tmp_path, 10, 2, 60, lease=lease.path)
+    if helper_created_the_run:  # what the helper did before it died
+        helper = ExportRun(target)
+        helper.start({"a": "1"})
+        assert helper.run_id is not None
+    exporter = BackgroundExportRun(target)  # its helper is already gone: no reply will come
+    exporter._start_args = ({"a": "1"}, {})
+    assert exporter.start_error is None
+    if helper_created_the_run:
+        assert exporter.run_id == helper.run_id
+    exporter.fail(RuntimeError("the export failed"), "FAILED")
+    runs = client_for(uri).search_runs([client_for(uri).get_experiment_by_name("exp").experiment_id])
+    assert [(r.info.run_id, r.info.status) for r in runs] == [(exporter.run_id, "FAILED")]
+    lease.release(remove=True)

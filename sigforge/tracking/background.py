@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingError
+from sigforge.tracking.lease import LEASE_TAG
 from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
 
 
@@ -30,10 +31,12 @@ class BackgroundExportRun:
         self._conn: Any = None
         self._proc: Any = None
         self.operation_timeout: float = target.operation_timeout
+        self._start_args: tuple[dict[str, str], dict[str, str]] = ({}, {})
 
     def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
         import multiprocessing
 
+        self._start_args = (dict(params), dict(tags or {}))
         # fork is only safe before TensorFlow has started its threads.
         method = "fork" if "tensorflow" not in sys.modules else "spawn"
         context = multiprocessing.get_context(method)
@@ -54,10 +57,37 @@ class BackgroundExportRun:
             reply = self._receive()
             if reply[0] == "started":
                 self.run_id = reply[1]
+            elif reply[0] == "dead":
+                self._start_in_process()
             else:
                 self._start_error = reply[1]
                 self._config_error = len(reply) > 2 and reply[2]
         return self.run_id is not None
+
+    def _start_in_process(self) -> None:
+        """The helper died before saying whether it had started the run: find the run it created by
+        the lease it is tagged with, or start the run here."""
+        from mlflow.tracking import MlflowClient
+
+        self._close()
+        if self.target.lease is not None:
+            with contextlib.suppress(Exception):
+                client = MlflowClient(tracking_uri=self.tracking_uri)
+                experiment = client.get_experiment_by_name(self.target.experiment)
+                found = client.search_runs(
+                    [experiment.experiment_id],
+                    filter_string=f"tags.`{LEASE_TAG}` = '{self.target.lease}'",
+                    max_results=1,
+                )
+                if found:
+                    self.run_id = found[0].info.run_id
+                    return
+        run = ExportRun(self.target)
+        run.start(*self._start_args)
+        if run.start_error is not None:
+            self._start_error = str(run.start_error)
+            self._config_error = isinstance(run.start_error, TrackingConfigError)
+        self.run_id = run.run_id
 
     def _receive(self) -> tuple[Any, ...]:
         """The helper's reply, within ``mlflow.operation_timeout`` seconds: a server that trickles
