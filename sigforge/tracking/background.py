@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingError
-from sigforge.tracking.lease import LEASE_TAG
+from sigforge.tracking.lease import run_holding
 from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
 
 
@@ -73,15 +73,9 @@ class BackgroundExportRun:
         if self.target.lease is not None:
             with contextlib.suppress(Exception):
                 client = MlflowClient(tracking_uri=self.tracking_uri)
-                experiment = client.get_experiment_by_name(self.target.experiment)
-                found = client.search_runs(
-                    [experiment.experiment_id],
-                    filter_string=f"tags.`{LEASE_TAG}` = '{self.target.lease}'",
-                    max_results=1,
-                )
-                if found:
-                    self.run_id = found[0].info.run_id
-                    return
+                self.run_id = run_holding(client, self.target.experiment, self.target.lease)
+            if self.run_id is not None:
+                return
         run = ExportRun(self.target)
         run.start(*self._start_args)
         if run.start_error is not None:

@@ -19,6 +19,8 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
+from sigforge.tracking.store import end_run
+
 HOST_TAG = "sigforge.host"
 LEASE_TAG = "sigforge.lease"
 ORPHANED = (
@@ -93,11 +95,20 @@ def end_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
             lease = run.data.tags.get(LEASE_TAG)
             if not lease or not _abandoned(Path(lease)):
                 continue
-            client.set_tag(run.info.run_id, "sigforge.error", ORPHANED)
-            client.set_tag(run.info.run_id, "sigforge.status", "failed")
-            client.set_terminated(run.info.run_id, "FAILED")
+            end_run(client, run.info.run_id, "FAILED", ORPHANED)
             ended.append(run.info.run_id)
     return ended
+
+
+def run_holding(client: Any, experiment_name: str, lease: Path) -> str | None:
+    """The id of the run tagged with ``lease`` in ``experiment_name``, if one was created."""
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        return None
+    found = client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.`{LEASE_TAG}` = '{lease}'", max_results=1
+    )
+    return found[0].info.run_id if found else None
 
 
 def lease_tags(lease: Path) -> dict[str, str]:

@@ -8,7 +8,6 @@ run and, with ``mlflow.registered_model_name``, the source of a registry version
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
@@ -30,6 +29,7 @@ from sigforge.tracking.params import contract_digest, redact
 from sigforge.tracking.store import (
     PARENT_RUN_ENV,
     configure_http,
+    end_run,
     experiment_id,
     package_version,
     standard_tags,
@@ -124,11 +124,7 @@ class ExportRun:
         """End the run FAILED (or KILLED) with the error recorded; never raises."""
         if self.run_id is None:
             return
-        with contextlib.suppress(Exception):
-            self.client.set_tag(self.run_id, "sigforge.error", str(error)[:5000] or type(error).__name__)
-            self.client.set_tag(self.run_id, "sigforge.status", status.lower())
-        with contextlib.suppress(Exception):
-            self.client.set_terminated(self.run_id, status)
+        end_run(self.client, self.run_id, status, str(error) or type(error).__name__)
         self._release()
 
     def _release(self) -> None:

@@ -110,6 +110,16 @@ def standard_tags(cwd: Path) -> dict[str, str]:
     return tags
 
 
+def end_run(client: Any, run_id: str, status: str, error: str) -> None:
+    """End a run ``status`` (FAILED, KILLED) with ``error`` in tag ``sigforge.error``; never raises,
+    and ends the run even when its tags cannot be written."""
+    with contextlib.suppress(Exception):
+        client.set_tag(run_id, "sigforge.error", error[:5000])
+        client.set_tag(run_id, "sigforge.status", status.lower())
+    with contextlib.suppress(Exception):
+        client.set_terminated(run_id, status)
+
+
 def package_version(name: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
