@@ -10,6 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The default profile (CI, every change) is derandomized: a gate must not pass or fail by the seed.
+# Exploring is the thorough profile's job (HYPOTHESIS_PROFILE=thorough): fresh examples every run.
+settings.register_profile(
+    "default", max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parents[1]
 QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
