@@ -35,6 +35,8 @@ from sigforge.tracking.store import (
     resolve_tracking_uri,
     standard_tags,
 )
+from sigforge.validate import configured_experiment
+from sigforge.validate_model import model_name
 
 log = logging.getLogger("sigforge")
 
@@ -53,12 +55,7 @@ class MlflowSweepCallback(Callback):
         uri = resolve_tracking_uri(config.mlflow.tracking_uri, cwd)
         configure_http(int(config.mlflow.http_timeout), int(config.mlflow.http_retries))
         self.client = MlflowClient(tracking_uri=uri)
-        name = (
-            config.mlflow.experiment_name
-            or os.environ.get("MLFLOW_EXPERIMENT_NAME")
-            or config.model.name
-            or config.model.architecture
-        )
+        name = configured_experiment(config.mlflow)[1] or model_name(config.model)
         try:
             experiment = experiment_id(self.client, name, uri, cwd)
         except TrackingError as err:

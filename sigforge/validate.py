@@ -74,6 +74,15 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
     )
 
 
+def configured_experiment(cfg: Mapping[str, Any]) -> tuple[str, str | None]:
+    """Where the experiment's name comes from, and the name: ``mlflow.experiment_name`` wins over
+    ``MLFLOW_EXPERIMENT_NAME``; None means the model's name. The sweep's parent run asks here too, so
+    that it lands in the experiment of its jobs."""
+    if cfg["experiment_name"] is None and os.environ.get("MLFLOW_EXPERIMENT_NAME"):
+        return "MLFLOW_EXPERIMENT_NAME (environment)", os.environ["MLFLOW_EXPERIMENT_NAME"]
+    return "mlflow.experiment_name", cfg["experiment_name"]
+
+
 def _mlflow(cfg: Mapping[str, Any], model_name: str, problems: Problems) -> MlflowSpec:
     """The MLflow settings, checked before the export so that a typo never surfaces after publishing.
     The config wins over the environment (``MLFLOW_TRACKING_URI``, ``MLFLOW_EXPERIMENT_NAME``)."""
@@ -90,10 +99,7 @@ def _mlflow(cfg: Mapping[str, Any], model_name: str, problems: Problems) -> Mlfl
             f"mlflow.{key} = {cfg[key]!r} must be an integer >= {least}"
             + (" (seconds)." if key.endswith("timeout") else "."),
         )
-    experiment_key, experiment_name = "mlflow.experiment_name", cfg["experiment_name"]
-    if experiment_name is None and os.environ.get("MLFLOW_EXPERIMENT_NAME"):
-        experiment_key = "MLFLOW_EXPERIMENT_NAME (environment)"
-        experiment_name = os.environ["MLFLOW_EXPERIMENT_NAME"]
+    experiment_key, experiment_name = configured_experiment(cfg)
     problems.check(
         experiment_name is None or experiment_name.strip() != "",
         f"{experiment_key} = {experiment_name!r} must be a non-empty name, or null for model.name.",

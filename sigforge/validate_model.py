@@ -19,6 +19,11 @@ from sigforge.spec import ModelSpec
 MODEL_FIELDS = ("architecture", "name", "weights", "source", "task", "num_classes", "class_names", "params")
 
 
+def model_name(cfg: Mapping[str, Any]) -> str:
+    """The model's name: the export's directory, and MLflow's experiment unless one is configured."""
+    return cfg["name"] or cfg["architecture"] or "model"
+
+
 def model_spec(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: Problems) -> ModelSpec:
     architecture = cfg["architecture"]
     builder = None
@@ -28,7 +33,7 @@ def model_spec(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: Pr
         problems.append(plugins.models.unknown(architecture, "model.architecture"))
     else:
         builder = plugins.models.get(architecture, "model.architecture")
-    name = cfg["name"] or architecture or "model"
+    name = model_name(cfg)
     problems.check(
         not name.isdigit(),
         f"model.name = {name!r} is all digits: TF Serving reads an all-digit directory as a version, so a "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -142,11 +143,21 @@ def test_installed_package_finds_its_config_from_any_directory(tmp_path):
     assert Path(located.stdout.strip()).is_relative_to(target)
 
 
-def test_multirun_sweeps_naming_policies(run_cli, tmp_path):
+def test_multirun_sweeps_naming_policies_into_one_experiment(run_cli, tmp_path):
     result = run_cli(
-        "-m", "+experiment=multi_input", "naming.policy=identity,prefixed", "export.allow_breaking=true"
+        "-m",
+        "+experiment=multi_input",
+        "naming.policy=identity,prefixed",
+        "export.allow_breaking=true",
+        env={"MLFLOW_EXPERIMENT_NAME": "team-sweeps"},
     )
     assert result.returncode == 0, result.stderr
+    # The sweep's parent run and its jobs' runs share the experiment that MLFLOW_EXPERIMENT_NAME names.
+    with sqlite3.connect(tmp_path / "outputs" / "mlflow.db") as db:
+        experiments = db.execute(
+            "select e.name, count(*) from runs r join experiments e using (experiment_id) group by e.name"
+        ).fetchall()
+    assert experiments == [("team-sweeps", 3)]
     model_dir = tmp_path / "outputs" / "exports" / "multi_input"
     keys = {
         v: set(saved_model_proto(model_dir / v).signature_def["serving_default"].inputs) for v in ("1", "2")
