@@ -300,30 +300,35 @@ def test_export_finished_hooks_learn_the_mlflow_run(run_cli, tmp_path):
     assert (tmp_path / "notified.txt").read_text() == run.info.run_id
 
 
-@pytest.mark.parametrize("helper_created_the_run", [True, False])
-def test_a_helper_dead_before_it_reported_the_start_is_replaced_without_losing_the_run(
-    tmp_path, helper_created_the_run
-):
+@pytest.mark.parametrize(
+    "helper_died", ["after logging the params", "before logging the params", "before creating"]
+)
+def test_a_helper_dead_before_it_reported_the_start_is_replaced_without_losing_the_run(tmp_path, helper_died):
     """The window between the helper creating the run and telling the exporter: the exporter finds
-    the run by its lease tag (or, if none was created, starts it itself) and still ends it."""
+    the run by its lease tag (or, if none was created, starts it itself), logs its params and ends it."""
     from sigforge.tracking.background import BackgroundExportRun
-    from sigforge.tracking.lease import Lease
+    from sigforge.tracking.lease import Lease, lease_tags
     from sigforge.tracking.run import ExportRun, RunTarget
 
     lease = Lease()
     (tmp_path / "outputs").mkdir()
     uri = sqlite_uri(tmp_path)
     target = RunTarget("m", "exp", uri, tmp_path, 10, 2, 60, lease=lease.path)
-    if helper_created_the_run:  # what the helper did before it died
+    created = None  # what the helper did before it died
+    if helper_died == "after logging the params":
         helper = ExportRun(target)
         helper.start({"a": "1"})
-        assert helper.run_id is not None
+        created = helper.run_id
+    elif helper_died == "before logging the params":
+        experiment = client_for(uri).create_experiment("exp")
+        created = client_for(uri).create_run(experiment, tags=lease_tags(lease.path)).info.run_id
     exporter = BackgroundExportRun(target)  # its helper is already gone: no reply will come
     exporter._start_args = ({"a": "1"}, {})
     assert exporter.start_error is None
-    if helper_created_the_run:
-        assert exporter.run_id == helper.run_id
+    assert created is None or exporter.run_id == created
     exporter.fail(RuntimeError("the export failed"), "FAILED")
     runs = client_for(uri).search_runs([client_for(uri).get_experiment_by_name("exp").experiment_id])
-    assert [(r.info.run_id, r.info.status) for r in runs] == [(exporter.run_id, "FAILED")]
+    assert [(r.info.run_id, r.info.status, r.data.params) for r in runs] == [
+        (exporter.run_id, "FAILED", {"a": "1"})
+    ]
     lease.release(remove=True)

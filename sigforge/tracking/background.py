@@ -16,7 +16,7 @@ from typing import Any
 
 from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingError
 from sigforge.tracking.lease import run_holding
-from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
+from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget, log_start
 
 
 class BackgroundExportRun:
@@ -66,7 +66,7 @@ class BackgroundExportRun:
 
     def _start_in_process(self) -> None:
         """The helper died before saying whether it had started the run: find the run it created by
-        the lease it is tagged with, or start the run here."""
+        the lease it is tagged with (and log its params, in case it died first), or start the run here."""
         from mlflow.tracking import MlflowClient
 
         self._close()
@@ -74,6 +74,8 @@ class BackgroundExportRun:
             with contextlib.suppress(Exception):
                 client = MlflowClient(tracking_uri=self.tracking_uri)
                 self.run_id = run_holding(client, self.target.experiment, self.target.lease)
+                if self.run_id is not None:  # it may have died before logging the params
+                    log_start(client, self.run_id, self._start_args[0])
             if self.run_id is not None:
                 return
         run = ExportRun(self.target)

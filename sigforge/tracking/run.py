@@ -66,6 +66,18 @@ class LoggedExport:
     allow_breaking: bool = False
 
 
+def log_start(client: Any, run_id: str, params: Mapping[str, str]) -> None:
+    """Log a started run's params (secrets redacted) and its ``exporting`` status. MLflow accepts
+    the same values twice, so an exporter taking over from a helper that died may repeat it."""
+    from mlflow.entities import Param, RunTag
+
+    client.log_batch(
+        run_id,
+        params=[Param(k[:250], v[:6000]) for k, v in sorted(redact(params).items())],
+        tags=[RunTag("sigforge.status", "exporting")],
+    )
+
+
 class ExportRun:
     """The run, driven in this process. Every failure to start is kept in ``start_error`` (the same
     channel as ``BackgroundExportRun``), so a caller decides when an unreachable store matters."""
@@ -83,7 +95,6 @@ class ExportRun:
         return f"MLflow at {self.tracking_uri}"
 
     def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
-        from mlflow.entities import Param, RunTag
         from mlflow.tracking import MlflowClient
 
         target = self.target
@@ -108,11 +119,7 @@ class ExportRun:
                 run_tags.update(lease_tags(target.lease))
             run = self.client.create_run(experiment, run_name=f"{target.model_name}-pending", tags=run_tags)
             self.run_id = run.info.run_id
-            self.client.log_batch(
-                self.run_id,
-                params=[Param(k[:250], v[:6000]) for k, v in sorted(redact(params).items())],
-                tags=[RunTag("sigforge.status", "exporting")],
-            )
+            log_start(self.client, self.run_id, params)
         except TrackingError as err:
             self.start_error = err
         except Exception as err:
