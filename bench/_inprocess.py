@@ -9,7 +9,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from sigforge.compose import compose
+from sigforge.config.compose import compose
 
 __all__ = ["compose", "tabular_config"]
 

@@ -29,10 +29,10 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from sigforge.compose import compose
+    from sigforge.config.compose import compose
+    from sigforge.config.validate import build_spec
     from sigforge.pipeline import build_model, run_export
-    from sigforge.plugins import load_plugins
-    from sigforge.validate import build_spec
+    from sigforge.plugins.manager import load_plugins
 
     work = Path(tempfile.mkdtemp(prefix="sigforge-bench-"))
     cfg = compose("+experiment=multi_input", f"export.base_dir={work}")
@@ -74,7 +74,7 @@ def main() -> None:
 
     from dataclasses import replace
 
-    from sigforge import verify
+    from sigforge.verify import checks as verify
 
     before_spec = replace(spec, warmup=False)
     real_check = verify.serving_loader_check

@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def export(experiment: str, base: str):
-    from sigforge.compose import compose
+    from sigforge.config.compose import compose
     from sigforge.pipeline import prepare, run_export
 
     spec, plugins = prepare(compose(f"+experiment={experiment}", f"export.base_dir={base}"))
@@ -34,7 +34,7 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
-    from sigforge.schema import register_schema
+    from sigforge.config.schema import register_schema
 
     register_schema()
     base = tempfile.mkdtemp(prefix="sigforge-bench-")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command (README "Quick start", and what .ci/run calls):
-# creates .venv if needed, installs sigforge with its test extras, runs the whole suite.
+# creates .venv if needed, installs sigforge with its test extras at the exact versions of
+# constraints.txt, checks lint and the layer contracts, runs the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -8,10 +9,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
 # TF Serving's own protos, to read the warmup file and run the generated gRPC clients in tests.
 # --no-deps: the wheel depends on the full `tensorflow`, which would install beside tensorflow-cpu.
-.venv/bin/python -m pip install --quiet --no-deps tensorflow-serving-api==2.21.0
+.venv/bin/python -m pip install --quiet --no-deps -c constraints.txt tensorflow-serving-api
 # The browser test drives Debian's Chromium (Playwright's own browser download is not reachable).
 # Where it can install it (root with apt, as in CI), the browser test must run, not skip.
 # The Slurm tests start a single-node cluster from Debian's packages (tests/slurm_cluster.py).
@@ -28,6 +29,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 .venv/bin/python -m ruff check sigforge tests bench plugins
+.venv/bin/lint-imports --no-cache  # the layer contracts in pyproject.toml
 set +e
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
 status=$?

@@ -6,7 +6,7 @@ validation must answer without TensorFlow, so nothing heavy may be imported at t
 
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 PROJECT_NAME = "sigforge"
 
@@ -14,7 +14,7 @@ PROJECT_NAME = "sigforge"
 def __getattr__(name: str) -> Any:
     """``hookimpl``, the marker for plugin hook implementations (``@hookimpl def
     register_naming_policies(register): ...``), made on first use: readers of contracts
-    (``sigforge.inspect``, ``sigforge.diff``) never import pluggy."""
+    (``sigforge.cli.inspect_command``, ``sigforge.cli.diff_command``) never import pluggy."""
     if name == "hookimpl":
         import pluggy
 

@@ -79,6 +79,18 @@ class RegistrationRefused(SigforgeError):
     exit_code = 5
 
 
+class BreakingChange(SigforgeError):
+    """A new version would break the clients of the version served now; nothing was published."""
+
+    exit_code = 5
+
+
+class LauncherError(SigforgeError):
+    """A sweep's launcher cannot run its jobs as asked (no node fits them, results never came)."""
+
+    exit_code = 2
+
+
 class Terminated(BaseException):
     """SIGTERM, raised where the export is so that the MLflow run can be marked KILLED."""
 

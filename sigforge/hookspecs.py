@@ -1,144 +1,22 @@
-"""Every hook a sigforge plugin can implement, grouped by the phase in which it runs.
+"""Deprecated: ``sigforge.hookspecs`` is ``sigforge.plugins.hookspecs`` since 0.2 (removed in 0.3)."""
 
-This module is the public plugin API. A plugin is any module or object with functions marked
-``@sigforge.hookimpl`` whose names match these specifications; it is found through the ``sigforge``
-entry-point group of an installed package, or named in config as ``plugins.modules=[pkg.module]``.
-The built-in naming policies, models and checks are plugins of exactly this kind.
-"""
+from sigforge._moved import warn_moved
+from sigforge.plugins.hookspecs import (
+    ModelBuilder,
+    NamingPolicy,
+    Preprocessor,
+    PreprocessorFactory,
+    PreprocessorWithExample,
+    hookspec,
+)
 
-from __future__ import annotations
+warn_moved("sigforge.hookspecs", "sigforge.plugins.hookspecs")
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
-import pluggy
-
-from sigforge import PROJECT_NAME
-
-if TYPE_CHECKING:  # for the annotations only: this module is on the fast, TensorFlow-free path
-    from sigforge.spec import InputSpec, ModelSpec, SignatureSpec
-
-hookspec = pluggy.HookspecMarker(PROJECT_NAME)
-
-
-# -- What plugins register. Every plugin gets its config parameters the same way: as keyword
-# arguments (``**params``), each with its default in the config schema.
-
-
-class NamingPolicy(Protocol):
-    """``policy(input, signature, **params) -> key``: the key clients send for ``input``.
-
-    ``params`` are the ``naming`` settings other than ``policy`` (``prefix``, ``template``); take the
-    ones you use by name and accept the rest with ``**params``. Deprecated, until the next release:
-    ``policy(input, signature)`` reading ``signature.naming``.
-    """
-
-    def __call__(self, input: InputSpec, signature: SignatureSpec, **params: Any) -> str: ...
-
-
-@runtime_checkable
-class Preprocessor(Protocol):
-    """What a preprocessor factory returns: traced into the serving graph, in front of the model."""
-
-    def serving_spec(self, spec: Any) -> Any:
-        """The ``tf.TensorSpec`` clients send, given the ``tf.TensorSpec`` the next step takes."""
-
-    def __call__(self, tensor: Any) -> Any:
-        """Client tensor in, model tensor out (traced, so TensorFlow ops only)."""
-
-
-@runtime_checkable
-class PreprocessorWithExample(Preprocessor, Protocol):
-    """A preprocessor whose client data synthetic values can't stand in for (encoded images,
-    serialized protos): verification and the warmup requests use what it returns."""
-
-    def example_input(self, batch: int) -> Any:
-        """``batch`` real client values, e.g. a NumPy array of PNG-encoded bytes, shaped like
-        ``serving_spec`` says."""
-
-
-PreprocessorFactory = Callable[..., Preprocessor]
-"""``factory(**params) -> Preprocessor``: ``params`` are the step's settings other than ``name``."""
-
-
-class ModelBuilder(Protocol):
-    """``builder(model, inputs, **params) -> keras.Model``.
-
-    ``model`` has ``architecture``, ``name``, ``task``, ``num_classes`` and ``class_names``;
-    ``params`` are its hyperparameters: the ``model.*`` settings sigforge does not read itself
-    (``hidden_units``, ``filters``, ``vocab_size``, ``embedding_dim``, ``seed``) and the entries of
-    ``model.params``. Deprecated, until the next release: ``builder(model_cfg, inputs)`` reading
-    ``model_cfg.<param>``.
-    """
-
-    def __call__(self, model: ModelSpec, inputs: Sequence[InputSpec], **params: Any) -> Any: ...
-
-
-# -- Registration: called once per plugin when the plugin manager's registries are built, which
-# happens after the config's ``plugins.modules`` are known and before any other config value is read.
-
-
-@hookspec
-def register_naming_policies(register):
-    """Offer input-key naming policies.
-
-    Call ``register(name, policy)`` for each policy this plugin offers (a ``NamingPolicy``);
-    ``naming.policy=<name>`` selects one. ``policy(input, signature, **params)`` returns the key
-    clients send for ``input`` in ``signature`` (a predict signature; classify and regress always
-    take ``inputs``). ``input`` has ``name``, ``modality``, ``dtype`` and ``shape``; ``signature``
-    has ``name`` and ``method``. The key must be a valid signature key (``[A-Za-z][A-Za-z0-9_]*``)
-    and unique within the signature, or the export stops naming this plugin.
-    """
-
-
-@hookspec
-def register_preprocessors(register):
-    """Offer preprocessors that are traced into the serving graph.
-
-    Call ``register(name, factory)`` (a ``PreprocessorFactory``);
-    ``inputs.<name>.preprocess=[{name: <name>, <param>: <value>}]`` selects one. ``factory(**params)``
-    returns a ``Preprocessor``: ``serving_spec(spec)`` and ``__call__(tensor)``, and optionally
-    ``example_input(batch)`` (``PreprocessorWithExample``) when synthetic client data would not do.
-    Import TensorFlow inside the factory, not at module level, so config validation stays fast.
-    """
-
-
-@hookspec
-def register_models(register):
-    """Offer model architectures.
-
-    Call ``register(name, builder)`` (a ``ModelBuilder``); ``model.architecture=<name>`` selects one.
-    ``builder(model, inputs, **params)`` returns a ``keras.Model`` that takes a dict keyed by input
-    name (the model-side dtype and shape of each entry of ``inputs``) and returns a dict of named
-    outputs: ``scores`` (float, ``[batch, classes]``) for a classification task, ``outputs`` (float,
-    ``[batch]`` or ``[batch, 1]``) for regression, and any other outputs predict signatures may name.
-    """
-
-
-# -- Validation: called for every signature after the spec is built, before TensorFlow is imported.
-
-
-@hookspec
-def validate_signature(signature):
-    """Check one signature of the resolved spec against a team's rules.
-
-    Called once per signature per plugin, after naming policies ran and before anything is built
-    or written. ``signature`` has ``name``, ``method``, ``method_name``, ``inputs`` (input names),
-    ``outputs`` and ``keys`` (input name -> client key). Return a list of problems, each a sentence
-    a user can act on; any problem stops the export. Return ``[]`` or ``None`` when all is well.
-    """
-
-
-# -- Completion: called after the version directory is published.
-
-
-@hookspec
-def export_finished(result):
-    """React to a finished export (notify, copy, register elsewhere).
-
-    Called once per plugin after the SavedModel was written, verified and renamed into its
-    numbered version directory. ``result`` has ``export_dir`` (the version directory), ``version``,
-    ``spec``, ``report`` (the verification report), ``summary`` and ``mlflow_run_id`` (the MLflow
-    run that logs this export, which finishes after the hooks; None without MLflow). The return
-    value is ignored; an exception is reported naming the plugin, but the published version stays.
-    """
+__all__ = [
+    "ModelBuilder",
+    "NamingPolicy",
+    "Preprocessor",
+    "PreprocessorFactory",
+    "PreprocessorWithExample",
+    "hookspec",
+]

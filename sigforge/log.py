@@ -1,95 +1,10 @@
-"""``python -m sigforge.log EXPORT_DIR``: log an existing export to MLflow.
+"""Deprecated: ``python -m sigforge.log`` is ``sigforge log`` since 0.2 (removed in 0.3)."""
 
-For exports whose logging failed (an unreachable tracking server) or that were made with
-``mlflow.enabled=false``. The summary, card and MLflow model are rebuilt from ``saved_model.pb``
-(the request files from its TF Serving warmup requests, where it has them);
-``--config`` adds the composed config (Hydra's ``.hydra/config.yaml`` of the run) as params and
-artifact.
-"""
-
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
 
-from sigforge.contract import contract_to_dict, read_contract
-from sigforge.errors import SigforgeError
-from sigforge.inspect import resolve_export_dir
-from sigforge.summary import build_summary, client_files
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sigforge.log", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "export_dir", type=Path, help="a version directory (or a model directory: its latest)"
-    )
-    parser.add_argument(
-        "--tracking-uri", help="default: sqlite:///outputs/mlflow.db under the current directory"
-    )
-    parser.add_argument("--experiment", help="default: the model's name (the version directory's parent)")
-    parser.add_argument("--config", type=Path, help="the composed config.yaml of the export run")
-    args = parser.parse_args(argv)
-
-    from sigforge.schema import MlflowConf
-    from sigforge.tracking.params import flatten
-    from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
-    from sigforge.tracking.store import resolve_tracking_uri
-
-    try:
-        export_dir = resolve_export_dir(args.export_dir).resolve()
-        model_name, version = export_dir.parent.name, int(export_dir.name) if export_dir.name.isdigit() else 0
-        summary = build_summary(
-            contract_to_dict(read_contract(export_dir)),
-            model=model_name,
-            version=version,
-            export_dir=str(export_dir),
-        )
-        config_yaml, params = "", {}
-        if args.config:
-            from omegaconf import OmegaConf
-
-            config_yaml = args.config.read_text()
-            params = flatten(OmegaConf.to_container(OmegaConf.create(config_yaml), resolve=False))
-        cwd = Path.cwd()
-        defaults = MlflowConf()  # the schema's bounds on each request
-        target = RunTarget(
-            model_name=model_name,
-            experiment=args.experiment or model_name,
-            tracking_uri=resolve_tracking_uri(args.tracking_uri, cwd),
-            cwd=cwd,
-            http_timeout=defaults.http_timeout,
-            http_retries=defaults.http_retries,
-            operation_timeout=defaults.operation_timeout,
-        )
-        run = ExportRun(target)
-        run.start(params, tags={"sigforge.logged_later": "true"})
-        inputs = _warmup_inputs(export_dir)
-        run.finish(
-            LoggedExport(
-                export_dir=export_dir,
-                version=version,
-                summary=summary,
-                config_yaml=config_yaml,
-                client_files=client_files(summary, inputs),
-                examples={name: {k: v[:1] for k, v in args.items()} for name, args in inputs.items()},
-            )
-        )
-    except (OSError, ValueError, SigforgeError) as err:
-        print(f"sigforge.log: {err}", file=sys.stderr)
-        return getattr(err, "exit_code", 2)
-    print(f"sigforge.log: logged {export_dir} as MLflow run {run.run_id} to {run.tracking_uri}")
-    return 0
-
-
-def _warmup_inputs(export_dir: Path) -> dict[str, dict]:
-    """The requests of the export's TF Serving warmup file, if it has one: the request files' data."""
-    from sigforge.warmup import WARMUP_FILE, read_warmup
-
-    if not (export_dir / WARMUP_FILE).is_file():
-        return {}
-    return dict(read_warmup(export_dir))
-
+from sigforge._moved import warn_moved
+from sigforge.cli.log_command import main
 
 if __name__ == "__main__":
+    warn_moved("python -m sigforge.log", "sigforge log")
     sys.exit(main())

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sigforge.compat import guard_version
-from sigforge.contract import contract_to_dict, expected_contract
+from sigforge.config.validate import build_spec
+from sigforge.contract.compat import guard_version
+from sigforge.contract.read import contract_to_dict, expected_contract
 from sigforge.errors import ConfigError, ExportError, PluginError, one_line
-from sigforge.plugins import Plugins, call_with_params, load_plugins
-from sigforge.progress import Progress, Silent
+from sigforge.plugins.manager import Plugins, call_with_params, load_plugins
+from sigforge.report.progress import Progress, Silent
+from sigforge.report.summary import build_summary, client_files, write_summary
 from sigforge.spec import ExportSpec
-from sigforge.summary import build_summary, client_files, write_summary
-from sigforge.validate import build_spec
 
 log = logging.getLogger("sigforge")
 
@@ -68,7 +68,7 @@ def weights_origin(spec: ExportSpec) -> str:
 
 
 def export(config: Mapping[str, Any], *, cwd: Path | None = None, **options: Any) -> ExportResult:
-    """The whole export of a composed config (a plain mapping, e.g. ``sigforge.compose.compose(...)``),
+    """The whole export of a composed config (a plain mapping, e.g. ``sigforge.config.compose.compose(...)``),
     as ``python -m sigforge`` runs it: validate, export, publish, and log to MLflow unless
     ``mlflow.enabled`` is false. ``options``: those of ``export_spec``."""
     spec, plugins = prepare(config, cwd=cwd)
@@ -130,7 +130,7 @@ def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportS
 def build_model(spec: ExportSpec) -> Any:
     """The model to export: a trained `model.source`, or the registered builder's model with `model.weights`."""
     if spec.model.source is not None:
-        from sigforge.source_model import load_source
+        from sigforge.export.source_model import load_source
 
         return load_source(spec)
     if spec.model.weights is None:
@@ -196,8 +196,8 @@ def run_export(
     last chance to refuse it (the MLflow stage raises there when the run could not start for a
     reason in the config, or when the registry would refuse the contract). ``mlflow_run_id()`` gives
     the run that will log the export, for ``export_finished`` hooks."""
-    from sigforge import versions
-    from sigforge.saved_model_write import write_saved_model
+    from sigforge.export import versions
+    from sigforge.export.saved_model import write_saved_model
 
     progress = progress or Silent()
     timings: dict[str, float] = {}
@@ -218,19 +218,19 @@ def run_export(
         with stage("build"):
             model = build_model(spec)
         with stage("trace"):
-            from sigforge.signatures import build_serving_plan
+            from sigforge.export.signatures import build_serving_plan
 
             plan = build_serving_plan(model, spec)
         with versions.staging(model_dir) as staged:
             with stage("write"):
                 write_saved_model(plan, staged, {s.name: s.method_name for s in spec.signatures})
             with stage("verify"):
-                from sigforge.verify import verify
-                from sigforge.verify_inputs import reference_calls
+                from sigforge.verify.checks import verify
+                from sigforge.verify.inputs import reference_calls
 
                 references = reference_calls(spec, plan)
                 if spec.warmup:
-                    from sigforge.warmup import write_warmup
+                    from sigforge.export.warmup import write_warmup
 
                     write_warmup(
                         staged,
@@ -272,7 +272,7 @@ def run_export(
         except OSError as err:
             raise ExportError(
                 f"{export_dir} is published, but writing its summary to {target} failed ({err.strerror}); "
-                f"free space there, then rebuild it with python -m sigforge.inspect {export_dir}."
+                f"free space there, then rebuild it with sigforge inspect {export_dir}."
             ) from err
     result = ExportResult(export_dir, version, spec, report, summary, files, kit, timings, parameter_count)
     result.mlflow_run_id = mlflow_run_id() if mlflow_run_id is not None else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -144,3 +145,52 @@ def shape_text(shape: Sequence[int | None] | None) -> str:
     if shape is None:
         return "unknown rank"
     return "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
+
+
+# TF Serving's version rule (sources/storage_path/file_system_storage_path_source.cc): every child
+# of a model's base path counts, files included, when absl::SimpleAtoi reads its name as an int64.
+_ASCII_SPACE = " \t\n\v\f\r"
+
+
+def serving_version(name: str) -> int | None:
+    """The version TF Serving reads in a model directory's child ``name``, or None.
+
+    ``absl::SimpleAtoi``: optional ASCII whitespace around, one optional sign, ASCII decimal digits,
+    in int64 range. So ``7``, ``007``, ``+7`` and ``" 7 "`` are 7; ``²`` and ``٣`` are no version,
+    though Python's ``str.isdigit`` says they are.
+    """
+    text = name.strip(_ASCII_SPACE)
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not digits or any(not "0" <= c <= "9" for c in digits):
+        return None
+    value = int(text)
+    return value if -(2**63) <= value <= MAX_VERSION else None
+
+
+def version_name_problem(name: str) -> str | None:
+    """Why a model directory's child ``name`` is one TF Serving and sigforge would read differently:
+    a version not written as sigforge writes them (``1``, ``2``...), or digits TF Serving ignores."""
+    number = serving_version(name)
+    if number is not None and (name != str(number) or number < 0):
+        return (
+            f"TF Serving reads {name!r} as version {number}, but it is not written as a version is ({number})"
+        )
+    if number is None and name.strip(_ASCII_SPACE).lstrip("+-").isdigit():
+        return f"{name!r} looks like a version number but is not one to TF Serving (only ASCII digits count)"
+    return None
+
+
+def served_versions(model_dir: Path) -> dict[int, Path]:
+    """Every child of ``model_dir`` that TF Serving counts as a version, by number (files included).
+
+    Two names with one number: TF Serving keeps the later one; sigforge refuses such directories
+    before it gets here (``version_name_problem``), so the order does not matter.
+    """
+    if not model_dir.is_dir():
+        return {}
+    found: dict[int, Path] = {}
+    for child in sorted(model_dir.iterdir()):
+        number = serving_version(child.name)
+        if number is not None:
+            found[number] = child
+    return found

@@ -1,6 +1,6 @@
 """The validated export as plain data: what every stage after the config reads, and nothing from Hydra.
 
-``sigforge.validate.build_spec`` makes an ``ExportSpec`` from a composed config. Registry entries
+``sigforge.config.validate.build_spec`` makes an ``ExportSpec`` from a composed config. Registry entries
 (the model builder, each preprocessor) are resolved there once and travel in the spec, so later
 stages never look a name up again. No TensorFlow and no pluggy here: the contract layer reads these.
 """

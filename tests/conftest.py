@@ -54,14 +54,14 @@ def no_mlflow_environment():
 @pytest.fixture(scope="session")
 def compose() -> Callable[..., dict[str, Any]]:
     """Compose the packaged config tree with overrides, as ``python -m sigforge`` would."""
-    from sigforge.compose import compose as compose_config
+    from sigforge.config.compose import compose as compose_config
 
     return compose_config
 
 
 @pytest.fixture(scope="session")
 def plugins():
-    from sigforge.plugins import load_plugins
+    from sigforge.plugins.manager import load_plugins
 
     return load_plugins()
 
@@ -69,8 +69,8 @@ def plugins():
 @pytest.fixture(scope="session")
 def export(compose, plugins, tmp_path_factory) -> Callable[..., Any]:
     """Export an experiment in this process (TensorFlow imported once); cached per overrides."""
+    from sigforge.config.validate import build_spec
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     cache: dict[tuple[str, ...], Any] = {}
 
@@ -144,7 +144,7 @@ def pip_install_target(source: Path, target: Path) -> None:
 
 def with_plugin(*plugins: object):
     """A fresh plugin manager (built-ins, no entry points) with inline ``plugins`` registered."""
-    from sigforge.plugins import Plugins, make_plugin_manager
+    from sigforge.plugins.manager import Plugins, make_plugin_manager
 
     pm = make_plugin_manager(entry_points=False)
     for i, plugin in enumerate(plugins):

@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 
 
 def lean(eager_bytes: int, seed: int = 7):
-    from sigforge.builtin.models import _layers
+    from sigforge.plugins.builtin.models import _layers
 
     init = _layers()[2](seed=seed)
     init.eager_bytes = eager_bytes

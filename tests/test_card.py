@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from sigforge.card import render_card
-from sigforge.summary import client_files
+from sigforge.report.card import render_card
+from sigforge.report.summary import client_files
 
 tf = pytest.importorskip("tensorflow")
 

@@ -1,4 +1,4 @@
-"""Which contract changes break clients: the rules shared by sigforge.diff, the version guard on disk,
+"""Which contract changes break clients: the rules shared by sigforge.cli.diff_command, the version guard on disk,
 the sweep guard and the registry guard; then the guards end to end."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from sigforge.compat import breaking_changes, compare_contracts
+from sigforge.contract.compat import breaking_changes, compare_contracts
 
 BASE = {
     "serving_default": {
@@ -156,7 +156,7 @@ def test_check_sweep_lets_compatible_jobs_share_a_directory(compose):
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
-    from sigforge.sweep_guard import check_sweep, job_overrides
+    from sigforge.sweeps.contract_guard import check_sweep, job_overrides
 
     assert len(job_overrides(["+experiment=multi_input", "model.hidden_units=[16],[32]", "a=1,2"])) == 4
     GlobalHydra.instance().clear()

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from sigforge.contract import SignatureContract, TensorContract, compare, contract_to_dict, read_contract
+from sigforge.contract.read import SignatureContract, TensorContract, compare, contract_to_dict, read_contract
 
 
 def write_saved_model(path, metas):
@@ -169,8 +169,8 @@ def test_contract_to_dict_is_plain_json_data():
 
 def test_the_contract_layer_loads_neither_the_spec_builder_nor_pluggy_nor_tensorflow():
     code = (
-        "import sys, sigforge.contract, sigforge.compat, sigforge.inspect, sigforge.diff\n"
-        "print(sorted(m for m in ('pluggy', 'sigforge.validate', 'sigforge.plugins', 'tensorflow', 'mlflow')"
+        "import sys, sigforge.contract.read, sigforge.contract.compat, sigforge.cli.inspect_command, sigforge.cli.diff_command\n"
+        "print(sorted(m for m in ('pluggy', 'sigforge.config.validate', 'sigforge.plugins.manager', 'tensorflow', 'mlflow')"
         " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -191,8 +191,8 @@ def test_summary_files_are_written_outside_the_version(export):
 
 
 def test_weights_file_is_loaded_before_export(compose, plugins, tmp_path):
+    from sigforge.config.validate import build_spec
     from sigforge.pipeline import build_model, run_export
-    from sigforge.validate import build_spec
 
     cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}", "model.seed=1")
     trained = build_model(build_spec(cfg, plugins))
@@ -214,9 +214,9 @@ def test_weights_file_is_loaded_before_export(compose, plugins, tmp_path):
 
 
 def test_incompatible_weights_are_refused_and_nothing_is_published(compose, plugins, tmp_path):
+    from sigforge.config.validate import build_spec
     from sigforge.errors import ExportError
     from sigforge.pipeline import build_model, run_export
-    from sigforge.validate import build_spec
 
     other = build_model(build_spec(compose("+experiment=multi_input"), plugins))
     other.save_weights(tmp_path / "other.weights.h5")
@@ -235,9 +235,9 @@ def test_failed_verification_publishes_nothing(compose, tmp_path):
     import keras
 
     from sigforge import hookimpl
+    from sigforge.config.validate import build_spec
     from sigforge.errors import VerificationError
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     class NanModel:
         @hookimpl
@@ -260,9 +260,9 @@ def test_failed_verification_publishes_nothing(compose, tmp_path):
 
 
 def test_versions_count_up_and_are_never_overwritten(compose, plugins, tmp_path):
+    from sigforge.config.validate import build_spec
     from sigforge.errors import ExportError
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}")
     spec = build_spec(cfg, plugins)
@@ -276,7 +276,7 @@ def test_versions_count_up_and_are_never_overwritten(compose, plugins, tmp_path)
 
 
 def test_publish_takes_the_next_number_when_another_process_won(tmp_path):
-    from sigforge.versions import publish
+    from sigforge.export.versions import publish
 
     model_dir = tmp_path / "m"
     (model_dir / "1").mkdir(parents=True)
@@ -294,7 +294,7 @@ def test_staging_is_removed_only_when_its_writer_provably_died(tmp_path):
     import fcntl
     import time
 
-    from sigforge.versions import STALE_WITHOUT_LOCK_SECONDS, remove_stale_staging
+    from sigforge.export.versions import STALE_WITHOUT_LOCK_SECONDS, remove_stale_staging
 
     dead, alive, legacy = (tmp_path / f".sigforge-staging-host-1-{n}" for n in ("dead", "alive", "legacy"))
     for path in (dead, alive, legacy):
@@ -316,9 +316,9 @@ def test_staging_is_removed_only_when_its_writer_provably_died(tmp_path):
 
 
 def test_base_dir_that_cannot_be_created_is_refused(compose, plugins, tmp_path):
+    from sigforge.config.validate import build_spec
     from sigforge.errors import ExportError
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
@@ -328,9 +328,9 @@ def test_base_dir_that_cannot_be_created_is_refused(compose, plugins, tmp_path):
 
 
 def test_model_dir_symlinked_out_of_base_dir_is_refused(compose, plugins, tmp_path):
+    from sigforge.config.validate import build_spec
     from sigforge.errors import ExportError
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     (tmp_path / "base").mkdir()
     (tmp_path / "elsewhere").mkdir()
@@ -346,8 +346,8 @@ def test_models_with_lookup_tables_keep_them_in_the_saved_model(compose, tmp_pat
     import keras
 
     from sigforge import hookimpl
+    from sigforge.config.validate import build_spec
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     class LookupModel:
         @hookimpl
@@ -390,10 +390,10 @@ def test_models_with_lookup_tables_keep_them_in_the_saved_model(compose, tmp_pat
 def test_verification_catches_a_dtype_that_drifted_while_tracing(compose, plugins, tmp_path):
     """The traced signature's own specs are no alibi: an input without preprocessors must be
     written exactly as declared, whatever the plan says the client sends."""
-    from sigforge.contract import TensorContract
+    from sigforge.config.validate import build_spec
+    from sigforge.contract.read import TensorContract
     from sigforge.errors import VerificationError
-    from sigforge.validate import build_spec
-    from sigforge.verify import verify
+    from sigforge.verify.checks import verify
 
     spec = build_spec(compose("+experiment=image_classifier", f"export.base_dir={tmp_path}"), plugins)
     drifted = tf.function(
@@ -413,7 +413,7 @@ def test_verification_catches_a_dtype_that_drifted_while_tracing(compose, plugin
 STAGING_WRITER = """
 import sys
 from pathlib import Path
-from sigforge.versions import publish, staging
+from sigforge.export.versions import publish, staging
 
 model_dir = Path(sys.argv[1])
 with staging(model_dir) as path:
@@ -466,9 +466,9 @@ def writer_in_another_pid_namespace(model_dir):
 def test_a_writer_in_another_pid_namespace_keeps_its_staging(compose, plugins, tmp_path):
     """Its PID means nothing here (it is 1 or 2 inside its namespace); its lock does."""
 
+    from sigforge.config.validate import build_spec
+    from sigforge.export.versions import remove_stale_staging
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
-    from sigforge.versions import remove_stale_staging
 
     model_dir = tmp_path / "image_classifier"
     model_dir.mkdir()
@@ -497,7 +497,7 @@ def test_a_killed_writer_in_another_namespace_leaves_staging_the_next_export_rem
     import signal
     import time
 
-    from sigforge.versions import remove_stale_staging
+    from sigforge.export.versions import remove_stale_staging
 
     writer = writer_in_another_pid_namespace(tmp_path)
     staged = tmp_path / writer.stdout.readline().strip()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sigforge.compose import compose
+from sigforge.config.compose import compose
 from sigforge.errors import ConfigError
 from sigforge.pipeline import export
 

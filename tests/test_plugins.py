@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import saved_model_proto, with_plugin
 
-from sigforge import hookimpl, hookspecs
+from sigforge import hookimpl
+from sigforge.config.validate import build_spec
 from sigforge.errors import ConfigError, PluginError
-from sigforge.validate import build_spec
+from sigforge.plugins import hookspecs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,7 +63,7 @@ def test_a_name_registered_twice_names_both_plugins():
     with pytest.raises(
         PluginError,
         match="naming policy 'identity' is registered twice, by plugin "
-        "'sigforge.builtin.naming' and by plugin 'copycat'",
+        "'sigforge.plugins.builtin.naming' and by plugin 'copycat'",
     ):
         with_plugin(Policy(lambda i, s, **_: "x", name="copycat", policy_name="identity"))
 
@@ -329,7 +330,7 @@ def test_builtin_tokenize_ships_its_vocabulary_as_an_asset(export, tmp_path):
 
 
 def test_tokenize_maps_tokens_to_ids_with_oov_and_padding():
-    from sigforge.builtin.preprocessors import _factory
+    from sigforge.plugins.builtin.preprocessors import _factory
 
     tokenize = _factory("tokenize")(vocabulary=["the", "fox"], oov_id=1, pad_id=0, first_id=2)
     assert tokenize.serving_spec(tf.TensorSpec([None, 5], tf.int32)) == tf.TensorSpec([None], tf.string)
@@ -338,7 +339,7 @@ def test_tokenize_maps_tokens_to_ids_with_oov_and_padding():
 
 
 def test_normalize_and_parse_example():
-    from sigforge.builtin.preprocessors import _factory
+    from sigforge.plugins.builtin.preprocessors import _factory
 
     normalize = _factory("normalize")(mean=[1.0], std=[2.0])
     np.testing.assert_allclose(normalize(tf.constant([[3.0]])).numpy(), [[1.0]])
@@ -459,7 +460,7 @@ def test_plugin_module_that_fails_to_import_names_the_module_and_error(compose, 
 
 
 def test_a_hookimpl_with_wrong_argument_names_is_named(tmp_path, monkeypatch):
-    from sigforge.plugins import make_plugin_manager
+    from sigforge.plugins.manager import make_plugin_manager
 
     (tmp_path / "team_bad_args.py").write_text(
         "from sigforge import hookimpl\n\n@hookimpl\ndef register_models(registry):\n    pass\n"
@@ -472,7 +473,7 @@ def test_a_hookimpl_with_wrong_argument_names_is_named(tmp_path, monkeypatch):
 def test_a_hook_that_calls_sys_exit_is_a_failing_plugin(compose):
     import sys
 
-    from sigforge.validate import build_spec
+    from sigforge.config.validate import build_spec
 
     class Quitter:
         name = "quitter"
@@ -486,8 +487,8 @@ def test_a_hook_that_calls_sys_exit_is_a_failing_plugin(compose):
 
 
 def test_a_model_builder_that_returns_no_model_is_named(compose, tmp_path):
+    from sigforge.config.validate import build_spec
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     class NotAModel:
         name = "team-broken"
@@ -514,8 +515,8 @@ def test_a_model_builder_that_returns_no_model_is_named(compose, tmp_path):
     ids=["raises", "wrong-type", "wrong-batch"],
 )
 def test_example_input_that_misbehaves_is_named(compose, tmp_path, example_input, message):
+    from sigforge.config.validate import build_spec
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     class Raw:
         def serving_spec(self, spec):
@@ -546,9 +547,9 @@ def test_example_input_that_misbehaves_is_named(compose, tmp_path, example_input
 def test_plugins_written_for_the_old_parameter_forms_still_work_with_a_deprecation_warning(compose, tmp_path):
     """One release of grace: policy(input, signature) reading signature.naming, and
     builder(model_cfg, inputs) reading model_cfg.<param>, are called the old way and warned about."""
+    from sigforge.config.validate import build_spec
     from sigforge.pipeline import build_model
-    from sigforge.plugins import SigforgeDeprecationWarning
-    from sigforge.validate import build_spec
+    from sigforge.plugins.manager import SigforgeDeprecationWarning
 
     class OldStyle:
         name = "old-style"
@@ -588,7 +589,7 @@ def test_plugins_written_for_the_old_parameter_forms_still_work_with_a_deprecati
 
 
 def test_plugins_get_their_parameters_as_keyword_arguments(compose):
-    from sigforge.validate import build_spec
+    from sigforge.config.validate import build_spec
 
     got = {}
 

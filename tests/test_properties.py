@@ -40,7 +40,7 @@ def test_keys_we_refuse_are_changed_or_refused_by_tensorflow(tmp_path_factory, k
         tf.saved_model.save(module, str(path), signatures={"s": fn.get_concrete_function()})
     except (ValueError, AssertionError):
         return  # TensorFlow refuses it outright
-    from sigforge.contract import read_contract
+    from sigforge.contract.read import read_contract
 
     written = set(read_contract(path)["s"].inputs)
     loaded = set(tf.saved_model.load(str(path)).signatures["s"].structured_input_signature[1])
@@ -73,8 +73,8 @@ def random_specs(draw):
 
 @given(input_keys)
 def test_keys_differing_only_in_case_are_refused(compose, plugins, key):
+    from sigforge.config.validate import build_spec
     from sigforge.errors import ConfigError
-    from sigforge.validate import build_spec
 
     other = key.swapcase()
     if keyword.iskeyword(other):
@@ -96,9 +96,9 @@ def test_keys_differing_only_in_case_are_refused(compose, plugins, key):
 
 def assert_round_trip(compose, plugins, base, inputs, signatures, policy):
     """Export a random spec and read saved_model.pb back: every key, dtype, shape and method exact."""
-    from sigforge.contract import read_contract
+    from sigforge.config.validate import build_spec
+    from sigforge.contract.read import read_contract
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     cfg = compose("+experiment=image_classifier", f"export.base_dir={base}")
     cfg["model"]["architecture"] = "dnn_classifier"

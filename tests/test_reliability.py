@@ -317,7 +317,7 @@ CATALOG = [
 def other_weights(tmp_path_factory) -> Path:
     """Weights of a different architecture (multi_input), to load into image_cnn."""
     pytest.importorskip("tensorflow")
-    from sigforge.compose import compose
+    from sigforge.config.compose import compose
     from sigforge.pipeline import build_model, prepare
 
     spec, _plugins = prepare(compose(MULTI))
@@ -395,7 +395,7 @@ def test_bad_input_is_refused_cleanly(tmp_path, other_weights, failing_server, c
     leftovers = [p for p in exports.rglob("*") if p.parent.parent == exports] if exports.exists() else []
     if case in ("mlflow-unreachable-server", "mlflow-failing-server"):
         # The one refusal that happens after a verified export: the version is kept on purpose.
-        assert [p.name for p in leftovers] == ["1"] and "sigforge.log" in result.stderr
+        assert [p.name for p in leftovers] == ["1"] and "sigforge.cli.log_command" in result.stderr
     else:
         assert leftovers == [], leftovers
     assert running_runs(tmp_path / "outputs" / "mlflow.db") == []

@@ -1,5 +1,5 @@
 """The schema is the one home of every default: no YAML file under conf/ repeats one, and every
-stage reads the defaults through the schema (sigforge.schema.with_defaults)."""
+stage reads the defaults through the schema (sigforge.config.schema.with_defaults)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sigforge.errors import ConfigError
-from sigforge.schema import (
+from sigforge.config.schema import (
     ExportConf,
     InputConf,
     MlflowConf,
@@ -21,6 +20,7 @@ from sigforge.schema import (
     SignatureConf,
     with_defaults,
 )
+from sigforge.errors import ConfigError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 GROUPS = {"model": ModelConf, "export": ExportConf, "mlflow": MlflowConf, "naming": NamingConf}

@@ -86,10 +86,10 @@ def test_a_saved_model_written_the_old_way_is_refused_and_not_published(
 ):
     """Tracking Keras 3's variable wrappers (as sigforge did before) saves a SavedModel that
     tf.saved_model.load runs but TF Serving's loader cannot: the restore op fills copies."""
-    from sigforge import signatures
+    from sigforge.config.validate import build_spec
     from sigforge.errors import VerificationError
+    from sigforge.export import signatures
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     def old_track(module, model):
         module.model_variables = list(model.variables)
@@ -107,7 +107,7 @@ def test_a_saved_model_written_the_old_way_is_refused_and_not_published(
 
 
 def test_serving_session_names_the_failing_op_and_loads_what_tf_serving_loads(export):
-    from sigforge.serving_loader import ServingLoadError, ServingSession
+    from sigforge.verify.serving_loader import ServingLoadError, ServingSession
 
     result = export("dnn_classifier")
     with ServingSession(result.export_dir) as session:
@@ -165,10 +165,10 @@ def test_warmup_can_be_turned_off(export):
 
 def test_a_corrupt_warmup_file_stops_the_export(compose, plugins, tmp_path, monkeypatch):
     """The warmup file is read back and replayed before publishing, not just written."""
-    from sigforge import warmup
+    from sigforge.config.validate import build_spec
     from sigforge.errors import VerificationError
+    from sigforge.export import warmup
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     real_write = warmup.write_warmup
 
@@ -324,9 +324,9 @@ def test_saved_model_cli_lines_of_the_card_run_as_printed(export, experiment):
 def test_preprocessor_without_example_input_is_told_what_to_add(compose, tmp_path):
     """A preprocessor that parses its input fails on random bytes; the error says to add example_input."""
     from sigforge import hookimpl
+    from sigforge.config.validate import build_spec
     from sigforge.errors import PluginError
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     class Csv(tf.Module):
         def serving_spec(self, spec):

@@ -31,8 +31,8 @@ def trained(tmp_path_factory):
 
 @pytest.mark.parametrize("form", ["model.keras", "saved_model"])
 def test_a_trained_model_is_exported_exactly(compose, plugins, tmp_path, trained, form):
+    from sigforge.config.validate import build_spec
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     root, probe, expected = trained
     cfg = compose(
@@ -47,9 +47,9 @@ def test_a_trained_model_is_exported_exactly(compose, plugins, tmp_path, trained
 
 
 def test_a_source_whose_inputs_differ_is_refused_before_any_write(compose, plugins, tmp_path, trained):
+    from sigforge.config.validate import build_spec
     from sigforge.errors import ExportError
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     root, _, _ = trained
     cfg = compose(
@@ -82,8 +82,8 @@ def test_a_source_whose_inputs_differ_is_refused_before_any_write(compose, plugi
     ],
 )
 def test_model_source_paths_are_checked_with_the_config(compose, plugins, tmp_path, value, message):
+    from sigforge.config.validate import build_spec
     from sigforge.errors import ConfigError
-    from sigforge.validate import build_spec
 
     with pytest.raises(ConfigError, match=message):
         build_spec(compose("+experiment=image_classifier", f"model.source={value}"), plugins, cwd=tmp_path)
@@ -101,8 +101,8 @@ def test_team_hyperparameters_and_a_command_line_input_compose_and_export(compos
     from conftest import with_plugin
 
     from sigforge import hookimpl
+    from sigforge.config.validate import build_spec
     from sigforge.pipeline import run_export
-    from sigforge.validate import build_spec
 
     seen = {}
 

@@ -7,9 +7,9 @@ import copy
 import pytest
 from conftest import EXPERIMENTS
 
+from sigforge.config.validate import build_spec
 from sigforge.errors import ConfigError, PluginError
 from sigforge.rules import key_problem, tf_sanitized
-from sigforge.validate import build_spec
 
 
 def contract_of(spec):
@@ -233,9 +233,9 @@ def test_spec_layer_imports_no_tensorflow():
 
     code = (
         "import sys\n"
-        "from sigforge.plugins import load_plugins\n"
-        "from sigforge.validate import build_spec\n"
-        "import sigforge.contract, sigforge.summary, sigforge.inspect, sigforge.pipeline\n"
+        "from sigforge.plugins.manager import load_plugins\n"
+        "from sigforge.config.validate import build_spec\n"
+        "import sigforge.contract.read, sigforge.report.summary, sigforge.cli.inspect_command, sigforge.pipeline\n"
         "load_plugins()\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'\n"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sigforge.sweep import compare_children, render_comparison
+from sigforge.sweeps.parent_run import compare_children, render_comparison
 
 PREDICT = "tensorflow/serving/predict"
 

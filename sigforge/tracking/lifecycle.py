@@ -133,7 +133,7 @@ class ExportTracking:
             if self.error is not None:
                 raise type(self.error)(
                     f"{self.error}. The verified export is kept at {result.export_dir}; log it later with "
-                    f"python -m sigforge.log {result.export_dir}"
+                    f"sigforge log {result.export_dir}"
                 )
             return
         try:

@@ -108,7 +108,7 @@ def _write_pyfunc_entry(
     path: Path, signature_key: str, signature: Mapping[str, Any], summary: Mapping[str, Any], example: Any
 ) -> None:
     """``code/sigforge_pyfunc.py`` and its config: which keys are binary (base64 on the wire)."""
-    from sigforge.client_requests import is_binary
+    from sigforge.report.requests import is_binary
 
     binary = set((summary.get("binary_inputs") or {}).get(signature_key, ()))
     binary |= {key for key, value in (example or {}).items() if is_binary(value)}

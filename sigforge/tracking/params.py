@@ -75,3 +75,14 @@ def redacted_yaml(config: Mapping[str, Any]) -> str:
 def contract_digest(contract: Mapping[str, Any]) -> str:
     """A short, stable fingerprint of a contract: equal digests, equal keys, dtypes, shapes and methods."""
     return hashlib.sha256(json.dumps(contract, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def redact_uri(uri: str) -> str:
+    """``https://user:pw@host/x`` -> ``https://***@host/x``: a URI as the console may show it."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        return uri
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return uri
+    return f"{scheme}://{REDACTED}@{authority.rsplit('@', 1)[1]}{slash}{path}"

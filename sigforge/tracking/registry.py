@@ -24,8 +24,8 @@ def check_registration(
 
     Called before the version is published (and again when registering): a version the registry
     refuses must not be the newest on disk either, or TF Serving would serve it."""
-    from sigforge.compat import breaking_changes, render
-    from sigforge.diff import load_contract
+    from sigforge.contract.compat import breaking_changes, render
+    from sigforge.tracking.contract_source import load_contract
 
     try:
         versions = client.search_model_versions(f"name = '{name}'")

@@ -21,7 +21,7 @@ from typing import Any
 
 from sigforge import __version__
 from sigforge.errors import RegistrationRefused, TrackingError, one_line
-from sigforge.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
+from sigforge.report.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
 from sigforge.tracking import registry
 from sigforge.tracking.lease import Lease, end_orphaned_runs, lease_tags
 from sigforge.tracking.mlmodel import MODEL_ARTIFACT, SAVED_MODEL_SUBDIR, write_mlmodel
@@ -210,7 +210,7 @@ class ExportRun:
             raise TrackingError(
                 f"{self._where()} failed while logging run {self.run_id}: {type(err).__name__}: {one_line(err)}. "
                 f"The verified export is kept at {export.export_dir}; log it later with "
-                f"python -m sigforge.log {export.export_dir}"
+                f"sigforge log {export.export_dir}"
             ) from err
 
     def _log_model(self, model_dir: Path, export: LoggedExport, digest: str) -> str:

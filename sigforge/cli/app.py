@@ -1,0 +1,142 @@
+"""``sigforge [OVERRIDES]``: the Hydra app. A thin shell around ``sigforge.pipeline``.
+
+Composition and type checks are Hydra's; everything after is a plain function of the composed
+config. Errors sigforge raises are printed as one ``sigforge: ...`` message with a non-zero exit
+(the traceback too when ``HYDRA_FULL_ERROR=1``).
+
+Streams: stdout carries what a script reads (the signature summary, then one JSON line with the
+export directory, version, MLflow run and tracking URI); progress, logs and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from sigforge import TENSORFLOW_ENV_DEFAULTS
+from sigforge.cli.exits import fail, quiet_broken_pipe
+from sigforge.config.compose import normalize_overrides
+from sigforge.config.schema import register_schema
+from sigforge.errors import SigforgeError, Terminated
+
+_STARTED = time.perf_counter()  # close to process start: the "compose" stage is measured from here
+for _name, _value in TENSORFLOW_ENV_DEFAULTS.items():  # before anything imports TensorFlow
+    os.environ.setdefault(_name, _value)
+register_schema()
+
+if TYPE_CHECKING:
+    from sigforge import pipeline
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(f"terminated by signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. some launchers): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# Libraries' INFO lines that say nothing a user acts on (absl's "renamed ... resource" on every save,
+# TensorFlow's "Assets written to", MLflow's database migration and "Created version"): the run
+# prints its own stages instead. Their warnings and errors still show.
+QUIET_LOGGERS = ("absl", "tensorflow", "mlflow", "alembic")
+
+
+def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tuple[str, ...] = ()) -> int:
+    """Validate, then export and log to MLflow (or print the contract for ``export.dry_run=true``)."""
+    import logging
+
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow resets its logger when imported
+    from sigforge import pipeline
+    from sigforge.report.progress import Progress
+    from sigforge.report.summary import to_markdown
+    from sigforge.tracking.params import redact_uri
+
+    progress = Progress()
+    container = OmegaConf.to_container(cfg, resolve=True)
+    spec, plugins = pipeline.prepare(container)
+    if spec.dry_run:
+        print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
+        return 0
+    progress.done("compose", time.perf_counter() - _STARTED)
+
+    def published(result: pipeline.ExportResult) -> None:
+        print(to_markdown(result.summary), end="", flush=True)
+        print(
+            f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}", file=sys.stderr
+        )
+
+    with _sigterm_raises():
+        result = pipeline.export_spec(
+            spec,
+            plugins,
+            container,
+            summary_dir=output_dir,
+            overrides=overrides,
+            progress=progress,
+            on_published=published,
+        )
+    uri = redact_uri(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
+    if result.mlflow_run_id is not None and uri is not None:
+        print(f"sigforge: logged MLflow run {result.mlflow_run_id} to {uri}", file=sys.stderr)
+    print(json.dumps(result_line(result, uri)))
+    return 0
+
+
+def result_line(result: pipeline.ExportResult, tracking_uri: str | None) -> dict[str, Any]:
+    """The run's last stdout line, for scripts: ``sigforge ... | tail -1 | jq .export_dir``."""
+    return {
+        "model": result.summary.get("model"),
+        "version": result.version,
+        "export_dir": str(result.export_dir),
+        "mlflow_run_id": result.mlflow_run_id,
+        "tracking_uri": tracking_uri,
+    }
+
+
+@hydra.main(version_base="1.3", config_path="pkg://sigforge.conf", config_name="config")
+def app(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    try:
+        with quiet_broken_pipe():
+            code = export_from_config(
+                cfg, Path(hydra_cfg.runtime.output_dir), tuple(hydra_cfg.overrides.task)
+            )
+    except SigforgeError as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        fail(str(err), err.exit_code)
+    except Terminated:
+        fail("terminated (SIGTERM); the MLflow run, if any, is marked KILLED", 143)
+    except KeyboardInterrupt:
+        fail("interrupted (SIGINT); the MLflow run, if any, is marked KILLED", 130)
+    if code:
+        sys.exit(code)
+
+
+def run(args: list[str]) -> None:
+    """Hand ``args`` to Hydra as its command line (``@hydra.main`` reads ``sys.argv``)."""
+    sys.argv = [sys.argv[0], *normalize_overrides(args)]
+    app()

@@ -1,0 +1,96 @@
+"""``sigforge log EXPORT_DIR``: log an existing export to MLflow.
+
+For exports whose logging failed (an unreachable tracking server) or that were made with
+``mlflow.enabled=false``. The summary, card and MLflow model are rebuilt from ``saved_model.pb``
+(the request files from its TF Serving warmup requests, where it has them);
+``--config`` adds the composed config (Hydra's ``.hydra/config.yaml`` of the run) as params and
+artifact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sigforge.contract.read import contract_to_dict, read_contract
+from sigforge.errors import SigforgeError
+from sigforge.export.versions import resolve_export_dir
+from sigforge.report.summary import build_summary, client_files
+from sigforge.rules import serving_version
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sigforge log", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "export_dir", type=Path, help="a version directory (or a model directory: its latest)"
+    )
+    parser.add_argument(
+        "--tracking-uri", help="default: sqlite:///outputs/mlflow.db under the current directory"
+    )
+    parser.add_argument("--experiment", help="default: the model's name (the version directory's parent)")
+    parser.add_argument("--config", type=Path, help="the composed config.yaml of the export run")
+    args = parser.parse_args(argv)
+
+    from sigforge.config.schema import MlflowConf
+    from sigforge.tracking.params import flatten
+    from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
+    from sigforge.tracking.store import resolve_tracking_uri
+
+    try:
+        export_dir = resolve_export_dir(args.export_dir).resolve()
+        model_name, version = export_dir.parent.name, serving_version(export_dir.name) or 0
+        summary = build_summary(
+            contract_to_dict(read_contract(export_dir)),
+            model=model_name,
+            version=version,
+            export_dir=str(export_dir),
+        )
+        config_yaml, params = "", {}
+        if args.config:
+            from omegaconf import OmegaConf
+
+            config_yaml = args.config.read_text()
+            params = flatten(OmegaConf.to_container(OmegaConf.create(config_yaml), resolve=False))
+        cwd = Path.cwd()
+        defaults = MlflowConf()  # the schema's bounds on each request
+        target = RunTarget(
+            model_name=model_name,
+            experiment=args.experiment or model_name,
+            tracking_uri=resolve_tracking_uri(args.tracking_uri, cwd),
+            cwd=cwd,
+            http_timeout=defaults.http_timeout,
+            http_retries=defaults.http_retries,
+            operation_timeout=defaults.operation_timeout,
+        )
+        run = ExportRun(target)
+        run.start(params, tags={"sigforge.logged_later": "true"})
+        inputs = _warmup_inputs(export_dir)
+        run.finish(
+            LoggedExport(
+                export_dir=export_dir,
+                version=version,
+                summary=summary,
+                config_yaml=config_yaml,
+                client_files=client_files(summary, inputs),
+                examples={name: {k: v[:1] for k, v in args.items()} for name, args in inputs.items()},
+            )
+        )
+    except (OSError, ValueError, SigforgeError) as err:
+        print(f"sigforge.cli.log_command: {err}", file=sys.stderr)
+        return getattr(err, "exit_code", 2)
+    print(f"sigforge.cli.log_command: logged {export_dir} as MLflow run {run.run_id} to {run.tracking_uri}")
+    return 0
+
+
+def _warmup_inputs(export_dir: Path) -> dict[str, dict]:
+    """The requests of the export's TF Serving warmup file, if it has one: the request files' data."""
+    from sigforge.export.warmup import WARMUP_FILE, read_warmup
+
+    if not (export_dir / WARMUP_FILE).is_file():
+        return {}
+    return dict(read_warmup(export_dir))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Which contract changes break clients: one set of rules for ``sigforge.cli.diff_command``, the version guard
+on disk and the MLflow registry guard.
+
+Breaking: a removed signature, a removed or renamed input or output key, a new input key (old
+clients do not send it), a dtype change, a narrowed input shape (a free dimension fixed, a size
+changed, a rank changed), a widened output shape, or a method change. Compatible: a new signature, a
+new output, a widened input dimension. Contracts are in ``contract_to_dict`` form; nothing here
+imports TensorFlow, MLflow or the config layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sigforge.errors import BreakingChange
+from sigforge.rules import served_versions
+
+
+@dataclass(frozen=True)
+class Change:
+    signature: str
+    what: str
+    old: str
+    new: str
+    breaking: bool
+
+
+def _shape_narrowed(old: list[Any] | None, new: list[Any] | None) -> bool:
+    """True when some input OLD's clients may send no longer fits NEW."""
+    if old is None or new is None:
+        return old is None and new is not None  # unknown rank -> a fixed rank narrows it
+    if len(old) != len(new):
+        return True
+    return any(n is not None and o != n for o, n in zip(old, new, strict=True))
+
+
+def _fmt(tensor: Mapping[str, Any] | None) -> str:
+    if tensor is None:
+        return "-"
+    shape = tensor.get("shape")
+    dims = "?" if shape is None else "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
+    return f"{tensor['dtype']} {dims}"
+
+
+def compare_contracts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """Differences between two contracts (``contract_to_dict`` form), breaking ones flagged."""
+    changes: list[Change] = []
+    for name in sorted(set(old) | set(new)):
+        if name not in new:
+            changes.append(Change(name, "signature removed", old[name]["method_name"], "-", True))
+            continue
+        if name not in old:
+            changes.append(Change(name, "signature added", "-", new[name]["method_name"], False))
+            continue
+        o, n = old[name], new[name]
+        if o["method_name"] != n["method_name"]:
+            changes.append(Change(name, "method", o["method_name"], n["method_name"], True))
+        for direction in ("inputs", "outputs"):
+            for key in sorted(set(o[direction]) | set(n[direction])):
+                label = f"{direction[:-1]} '{key}'"
+                ot, nt = o[direction].get(key), n[direction].get(key)
+                if key not in n[direction]:
+                    changes.append(Change(name, f"{label} removed", _fmt(ot), "-", True))
+                elif key not in o[direction]:
+                    # A new input is required of every client; a new output harms nobody.
+                    changes.append(Change(name, f"{label} added", "-", _fmt(nt), direction == "inputs"))
+                elif ot != nt:
+                    if ot is None or nt is None:
+                        continue
+                    if ot["dtype"] != nt["dtype"]:
+                        changes.append(Change(name, f"{label} dtype", _fmt(ot), _fmt(nt), True))
+                    elif direction == "inputs":
+                        narrowed = _shape_narrowed(ot["shape"], nt["shape"])
+                        changes.append(
+                            Change(
+                                name,
+                                f"{label} shape {'narrowed' if narrowed else 'widened'}",
+                                _fmt(ot),
+                                _fmt(nt),
+                                narrowed,
+                            )
+                        )
+                    else:
+                        widened = _shape_narrowed(nt["shape"], ot["shape"])
+                        changes.append(Change(name, f"{label} shape", _fmt(ot), _fmt(nt), widened))
+    return changes
+
+
+def render(changes: list[Change]) -> str:
+    if not changes:
+        return "no differences: the contracts are identical\n"
+    rows = [("signature", "change", "old", "new", "breaking")] + [
+        (c.signature, c.what, c.old, c.new, "BREAKING" if c.breaking else "ok") for c in changes
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() + "\n" for r in rows
+    )
+
+
+def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    return [c for c in compare_contracts(old, new) if c.breaking]
+
+
+def latest_contract(model_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest published version under ``model_dir`` that holds a SavedModel, and its contract."""
+    from sigforge.contract.read import contract_to_dict, read_contract
+
+    numbered = [p for _, p in sorted(served_versions(model_dir).items()) if (p / "saved_model.pb").is_file()]
+    if not numbered:
+        return None
+    return numbered[-1], contract_to_dict(read_contract(numbered[-1]))
+
+
+def guard_version(model_dir: Path, contract: Mapping[str, Any], allow_breaking: bool) -> None:
+    """Refuse ``contract`` when it breaks the newest published version's clients (unless allowed):
+    TF Serving serves the newest version, so publishing it would break every client at once."""
+    found = latest_contract(model_dir)
+    if found is None or allow_breaking:
+        return
+    latest, previous = found
+    breaking = breaking_changes(previous, contract)
+    if breaking:
+        raise BreakingChange(
+            f"export.allow_breaking = false: this contract breaks the clients of {latest} (the version "
+            f"TF Serving serves now), so no version was published:\n{render(breaking)}"
+            "Keep the old keys, dtypes and shapes, export under another model.name (a new model directory), "
+            "or set export.allow_breaking=true to publish it anyway."
+        )

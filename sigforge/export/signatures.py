@@ -1,0 +1,227 @@
+"""Signature functions: flat, named TensorSpecs in; preprocessors, the model and derived outputs traced.
+
+Each signature is a ``tf.function`` over positional tensors whose ``TensorSpec`` names are the client
+keys, never a dict argument (a dict loses its keys in the signature). Classify and regress
+signatures take serialized tf.Examples under ``inputs`` and parse them with a spec built from the
+declared features.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import tensorflow as tf
+
+from sigforge.contract.read import TensorContract
+from sigforge.errors import ExportError, PluginError
+from sigforge.plugins.hookspecs import Preprocessor, PreprocessorWithExample
+from sigforge.plugins.manager import call_hook
+from sigforge.rules import EXAMPLE_INPUT_KEY, shape_text
+from sigforge.spec import ExportSpec, InputSpec, SignatureSpec
+
+
+@dataclass
+class ServingPlan:
+    """What gets saved: a module tracking the model, and one concrete function per signature."""
+
+    module: tf.Module
+    functions: dict[str, Any]
+    client_specs: dict[str, dict[str, TensorContract]]  # signature -> key -> what the client sends
+    # input name -> callable(batch) giving real client data, from its first preprocessor
+    examples: dict[str, Any]
+    # signature -> the same Python function, run eagerly: verification's in-memory reference
+    eager: dict[str, Any]
+
+
+class _Chain:
+    """An input's preprocessors, composed: client tensor in, model tensor out."""
+
+    def __init__(self, spec: InputSpec) -> None:
+        self.spec = spec
+        self.steps: list[tuple[str, str, Any]] = []
+        for step in spec.preprocess:
+            factory = step.provider
+            obj = call_hook(
+                factory.plugin, f"preprocessor '{step.name}' (factory)", factory.value, **step.params
+            )
+            if not isinstance(obj, Preprocessor):
+                raise PluginError(
+                    f"plugin '{factory.plugin}': preprocessor '{step.name}' (factory) returned "
+                    f"{type(obj).__name__} for {spec.path}; it must return an object with serving_spec(spec) "
+                    "and __call__(tensor) (sigforge.plugins.hookspecs.Preprocessor)."
+                )
+            self.steps.append((step.name, factory.plugin, obj))
+        model_spec = tf.TensorSpec(spec.shape, spec.dtype)
+        client = model_spec
+        for name, plugin, obj in reversed(self.steps):
+            client = call_hook(plugin, f"preprocessor '{name}'.serving_spec", obj.serving_spec, client)
+            if not isinstance(client, tf.TensorSpec):
+                raise PluginError(
+                    f"plugin '{plugin}': preprocessor '{name}'.serving_spec returned {type(client).__name__} "
+                    f"for {spec.path}; it must return a tf.TensorSpec."
+                )
+        self.client_spec = client
+
+    def __call__(self, tensor: tf.Tensor) -> tf.Tensor:
+        for name, plugin, obj in self.steps:
+            tensor = call_hook(plugin, f"preprocessor '{name}'", obj, tensor)
+            if not tf.is_tensor(tensor):
+                raise PluginError(
+                    f"plugin '{plugin}': preprocessor '{name}' on {self.spec.path} returned "
+                    f"{type(tensor).__name__}; __call__(tensor) must return a tensor (TensorFlow ops only)."
+                )
+        if self.steps:
+            want = tf.TensorSpec(self.spec.shape, self.spec.dtype)
+            if tensor.dtype != want.dtype or not want.shape.is_compatible_with(tensor.shape):
+                name, plugin, _ = self.steps[-1]
+                raise PluginError(
+                    f"plugin '{plugin}': preprocessor '{name}' on {self.spec.path} returns "
+                    f"{tensor.dtype.name} {tensor.shape}, but the model takes {self.spec.dtype} "
+                    f"{shape_text(self.spec.shape)}; fix the preprocessor's parameters or {self.spec.path}."
+                )
+        return tensor
+
+
+def build_serving_plan(model: Any, spec: ExportSpec) -> ServingPlan:
+    module = tf.Module()
+    _track_for_serving(module, model)
+    chains = {i.name: _Chain(i) for i in spec.inputs}
+    # Preprocessors are tf.Modules: tracking them saves what they own (lookup tables, vocabulary assets).
+    module.preprocessors = [obj for chain in chains.values() for _, _, obj in chain.steps]
+    labels = list(spec.model.class_names)
+
+    def select(sig: SignatureSpec, outputs: Any) -> dict[str, tf.Tensor]:
+        """The signature's outputs from the model's; ``classes`` and regress ``outputs`` are derived."""
+        if not isinstance(outputs, Mapping):
+            raise ExportError(
+                f"model.architecture = '{spec.model.architecture}' returns a single tensor; sigforge needs a "
+                "dict of named outputs (keras.Model(..., outputs={'scores': ...}))."
+            )
+        selected = {}
+        for key in sig.outputs:
+            if key == "outputs" and sig.takes_examples and key in outputs:
+                # TF Serving's Regress API reads one value per example: [batch].
+                selected[key] = tf.reshape(outputs[key], [-1])
+            elif key in outputs:
+                selected[key] = outputs[key]
+            elif key == "classes" and "scores" in outputs:
+                batch = tf.shape(outputs["scores"])[0]
+                selected[key] = tf.tile(tf.constant([labels], dtype=tf.string), [batch, 1])
+            else:
+                produced = sorted(set(outputs) | ({"classes"} if "scores" in outputs else set()))
+                raise ExportError(
+                    f"signatures.{sig.name}.outputs names '{key}', which model '{spec.model.architecture}' "
+                    f"does not produce (it produces: {', '.join(produced)}); name one of those."
+                )
+        return selected
+
+    functions: dict[str, Any] = {}
+    eager: dict[str, Any] = {}
+    client_specs: dict[str, dict[str, TensorContract]] = {}
+    for sig in spec.signatures:
+        if sig.takes_examples:
+            fn, specs = _example_function(sig, spec, model, select)
+        else:
+            fn, specs = _predict_function(sig, chains, model, select)
+        client_specs[sig.name] = {
+            s.name: TensorContract(s.dtype.name, tuple(s.shape.as_list())) for s in specs
+        }
+        try:
+            functions[sig.name] = tf.function(fn, input_signature=specs).get_concrete_function()
+            eager[sig.name] = fn
+        except (ExportError, PluginError) as err:
+            raise type(err)(traced_error_message(err)) from err
+        except Exception as err:
+            raise ExportError(
+                f"signatures.{sig.name}: tracing the signature failed: {traced_error_message(err)}. "
+                f"Check the dtypes and shapes of its inputs ({', '.join(f'inputs.{n}' for n in sig.inputs)})."
+            ) from err
+    examples = {
+        name: chain.steps[0][2].example_input
+        for name, chain in chains.items()
+        if chain.steps and isinstance(chain.steps[0][2], PreprocessorWithExample)
+    }
+    return ServingPlan(module, functions, client_specs, examples, eager)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def traced_error_message(err: BaseException) -> str:
+    """The error raised while tracing, without the frames autograph adds ("in user code: File ...")
+    and without Keras's colour codes and argument dumps: what went wrong, in a line or two."""
+    text = _ANSI.sub("", str(err))
+    lines = [line.rstrip() for line in text.splitlines()]
+    frames = [i for i, line in enumerate(lines) if line.lstrip().startswith('File "')]
+    if "in user code:" in text and frames:
+        lines = lines[frames[-1] + 2 :]  # after the last frame and its source line
+    kept = []
+    for line in (line.strip() for line in lines):
+        if not line or line.startswith(("Arguments received by", "•")):
+            continue
+        kept.append(line)
+    message = " ".join(kept[:2]) if kept else type(err).__name__
+    for name in (type(err).__name__, "PluginError", "ExportError"):
+        message = message.removeprefix(f"{name}: ")
+    return message if isinstance(err, (ExportError, PluginError)) else f"{type(err).__name__}: {message}"
+
+
+def _track_for_serving(module: tf.Module, model: Any) -> None:
+    """Track what the signatures capture (variables, lookup tables, assets), not the Keras object graph.
+
+    ``tf.saved_model.save`` walks every attribute of every tracked object; a Keras model's graph of
+    layers, ops and nodes makes that walk most of the save time, and TF Serving uses none of it.
+    Like Keras's own ExportArchive, sigforge saves the variables plus the TF resources layers own
+    (e.g. StringLookup's table), which is all the serving functions need.
+    """
+    from tensorflow.python.trackable.resource import CapturableResource  # lookup tables and the like
+
+    restored = getattr(model, "trackable", None)  # model.source: a restored SavedModel, saved whole
+    if restored is not None:
+        module.source_model = restored
+        return
+    model = getattr(model, "keras_model", model)  # model.source: a .keras file
+    # A Keras 3 variable is a wrapper: saving it exports a *copy* (``tf.Variable(object_map[value])``,
+    # a new resource name) that the MetaGraph's restore op fills, while the traced signatures read the
+    # original. tf.saved_model.load hides that (it restores through the object graph); TF Serving's
+    # session loader does not ("Could not find variable scores/bias"). So track the tf.Variable itself.
+    module.model_variables = [getattr(v, "value", v) for v in model.variables]
+    layers = model._flatten_layers(include_self=True) if hasattr(model, "_flatten_layers") else [model]
+    module.model_resources = [
+        value
+        for layer in layers
+        for value in vars(layer).values()
+        if isinstance(value, (CapturableResource, tf.saved_model.Asset))
+    ]
+
+
+def _predict_function(sig: SignatureSpec, chains: Mapping[str, _Chain], model: Any, select: Any) -> Any:
+    names = list(sig.inputs)
+    specs = [
+        tf.TensorSpec(chains[n].client_spec.shape, chains[n].client_spec.dtype, name=sig.keys[n])
+        for n in names
+    ]
+
+    def serve(*tensors: tf.Tensor) -> dict[str, tf.Tensor]:
+        features = {n: chains[n](t) for n, t in zip(names, tensors, strict=True)}
+        return select(sig, model(features, training=False))
+
+    return serve, specs
+
+
+def _example_function(sig: SignatureSpec, spec: ExportSpec, model: Any, select: Any) -> Any:
+    by_name = spec.input
+    feature_spec = {
+        n: tf.io.FixedLenFeature(shape=list(by_name[n].shape[1:]), dtype=tf.as_dtype(by_name[n].dtype))
+        for n in sig.inputs
+    }
+    specs = [tf.TensorSpec([None], tf.string, name=EXAMPLE_INPUT_KEY)]
+
+    def serve(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        features = tf.io.parse_example(serialized, feature_spec)
+        return select(sig, model(features, training=False))
+
+    return serve, specs

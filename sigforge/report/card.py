@@ -1,0 +1,78 @@
+"""``signature_card.html``: a self-contained page (no network resources) for MLflow's artifact viewer.
+
+One table per signature (method, key, dtype, shape; outputs) and the lines that send its request
+files (``sigforge.report.requests``): TF Serving REST with ``curl -d @requests/<signature>.json``,
+``saved_model_cli run --inputs key=file.npy`` and a gRPC client. Every line points at data
+verification really ran; a signature without request files (a SavedModel sigforge did not export
+and that carries no warmup requests) gets its table only.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from sigforge.report.requests import REQUESTS_DIR, command_lines
+from sigforge.rules import shape_text
+
+CARD_FILE = "signature_card.html"
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24;max-width:1100px}
+h1{font-size:22px;margin-bottom:4px} h2{font-size:18px;margin-top:28px}
+.method{font-family:monospace;background:#eef2f7;border-radius:4px;padding:2px 6px;font-size:13px}
+table{border-collapse:collapse;margin:8px 0 12px} th,td{border:1px solid #d0d7de;padding:4px 10px;text-align:left}
+th{background:#f6f8fa} td.key{font-family:monospace;font-weight:600}
+pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:10px;white-space:pre-wrap;word-break:break-all;font-size:12.5px}
+.muted{color:#57606a;font-size:13px}
+"""
+
+
+def render_card(summary: Mapping[str, Any], files: Mapping[str, bytes] | None = None) -> str:
+    """The HTML page. ``files``: the request files written beside it (``requests/...``)."""
+    model = str(summary.get("model", "model"))
+    version = summary.get("version")
+    export_dir = str(summary.get("export_dir", "EXPORT_DIR"))
+    files = files or {}
+    title = f"{model}" + (f" v{version}" if version is not None else "")
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{esc(title)} signatures</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{esc(title)}: serving signatures</h1>",
+        f"<div class='muted'>{esc(export_dir)}</div>",
+    ]
+    if files:
+        parts.append(
+            f"<p class='muted'>Run the lines below from the directory that holds this card and its "
+            f"<code>{REQUESTS_DIR}/</code> folder (in MLflow: download the run's artifacts). The request "
+            "files hold the inputs verification sent to this export.</p>"
+        )
+    for name, sig in summary["signatures"].items():
+        parts.append(
+            f"<h2 id='sig-{esc(name)}'>{esc(name)} <span class='method'>{esc(sig['method_name'])}</span></h2>"
+        )
+        parts.append("<table><tr><th></th><th>key</th><th>dtype</th><th>shape</th></tr>")
+        for direction in ("inputs", "outputs"):
+            for key, tensor in sig[direction].items():
+                dtype = esc(tensor["dtype"]) if tensor else ""
+                shape = esc(shape_text(tensor["shape"])) if tensor else ""
+                parts.append(
+                    f"<tr><td>{direction[:-1]}</td><td class='key'>{esc(key)}</td><td>{dtype}</td><td>{shape}</td></tr>"
+                )
+        parts.append("</table>")
+        if f"{REQUESTS_DIR}/{name}.json" not in files:
+            continue
+        for label, text in command_lines(
+            model, export_dir, name, sig["method_name"], list(sig["inputs"])
+        ).items():
+            parts.append(f"<div class='muted'>{esc(label)}</div><pre>{esc(text)}</pre>")
+        script = files.get(f"{REQUESTS_DIR}/{name}.grpc.py")
+        if script:
+            parts.append(
+                f"<details><summary class='muted'>{esc(REQUESTS_DIR)}/{esc(name)}.grpc.py</summary>"
+                f"<pre>{esc(script.decode())}</pre></details>"
+            )
+    parts.append("</body></html>")
+    return "\n".join(parts)

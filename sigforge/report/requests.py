@@ -1,0 +1,187 @@
+"""Request files clients can send as they are, built from the inputs verification really ran.
+
+For every signature, under ``requests/``:
+
+- ``<signature>.json``: TF Serving REST, ``instances`` (one object per example) for predict, or
+  ``examples`` (tf.Example features as JSON) for classify and regress;
+- ``<signature>.columns.json``: TF Serving REST, ``inputs`` (one list per key), predict only;
+- ``<signature>.invocations.json``: MLflow's ``/invocations`` body (``{"inputs": {key: [...]}}``);
+- ``<signature>/<key>.npy``: the arrays, for ``saved_model_cli run --inputs key=file.npy``;
+- ``<signature>.grpc.py``: a gRPC client using ``tensorflow_serving.apis``.
+
+Bytes that are not UTF-8 (encoded images, serialized protos) travel as ``{"b64": ...}``, the only
+form TF Serving's REST API takes them in.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from sigforge.contract.example import example_features
+
+REQUESTS_DIR = "requests"
+GRPC_PORT, REST_PORT = 8500, 8501
+SERVING_API_PIN = "tensorflow-serving-api==2.21.0"
+_EXAMPLE_METHODS = {"tensorflow/serving/classify": "classify", "tensorflow/serving/regress": "regress"}
+
+
+def is_binary(values: np.ndarray) -> bool:
+    """True for string data that holds bytes that are not UTF-8."""
+    if values.dtype != object:
+        return False
+    try:
+        for value in values.reshape(-1):
+            if isinstance(value, bytes):
+                value.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def to_json(values: np.ndarray) -> Any:
+    """An array as TF Serving's REST API takes it: nested lists, strings as text or ``{"b64": ...}``."""
+    if values.dtype != object:
+        return values.tolist()
+    binary = is_binary(values)
+
+    def leaf(value: Any) -> Any:
+        data = value if isinstance(value, bytes) else str(value).encode()
+        return {"b64": base64.b64encode(data).decode("ascii")} if binary else data.decode("utf-8")
+
+    return np.vectorize(leaf, otypes=[object])(values).tolist() if values.size else values.tolist()
+
+
+def example_json(serialized: bytes) -> dict[str, Any]:
+    """A serialized tf.Example as TF Serving's REST classify/regress API takes it (feature -> value)."""
+    features: dict[str, Any] = {}
+    for name, (kind, raw) in example_features(serialized).items():
+        values: Any = to_json(np.array(raw, dtype=object)) if kind == "bytes_list" else raw
+        features[name] = values[0] if len(values) == 1 else values
+    return features
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=array.dtype == object)
+    return buffer.getvalue()
+
+
+def request_files(
+    model: str, signatures: Mapping[str, Mapping[str, Any]], inputs: Mapping[str, Mapping[str, np.ndarray]]
+) -> dict[str, bytes]:
+    """Relative path under the summary directory -> file content, for every signature in ``inputs``."""
+    files: dict[str, bytes] = {}
+
+    def put(path: str, data: Any) -> None:
+        files[f"{REQUESTS_DIR}/{path}"] = (
+            (json.dumps(data) + "\n").encode() if not isinstance(data, bytes) else data
+        )
+
+    for name, args in inputs.items():
+        method = signatures[name]["method_name"]
+        for key, value in args.items():
+            put(f"{name}/{key}.npy", _npy(np.asarray(value)))
+        columns = {key: to_json(np.asarray(value)) for key, value in args.items()}
+        if method in _EXAMPLE_METHODS:
+            (serialized,) = args.values()
+            examples = [example_json(e) for e in np.asarray(serialized).reshape(-1)]
+            put(f"{name}.json", {"signature_name": name, "examples": examples})
+        else:
+            batch = len(next(iter(columns.values())))
+            rows = [{key: column[i] for key, column in columns.items()} for i in range(batch)]
+            put(f"{name}.json", {"signature_name": name, "instances": rows})
+            put(f"{name}.columns.json", {"signature_name": name, "inputs": columns})
+        put(f"{name}.invocations.json", {"inputs": columns})
+        put(f"{name}.grpc.py", grpc_client(model, name, method, list(args)).encode())
+    return files
+
+
+def grpc_client(model: str, signature: str, method_name: str, keys: list[str]) -> str:
+    """A runnable gRPC client for one signature: ``python requests/<signature>.grpc.py [host:port]``."""
+    kind = _EXAMPLE_METHODS.get(method_name, "predict")
+    head = f'''"""gRPC {kind} request for model '{model}', signature '{signature}' (TF Serving's gRPC port).
+
+Needs TF Serving's protos: pip install --no-deps {SERVING_API_PIN}  (--no-deps keeps tensorflow-cpu)
+Run: python {REQUESTS_DIR}/{signature}.grpc.py [host:port]   (default localhost:{GRPC_PORT})
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+HERE = Path(__file__).resolve().parent / "{signature}"
+'''
+    if kind == "predict":
+        body = f'''
+
+def build_request():
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "{model}"
+    request.model_spec.signature_name = "{signature}"
+    for key in {keys!r}:
+        value = np.load(HERE / f"{{key}}.npy", allow_pickle=True)
+        request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+    return request
+'''
+        call = "Predict"
+    else:
+        module, message = (
+            ("classification_pb2", "ClassificationRequest")
+            if kind == "classify"
+            else ("regression_pb2", "RegressionRequest")
+        )
+        body = f'''
+
+def build_request():
+    from tensorflow_serving.apis import {module}
+
+    request = {module}.{message}()
+    request.model_spec.name = "{model}"
+    request.model_spec.signature_name = "{signature}"
+    for serialized in np.load(HERE / "{keys[0]}.npy", allow_pickle=True):
+        request.input.example_list.examples.add().ParseFromString(serialized)
+    return request
+'''
+        call = kind.capitalize()
+    tail = f"""
+
+if __name__ == "__main__":
+    import grpc
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    target = sys.argv[1] if len(sys.argv) > 1 else "localhost:{GRPC_PORT}"
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(target))
+    print(stub.{call}(build_request(), timeout=30.0))
+"""
+    return head + body + tail
+
+
+def command_lines(
+    model: str, export_dir: str, signature: str, method_name: str, keys: list[str]
+) -> dict[str, str]:
+    """The shell lines of one signature, run from the directory that holds ``requests/``."""
+    kind = _EXAMPLE_METHODS.get(method_name, "predict")
+    url = f"http://localhost:{REST_PORT}/v1/models/{model}:{kind}"
+    lines = {f"TF Serving REST {kind}": f"curl -s -X POST {url} -d @{REQUESTS_DIR}/{signature}.json"}
+    if kind == "predict":
+        lines["TF Serving REST predict, columnar (inputs: one list per key)"] = (
+            f"curl -s -X POST {url} -d @{REQUESTS_DIR}/{signature}.columns.json"
+        )
+    feeds = ";".join(f"{key}={REQUESTS_DIR}/{signature}/{key}.npy" for key in keys)
+    lines["saved_model_cli (TensorFlow's session loader, as TF Serving loads the model)"] = (
+        f"saved_model_cli run --dir {export_dir} --tag_set serve --signature_def {signature} --inputs '{feeds}'"
+    )
+    lines[f"TF Serving gRPC {kind} (Python)"] = (
+        f"python {REQUESTS_DIR}/{signature}.grpc.py localhost:{GRPC_PORT}"
+    )
+    return lines

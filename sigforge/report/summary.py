@@ -1,0 +1,68 @@
+"""The signature summary: one JSON document and one Markdown table per export.
+
+Built from a contract as read from ``saved_model.pb`` (not from the config), so the summary of a
+sigforge export and ``sigforge inspect`` of any SavedModel are the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sigforge.rules import shape_text
+
+SUMMARY_JSON = "signature_summary.json"
+SUMMARY_MD = "signature_summary.md"
+
+
+def build_summary(contract: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """``{"signatures": contract, **extra}`` with extra fields such as model, version, export_dir."""
+    return {**{k: v for k, v in extra.items() if v is not None}, "signatures": dict(contract)}
+
+
+def to_markdown(summary: Mapping[str, Any]) -> str:
+    lines = []
+    title = summary.get("model", "SavedModel")
+    version = summary.get("version")
+    lines.append(f"# {title}" + (f" v{version}" if version is not None else ""))
+    if summary.get("export_dir"):
+        lines.append(f"\n`{summary['export_dir']}`")
+    for name, sig in summary["signatures"].items():
+        lines.append(f"\n## `{name}` ({sig['method_name']})\n")
+        lines.append("| | key | dtype | shape |")
+        lines.append("|---|---|---|---|")
+        for direction in ("inputs", "outputs"):
+            for key, tensor in sig[direction].items():
+                dtype = tensor["dtype"] if tensor else ""
+                shape = shape_text(tensor["shape"]) if tensor else ""
+                lines.append(f"| {direction[:-1]} | `{key}` | {dtype} | {shape} |")
+    return "\n".join(lines) + "\n"
+
+
+def client_files(summary: Mapping[str, Any], inputs: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
+    """The files that travel beside the summary: request files for ``inputs`` and the signature card."""
+    from sigforge.report.card import CARD_FILE, render_card
+    from sigforge.report.requests import request_files
+
+    files = request_files(str(summary.get("model", "model")), summary["signatures"], inputs) if inputs else {}
+    return {**files, CARD_FILE: render_card(summary, files).encode()}
+
+
+def write_summary(
+    summary: Mapping[str, Any], directory: Path, files: Mapping[str, bytes] | None = None
+) -> tuple[Path, ...]:
+    """``signature_summary.{json,md}`` and ``files`` (relative path -> bytes) under ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path = directory / SUMMARY_JSON
+    md_path = directory / SUMMARY_MD
+    json_path.write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
+    md_path.write_text(to_markdown(summary))
+    written = [json_path, md_path]
+    for relative, data in (files or {}).items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        written.append(path)
+    return tuple(written)

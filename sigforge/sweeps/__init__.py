@@ -1,0 +1,1 @@
+"""Multiruns: Hydra callbacks for the sweep's parent run and comparison, the contract guard, Slurm."""
