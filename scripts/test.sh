@@ -8,7 +8,7 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet --upgrade -c constraints.txt pip setuptools wheel
 .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
 # TF Serving's own protos, to read the warmup file and run the generated gRPC clients in tests.
 # --no-deps: the wheel depends on the full `tensorflow`, which would install beside tensorflow-cpu.

@@ -106,7 +106,7 @@ class ModelSpec:
         params = object.__getattribute__(self, "params")
         if item in params:
             warnings.warn(
-                f"model_cfg.{item} is deprecated and goes in the next release; a model builder gets its "
+                f"model_cfg.{item} is deprecated and is removed in sigforge 0.3.0; a model builder gets its "
                 f"hyperparameters as keyword arguments: def builder(model, inputs, *, {item}, **params).",
                 DeprecationWarning,
                 stacklevel=2,

@@ -248,3 +248,82 @@ def slurm():
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def wheel_venv(tmp_path_factory) -> dict[str, Any]:
+    """sigforge as a user installs it: the wheel built from this checkout, installed non-editable
+    with its dependencies (at constraints.txt's versions) into a fresh venv that has never seen the
+    checkout. Also the example team plugin's wheel, not installed (the tests that need it install it).
+
+    Returns ``{"venv", "bin", "wheel", "plugin_wheel", "build_output"}``.
+    """
+    root = tmp_path_factory.mktemp("wheel-install")
+    dist = root / "dist"
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            str(REPO / "plugins" / "sigforge-team-example"),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    (wheel,) = dist.glob("sigforge-*.whl")
+    (plugin_wheel,) = dist.glob("sigforge_team_example-*.whl")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "-c",
+            str(REPO / "constraints.txt"),
+            str(wheel),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=1200,
+    )
+    return {
+        "venv": venv,
+        "bin": venv / "bin",
+        "wheel": wheel,
+        "plugin_wheel": plugin_wheel,
+        "build_output": build.stdout + build.stderr,
+    }
+
+
+def installed_env(wheel_venv: dict[str, Any]) -> dict[str, str]:
+    """The environment of a shell with the fresh venv activated: its bin first on PATH, nothing of
+    the test process's own Python (PYTHONPATH, the test venv) that could stand in for the wheel."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env.update(QUIET_TF)
+    env["VIRTUAL_ENV"] = str(wheel_venv["venv"])
+    env["PATH"] = f"{wheel_venv['bin']}{os.pathsep}{env.get('PATH', '')}"
+    return env

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import REPO, pip_install_target, saved_model_proto
+from conftest import saved_model_proto
 
 pytestmark = pytest.mark.slow
 
@@ -109,38 +106,6 @@ def test_inspect_prints_the_summary_of_any_saved_model(run_cli, tmp_path):
     assert "| input | `x` | float32 | [None, 3] |" in table.stdout
     missing = run_cli(str(tmp_path / "nothing"), module="sigforge.cli.inspect_command")
     assert missing.returncode == 2 and "no saved_model.pb" in missing.stderr
-
-
-def test_installed_package_finds_its_config_from_any_directory(tmp_path):
-    """A plain (non-editable) install ships conf/ as sigforge.conf, found through pkg://."""
-    target = tmp_path / "site"
-    pip_install_target(REPO, target)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    result = subprocess.run(
-        [sys.executable, "-m", "sigforge", "+experiment=variable_length", "export.dry_run=true"],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["signatures"]["serving_default"]["inputs"]["input_sequence"][
-        "shape"
-    ] == [
-        None,
-        None,
-        100,
-    ]
-    located = subprocess.run(
-        [sys.executable, "-c", "import sigforge.conf; print(sigforge.conf.__file__)"],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert Path(located.stdout.strip()).is_relative_to(target)
 
 
 def test_multirun_sweeps_naming_policies_into_one_experiment(run_cli, tmp_path):

@@ -332,3 +332,80 @@ def test_a_helper_dead_before_it_reported_the_start_is_replaced_without_losing_t
         (exporter.run_id, "FAILED", {"a": "1"})
     ]
     lease.release(remove=True)
+
+
+def statuses(cwd: Path) -> list[str]:
+    """Every run's status in the embedded store, read with SQLite (not through sigforge)."""
+    db = cwd / "outputs" / "mlflow.db"
+    if not db.is_file():
+        return []
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        return [status for (status,) in connection.execute("select status from runs")]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signals_end_the_run_killed(tmp_path, signum, code):
+    proc = start_cli(tmp_path, "experiment=image_classifier")
+    deadline = time.monotonic() + 120
+    while "RUNNING" not in statuses(tmp_path):
+        assert proc.poll() is None and time.monotonic() < deadline, "the export ended before its run started"
+        time.sleep(0.1)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == code, stderr
+    assert statuses(tmp_path) == ["KILLED"]
+    assert "Traceback" not in stderr and "is marked KILLED" in stderr
+
+
+def test_a_deleted_experiment_is_refused_before_anything_is_published(run_cli, tmp_path):
+    (tmp_path / "outputs").mkdir()
+    client = client_for(sqlite_uri(tmp_path))
+    client.delete_experiment(client.create_experiment("image_classifier"))
+    refused = run_cli("experiment=image_classifier")
+    assert refused.returncode != 0
+    assert "mlflow.experiment_name = 'image_classifier' names a deleted experiment" in refused.stderr
+    assert not list((tmp_path / "outputs" / "exports" / "image_classifier").glob("[0-9]*"))
+    assert "RUNNING" not in statuses(tmp_path)
+
+
+def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_path):
+    first = run_cli("experiment=image_classifier", "mlflow.registered_model_name=digits")
+    assert first.returncode == 0, first.stderr
+    clash = ("experiment=image_classifier", "model.name=digits_v2", "naming=prefixed")
+    refused = run_cli(*clash, "mlflow.registered_model_name=digits")
+    assert refused.returncode == 5, refused.stderr
+    assert not (tmp_path / "outputs" / "exports" / "digits_v2" / "1").exists()
+    assert "RUNNING" not in statuses(tmp_path)
+    allowed = run_cli(*clash, "mlflow.registered_model_name=digits", "mlflow.allow_breaking=true")
+    assert allowed.returncode == 0, allowed.stderr
+    versions = client_for(sqlite_uri(tmp_path)).search_model_versions("name='digits'")
+    assert sorted(int(v.version) for v in versions) == [1, 2]
+
+
+def test_unreachable_server_keeps_the_export_and_says_how_to_log_it(run_cli, tmp_path):
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    done = run_cli(
+        "experiment=image_classifier",
+        f"mlflow.tracking_uri={uri}",
+        "mlflow.http_timeout=2",
+        "mlflow.http_retries=0",
+        "mlflow.operation_timeout=20",
+    )
+    assert done.returncode == 4, done.stderr
+    export_dir = tmp_path / "outputs" / "exports" / "image_classifier" / "1"
+    assert (export_dir / "saved_model.pb").is_file()
+    assert f"sigforge log {export_dir}" in done.stderr
+
+
+def test_secret_looking_values_are_redacted():
+    from sigforge.tracking.params import REDACTED, redact, redact_overrides, redact_uri
+
+    assert redact({"db.password": "hunter2", "api_token": "t", "model.name": "m"}) == {
+        "db.password": REDACTED,
+        "api_token": REDACTED,
+        "model.name": "m",
+    }
+    assert redact({"mlflow.tracking_uri": "https://me:pw@host/x"})["mlflow.tracking_uri"] == REDACTED
+    assert redact_overrides(["secret_key=abc", "model.name=m"]) == f"secret_key={REDACTED} model.name=m"
+    assert redact_uri("https://me:pw@host:5000/x") == f"https://{REDACTED}@host:5000/x"
+    assert redact_uri("sqlite:////tmp/outputs/mlflow.db") == "sqlite:////tmp/outputs/mlflow.db"

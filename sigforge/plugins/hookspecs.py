@@ -29,7 +29,7 @@ class NamingPolicy(Protocol):
     """``policy(input, signature, **params) -> key``: the key clients send for ``input``.
 
     ``params`` are the ``naming`` settings other than ``policy`` (``prefix``, ``template``); take the
-    ones you use by name and accept the rest with ``**params``. Deprecated, until the next release:
+    ones you use by name and accept the rest with ``**params``. Deprecated, until sigforge 0.3.0:
     ``policy(input, signature)`` reading ``signature.naming``.
     """
 
@@ -67,7 +67,7 @@ class ModelBuilder(Protocol):
     ``model`` has ``architecture``, ``name``, ``task``, ``num_classes`` and ``class_names``;
     ``params`` are its hyperparameters: the ``model.*`` settings sigforge does not read itself
     (``hidden_units``, ``filters``, ``vocab_size``, ``embedding_dim``, ``seed``) and the entries of
-    ``model.params``. Deprecated, until the next release: ``builder(model_cfg, inputs)`` reading
+    ``model.params``. Deprecated, until sigforge 0.3.0: ``builder(model_cfg, inputs)`` reading
     ``model_cfg.<param>``.
     """
 

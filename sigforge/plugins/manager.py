@@ -28,7 +28,7 @@ __all__ = ["Plugins", "Registered", "Registry", "call_hook", "call_with_params",
 
 
 class SigforgeDeprecationWarning(FutureWarning):
-    """A plugin uses a form sigforge still accepts but will stop accepting in the next release."""
+    """A plugin uses a form sigforge still accepts but will stop accepting in 0.3.0."""
 
 
 ENTRY_POINT_GROUP = "sigforge"
@@ -163,7 +163,7 @@ def call_with_params(
         return call_hook(entry.plugin, what, entry.value, *args, **params)
     warnings.warn(
         f"plugin '{entry.plugin}': {what} takes no keyword parameters ({old_form} is deprecated and goes "
-        f"in the next release); accept them as keyword arguments, e.g. def f(..., **params). "
+        f"in sigforge 0.3.0); accept them as keyword arguments, e.g. def f(..., **params). "
         f"Parameters: {', '.join(params) or 'none'}.",
         SigforgeDeprecationWarning,
         stacklevel=2,

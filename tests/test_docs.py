@@ -1,0 +1,107 @@
+"""The README and docs/ as users read them: the README runs top to bottom as printed, and every test
+a document cites exists."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import QUIET_TF, REPO
+
+README = REPO / "README.md"
+DOCUMENTS = [README, REPO / "CHANGELOG.md", *sorted((REPO / "docs").glob("*.md"))]
+TEST_COMMAND = "bash scripts/test.sh"
+
+
+def bash_blocks(text: str) -> list[str]:
+    return [block.strip() for block in re.findall(r"^```bash\n(.*?)^```", text, flags=re.M | re.S)]
+
+
+def test_the_readme_is_a_front_page():
+    assert len(README.read_text().splitlines()) <= 200
+
+
+def test_the_readme_test_command_is_what_ci_runs():
+    blocks = bash_blocks(README.read_text())
+    assert blocks[1] == TEST_COMMAND
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "exec bash scripts/test.sh" in ci
+
+
+def cited_tests(text: str) -> set[tuple[str | None, str | None]]:
+    """(file, function) pairs a document names: ``test_x.py::test_y``, ``test_x.py``, ``test_y``."""
+    cited: set[tuple[str | None, str | None]] = set()
+    for file, function, bare in re.findall(r"(test_\w+\.py)(?:::(test_\w+))?|\b(test_\w+)\b(?!\.py)", text):
+        cited.add((file, function or None) if file else (None, bare))
+    return cited
+
+
+def test_every_test_a_document_cites_exists():
+    sources = {p.name: p.read_text() for p in (REPO / "tests").glob("test_*.py")}
+    defined = {name for text in sources.values() for name in re.findall(r"^def (test_\w+)", text, flags=re.M)}
+    missing = []
+    for document in DOCUMENTS:
+        for file, function in cited_tests(document.read_text()):
+            if file is not None and file not in sources:
+                missing.append(f"{document.name}: {file}")
+            elif file is not None and function and f"def {function}(" not in sources[file]:
+                missing.append(f"{document.name}: {file}::{function}")
+            elif file is None and function not in defined and f"{function}.py" not in sources:
+                missing.append(f"{document.name}: {function}")
+    assert missing == []
+
+
+def fresh_clone(destination: Path) -> Path:
+    """The checkout's files as a fresh clone has them (tracked and new, nothing git ignores)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+@pytest.mark.slow
+def test_every_readme_command_block_runs_in_order_as_printed(wheel_venv, tmp_path):
+    """One shell, as the README says: its blocks in order, in a fresh clone whose ``.venv`` is the
+    fresh wheel install (the set-up line then reinstalls sigforge from the clone, as a user's does).
+    The test command itself is this suite, so it is the one block left out."""
+    clone = fresh_clone(tmp_path / "clone")
+    (clone / ".venv").symlink_to(wheel_venv["venv"], target_is_directory=True)
+    blocks = [block for block in bash_blocks(README.read_text()) if block != TEST_COMMAND]
+    script = "\n".join(
+        ["set -euo pipefail", "trap 'echo \"README command failed: $BASH_COMMAND\" >&2' ERR"]
+        + [f"echo '>>> block {i}' >&2\n{block}" for i, block in enumerate(blocks)]
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=clone,
+        env={**env, **QUIET_TF},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "refused: exit 5" in done.stdout and "breaking: exit 1" in done.stdout
+    exports = clone / "outputs" / "exports"
+    assert {p.name for p in exports.iterdir()} >= {
+        "multi_input",
+        "image_classifier",
+        "variable_length",
+        "multi_input_prefixed",
+        "multi_input_identity",
+        "sequences_camel",
+        "digits",
+    }
+    assert sorted(p.name for p in (exports / "multi_input").iterdir() if p.name.isdigit()) == ["1"]
