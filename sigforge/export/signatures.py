@@ -177,8 +177,6 @@ def _track_for_serving(module: tf.Module, model: Any) -> None:
     Like Keras's own ExportArchive, sigforge saves the variables plus the TF resources layers own
     (e.g. StringLookup's table), which is all the serving functions need.
     """
-    from tensorflow.python.trackable.resource import CapturableResource  # lookup tables and the like
-
     restored = getattr(model, "trackable", None)  # model.source: a restored SavedModel, saved whole
     if restored is not None:
         module.source_model = restored
@@ -189,13 +187,11 @@ def _track_for_serving(module: tf.Module, model: Any) -> None:
     # original. tf.saved_model.load hides that (it restores through the object graph); TF Serving's
     # session loader does not ("Could not find variable scores/bias"). So track the tf.Variable itself.
     module.model_variables = [getattr(v, "value", v) for v in model.variables]
-    layers = model._flatten_layers(include_self=True) if hasattr(model, "_flatten_layers") else [model]
-    module.model_resources = [
-        value
-        for layer in layers
-        for value in vars(layer).values()
-        if isinstance(value, (CapturableResource, tf.saved_model.Asset))
-    ]
+    # Lookup tables and files, wherever the model's object graph holds them (TensorFlow's public
+    # view of a trackable's descendants: a StringLookup's table sits one level below its layer).
+    owned = (tf.saved_model.experimental.TrackableResource, tf.saved_model.Asset)
+    found = {id(t): t for t in tf.train.TrackableView(model).descendants() if isinstance(t, owned)}
+    module.model_resources = list(found.values())
 
 
 def _predict_function(sig: SignatureSpec, chains: Mapping[str, _Chain], model: Any, select: Any) -> Any:

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hydra.experimental.callback import Callback
@@ -170,8 +170,10 @@ class SlurmGuard(Callback):
 
     Hydra loads launchers only from its ``hydra_plugins`` namespace, which an editable install
     cannot extend, so sigforge guards Submitit's own launcher from a callback: it checks the request
-    before anything is submitted, and hands the launcher job lists whose results are waited for
-    with a bound (``_BoundedJobs``)."""
+    before anything is submitted, and, for the length of the sweep, hands the launcher job lists
+    whose results are waited for with a bound (``_BoundedJobs``)."""
+
+    _restore: Callable[[], None] | None = None
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         launcher = config.hydra.launcher
@@ -182,15 +184,33 @@ class SlurmGuard(Callback):
         except LauncherError as err:
             print(f"sigforge: {err}", file=sys.stderr)
             sys.exit(err.exit_code)
-        import submitit
+        self._restore = bound_results_of_map_array()
 
-        original = submitit.AutoExecutor.map_array
-        if getattr(original, "sigforge_bounded", False):
-            return
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        restore, self._restore = getattr(self, "_restore", None), None
+        if restore is not None:
+            restore()
 
-        def map_array(executor: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            overrides = [list(o) for o in args[0]] if args else []
-            return _BoundedJobs(original(executor, fn, *args, **kwargs), overrides)
 
-        map_array.sigforge_bounded = True  # type: ignore[attr-defined]
-        submitit.AutoExecutor.map_array = map_array
+def bound_results_of_map_array() -> Callable[[], None]:
+    """For the length of one sweep, make ``submitit.AutoExecutor.map_array`` (what Submitit's Hydra
+    launcher submits the jobs with) return ``_BoundedJobs``; returns the function that undoes it.
+
+    Submitit's launcher offers no hook between submitting and waiting, so this is the one place
+    sigforge patches a dependency; ``tests/test_dependency_guards.py`` fails loudly if the launcher stops
+    submitting through ``map_array`` or stops reading results as ``job.results()[0]``.
+    """
+    import submitit
+
+    original = submitit.AutoExecutor.map_array
+
+    def map_array(executor: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        overrides = [list(o) for o in args[0]] if args else []
+        return _BoundedJobs(original(executor, fn, *args, **kwargs), overrides)
+
+    submitit.AutoExecutor.map_array = map_array
+
+    def restore() -> None:
+        submitit.AutoExecutor.map_array = original
+
+    return restore

@@ -6,7 +6,7 @@ then serves each signature by *tensor name* with ``Session::Run``. ``tf.saved_mo
 of that (it restores through the object graph and calls concrete functions), so a SavedModel can pass
 it and still fail in TF Serving. This module calls the same C++ loader, ``TF_LoadSessionFromSavedModel``
 from ``libtensorflow_cc.so.2`` (shipped inside the tensorflow wheel), and ``TF_SessionRun``, with
-ctypes; strings travel as ``TF_TString`` like any other dtype.
+ctypes; strings travel as ``TF_TString`` like any other dtype (its size measured in the library).
 
 TensorFlow must already be imported: the libraries are the ones the Python package loaded, so no
 second copy of TensorFlow is mapped into the process.
@@ -26,7 +26,6 @@ import numpy as np
 from sigforge.contract.read import SERVING_TAG
 
 LOADER = "TensorFlow's C++ SavedModel loader (TF_LoadSessionFromSavedModel, as TF Serving loads it)"
-_TSTRING_SIZE = 24  # sizeof(TF_TString), tensorflow/core/platform/ctstring_internal.h
 _DT_STRING = 7
 _NODE = re.compile(r"\{\{node ([^}]+)\}\}")
 
@@ -262,15 +261,35 @@ class ServingSession:
         self.close()
 
 
+@cache
+def tstring_size() -> int:
+    """``sizeof(TF_TString)`` in the loaded library, measured rather than assumed.
+
+    The C API has no sizeof for it, but ``TF_StringInit`` zeroes exactly one ``TF_TString``
+    (``memset(str, 0, sizeof(TF_TString))``, tensorflow/core/platform/ctstring_internal.h): its
+    zeroed prefix in a buffer of 0xFF bytes is the size. A string tensor's buffer is that many bytes
+    per element, so a wrong size would corrupt every string fed to or read from the session.
+    """
+    probe = (ctypes.c_ubyte * 256)(*([0xFF] * 256))
+    _c_api().TF_StringInit(ctypes.addressof(probe))
+    size = next((i for i, byte in enumerate(probe) if byte != 0), len(probe))
+    if size == 0 or size == len(probe) or size % 8:
+        raise ServingLoadError(
+            f"TF_StringInit zeroed {size} bytes; cannot tell this TensorFlow's TF_TString size"
+        )
+    return size
+
+
 def _to_tensor(api: Any, value: np.ndarray, dtype: Any) -> int:
     dims = (ctypes.c_int64 * value.ndim)(*value.shape)
     if dtype.as_datatype_enum == _DT_STRING:
         flat = [v if isinstance(v, bytes) else str(v).encode() for v in value.reshape(-1)]
-        tensor = api.TF_AllocateTensor(_DT_STRING, dims, value.ndim, _TSTRING_SIZE * len(flat))
+        step = tstring_size()
+        tensor = api.TF_AllocateTensor(_DT_STRING, dims, value.ndim, step * len(flat))
         base = api.TF_TensorData(tensor)
         for i, item in enumerate(flat):
-            api.TF_StringInit(base + i * _TSTRING_SIZE)
-            api.TF_StringCopy(base + i * _TSTRING_SIZE, item, len(item))
+            api.TF_StringInit(base + i * step)
+            api.TF_StringCopy(base + i * step, item, len(item))
         return tensor
     data = np.ascontiguousarray(value, dtype=dtype.as_numpy_dtype)
     tensor = api.TF_AllocateTensor(dtype.as_datatype_enum, dims, value.ndim, data.nbytes)
@@ -282,11 +301,10 @@ def _from_tensor(api: Any, tensor: int, dtype: Any) -> np.ndarray:
     shape = tuple(api.TF_Dim(tensor, i) for i in range(api.TF_NumDims(tensor)))
     base = api.TF_TensorData(tensor)
     if api.TF_TensorType(tensor) == _DT_STRING:
-        count = int(np.prod(shape, dtype=np.int64))
+        count, step = int(np.prod(shape, dtype=np.int64)), tstring_size()
         items = [
             ctypes.string_at(
-                api.TF_StringGetDataPointer(base + i * _TSTRING_SIZE),
-                api.TF_StringGetSize(base + i * _TSTRING_SIZE),
+                api.TF_StringGetDataPointer(base + i * step), api.TF_StringGetSize(base + i * step)
             )
             for i in range(count)
         ]

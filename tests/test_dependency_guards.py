@@ -1,0 +1,83 @@
+"""The few places sigforge relies on more than a dependency's public API, each owned by one module.
+
+Each test here fails loudly, naming the module, when the dependency changes what that module
+relies on: a silent break would otherwise surface as a wrong export or a hung sweep.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+
+def test_submitit_launcher_still_submits_through_map_array_and_reads_results():
+    """sigforge.sweeps.slurm_guard.bound_results_of_map_array relies on both lines."""
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
+
+    source = inspect.getsource(BaseSubmititLauncher.launch)
+    assert "executor.map_array(" in source
+    assert "j.results()[0] for j in jobs" in source
+
+
+def test_the_map_array_patch_lasts_one_sweep():
+    import submitit
+
+    from sigforge.sweeps.slurm_guard import bound_results_of_map_array
+
+    original = submitit.AutoExecutor.map_array
+    restore = bound_results_of_map_array()
+    assert submitit.AutoExecutor.map_array is not original
+    restore()
+    assert submitit.AutoExecutor.map_array is original
+
+
+def test_tensorflow_fingerprint_writer_matches_the_rewritten_saved_model(export, tmp_path):
+    """sigforge.export.saved_model.set_method_names refreshes fingerprint.pb with TensorFlow's own
+    (non-public) writer after rewriting method names: what TensorFlow's public reader finds must be
+    the fingerprint of the saved_model.pb as published, not of the one tf.saved_model.save wrote."""
+    import shutil
+
+    import tensorflow as tf
+    from tensorflow.python.saved_model import fingerprinting_utils
+
+    export_dir = export("dnn_classifier").export_dir
+    fresh = tmp_path / "fresh"
+    shutil.copytree(export_dir, fresh)
+    (fresh / "fingerprint.pb").unlink()
+    fingerprinting_utils.write_fingerprint(str(fresh))
+    published = tf.saved_model.experimental.read_fingerprint(str(export_dir))
+    recomputed = tf.saved_model.experimental.read_fingerprint(str(fresh))
+    assert published.saved_model_checksum == recomputed.saved_model_checksum != 0
+
+
+def test_mlflow_reads_back_the_input_example_sigforge_writes(tmp_path):
+    """sigforge.tracking.mlmodel writes the input example with MLflow's own writer (no public one
+    takes a Model being assembled by hand); MLflow's public reader must read it back."""
+    from mlflow.models import Model
+    from mlflow.models.utils import _save_example
+
+    example = {"image": np.zeros((1, 2, 2, 1), np.float32), "text": np.arange(3, dtype=np.int32)[None]}
+    model = Model()
+    _save_example(model, example, str(tmp_path))
+    read = model.load_input_example(str(tmp_path))
+    assert sorted(read) == ["image", "text"]
+    np.testing.assert_array_equal(np.asarray(read["text"]), example["text"])
+
+
+@pytest.mark.parametrize("value", [b"", b"short", b"x" * 1000])
+def test_tstring_size_is_measured_and_strings_round_trip(value):
+    import tensorflow as tf
+
+    from sigforge.verify import serving_loader
+
+    assert serving_loader.tstring_size() == 24  # x86_64 and aarch64 builds of TensorFlow 2.x
+    api = serving_loader._c_api()
+    array = np.array([[value, b"second"]], dtype=object)
+    tensor = serving_loader._to_tensor(api, array, tf.string)
+    try:
+        back = serving_loader._from_tensor(api, tensor, tf.string)
+    finally:
+        api.TF_DeleteTensor(tensor)
+    assert back.tolist() == array.tolist()
