@@ -61,7 +61,9 @@ def write_mlmodel(
     """An MLflow model directory around a SavedModel logged beside it under ``tfmodel/``."""
     import mlflow
     from mlflow.models import Model
-    from mlflow.models.utils import _save_example  # no public writer; guarded in tests/test_dependency_guards.py
+    from mlflow.models.utils import (
+        _save_example,  # no public writer; guarded in tests/test_dependency_guards.py
+    )
 
     signatures = summary["signatures"]
     if signature_key not in signatures:
