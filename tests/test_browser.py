@@ -8,6 +8,7 @@ import os
 import shutil
 
 import pytest
+from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +25,7 @@ def test_the_export_in_the_mlflow_ui_card_models_tab_and_registry(run_cli, mlflo
     from mlflow.tracking import MlflowClient
 
     result = run_cli(
-        "+experiment=multi_input",
+        "experiment=multi_input",
         f"mlflow.tracking_uri={mlflow_server}",
         "mlflow.experiment_name=ui",
         "naming.policy=prefixed",
@@ -56,6 +57,11 @@ def test_the_export_in_the_mlflow_ui_card_models_tab_and_registry(run_cli, mlflo
             for key in ("input_image", "input_text", "scores"):
                 playwright.expect(card.locator("td.key", has_text=key)).to_be_visible(timeout=30_000)
             playwright.expect(card.get_by_text("tensorflow/serving/predict")).to_be_visible()
+            # docs/mlflow.md's picture is this page: SIGFORGE_UPDATE_SCREENSHOTS=1 refreshes it
+            shot = page.screenshot(full_page=False)
+            assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+            if os.environ.get("SIGFORGE_UPDATE_SCREENSHOTS") == "1":
+                (REPO / "docs" / "signature_card.png").write_bytes(shot)
 
             # The Models tab (MLflow 3, model-training view): the LoggedModel, Ready, from its run,
             # with the registry version it is the source of.
