@@ -11,9 +11,9 @@ keras = pytest.importorskip("keras")
 
 
 def lean(eager_bytes: int, seed: int = 7):
-    from sigforge.plugins.builtin.models import _layers
+    from sigforge.plugins.builtin.keras_layers import LeanGlorotUniform
 
-    init = _layers()[2](seed=seed)
+    init = LeanGlorotUniform(seed=seed)
     init.eager_bytes = eager_bytes
     return init
 
@@ -51,3 +51,27 @@ def test_lean_glorot_is_used_by_the_hidden_layers(compose, plugins):
     model = build_model(spec)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert [type(layer.kernel_initializer).__name__ for layer in dense[:2]] == ["LeanGlorotUniform"] * 2
+
+
+@pytest.mark.parametrize("experiment", ["variable_length", "dnn_classifier"])
+def test_a_built_in_model_saved_whole_loads_again_and_exports_as_the_source(
+    compose, plugins, tmp_path, experiment
+):
+    """Trained and saved with model.save, a built-in architecture (its own layers included) reloads
+    with keras.saving.load_model and serves as model.source."""
+    import keras
+
+    import sigforge.plugins.builtin.keras_layers  # noqa: F401  (what registers the layers with Keras)
+    from sigforge.config.validate import build_spec
+    from sigforge.pipeline import build_model, run_export
+
+    spec = build_spec(compose(f"experiment={experiment}", f"export.base_dir={tmp_path}"), plugins)
+    model = build_model(spec)
+    path = tmp_path / "trained.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path, compile=False)
+    assert [w.shape for w in reloaded.weights] == [w.shape for w in model.weights]
+    source = build_spec(
+        compose(f"experiment={experiment}", f"export.base_dir={tmp_path}", f"model.source={path}"), plugins
+    )
+    assert run_export(source, plugins).version == 1

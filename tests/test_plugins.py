@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sigforge import hookimpl
 from sigforge.config.validate import build_spec
 from sigforge.errors import ConfigError, PluginError
 from sigforge.plugins import hookspecs
+from sigforge.plugins.manager import SigforgeDeprecationWarning
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -173,6 +175,61 @@ def test_register_preprocessors_hook_changes_what_the_client_sends(compose, tmp_
         "dtype": "uint8",
         "shape": [None, 28, 28, 1],
     }
+    serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
+    assert serve(image=tf.zeros([2, 28, 28, 1], tf.uint8))["scores"].shape == (2, 10)
+
+
+def test_a_preprocessor_is_handed_the_spec_it_produces_for(compose, tmp_path):
+    """The 0.2 contract: no call order to rely on. serving_spec answers from its argument, and
+    __call__ / example_input that declare ``spec`` get the spec their output must have."""
+    seen = []
+
+    class Scaled:
+        def serving_spec(self, spec):
+            return tf.TensorSpec(spec.shape, tf.uint8)
+
+        def __call__(self, tensor, spec):
+            seen.append(("call", spec.dtype.name, spec.shape.as_list()))
+            return tf.cast(tensor, spec.dtype) / 255.0
+
+        def example_input(self, batch, spec):
+            seen.append(("example", spec.dtype.name, spec.shape.as_list()))
+            return np.full([batch, *spec.shape.as_list()[1:]], 255, np.uint8)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SigforgeDeprecationWarning)
+        result = export_with(
+            compose,
+            with_plugin(Preprocessor(Scaled)),
+            tmp_path,
+            "+experiment=image_classifier",
+            "+inputs.image.preprocess=[{name: team_pre}]",
+        )
+    assert ("call", "float32", [None, 28, 28, 1]) in seen
+    assert ("example", "float32", [None, 28, 28, 1]) in seen
+    assert result.summary["signatures"]["serving_default"]["inputs"]["image"]["dtype"] == "uint8"
+
+
+def test_a_preprocessor_that_stores_state_in_serving_spec_still_works_with_a_warning(compose, tmp_path):
+    class Remembers:  # 0.1's form: __call__ reads what serving_spec stored
+        def serving_spec(self, spec):
+            self.dtype = spec.dtype
+            return tf.TensorSpec(spec.shape, tf.uint8)
+
+        def __call__(self, tensor):
+            return tf.cast(tensor, self.dtype) / 255.0
+
+    with pytest.warns(
+        SigforgeDeprecationWarning,
+        match=r"plugin 'team-pre': preprocessor 'team_pre'.serving_spec stores state",
+    ):
+        result = export_with(
+            compose,
+            with_plugin(Preprocessor(Remembers)),
+            tmp_path,
+            "+experiment=image_classifier",
+            "+inputs.image.preprocess=[{name: team_pre}]",
+        )
     serve = tf.saved_model.load(str(result.export_dir)).signatures["serving_default"]
     assert serve(image=tf.zeros([2, 28, 28, 1], tf.uint8))["scores"].shape == (2, 10)
 

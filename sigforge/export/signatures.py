@@ -8,7 +8,10 @@ declared features.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +21,7 @@ import tensorflow as tf
 from sigforge.contract.read import TensorContract
 from sigforge.errors import ExportError, PluginError
 from sigforge.plugins.hookspecs import Preprocessor, PreprocessorWithExample
-from sigforge.plugins.manager import call_hook
+from sigforge.plugins.manager import SigforgeDeprecationWarning, call_hook
 from sigforge.rules import EXAMPLE_INPUT_KEY, shape_text
 from sigforge.spec import ExportSpec, InputSpec, SignatureSpec
 
@@ -37,37 +40,63 @@ class ServingPlan:
 
 
 class _Chain:
-    """An input's preprocessors, composed: client tensor in, model tensor out."""
+    """An input's preprocessors, composed: client tensor in, model tensor out.
+
+    Each step is handed the ``tf.TensorSpec`` it produces for (``__call__(tensor, spec)``,
+    ``example_input(batch, spec)``) when it takes a ``spec`` argument, so no step needs to remember
+    what its ``serving_spec`` saw. A step whose ``serving_spec`` stores state instead (0.1's form)
+    still works, with a deprecation warning.
+    """
 
     def __init__(self, spec: InputSpec) -> None:
         self.spec = spec
-        self.steps: list[tuple[str, str, Any]] = []
-        for step in spec.preprocess:
-            factory = step.provider
-            obj = call_hook(
-                factory.plugin, f"preprocessor '{step.name}' (factory)", factory.value, **step.params
-            )
-            if not isinstance(obj, Preprocessor):
-                raise PluginError(
-                    f"plugin '{factory.plugin}': preprocessor '{step.name}' (factory) returned "
-                    f"{type(obj).__name__} for {spec.path}; it must return an object with serving_spec(spec) "
-                    "and __call__(tensor) (sigforge.plugins.hookspecs.Preprocessor)."
-                )
-            self.steps.append((step.name, factory.plugin, obj))
-        model_spec = tf.TensorSpec(spec.shape, spec.dtype)
-        client = model_spec
-        for name, plugin, obj in reversed(self.steps):
-            client = call_hook(plugin, f"preprocessor '{name}'.serving_spec", obj.serving_spec, client)
-            if not isinstance(client, tf.TensorSpec):
-                raise PluginError(
-                    f"plugin '{plugin}': preprocessor '{name}'.serving_spec returned {type(client).__name__} "
-                    f"for {spec.path}; it must return a tf.TensorSpec."
-                )
+        self.steps: list[tuple[str, str, Any]] = [self._make(step) for step in spec.preprocess]
+        self.produces: list[Any] = [None] * len(self.steps)  # the spec each step's output must have
+        client = tf.TensorSpec(spec.shape, spec.dtype)
+        for i in reversed(range(len(self.steps))):
+            self.produces[i] = client
+            client = self._serving_spec(*self.steps[i], client)
         self.client_spec = client
 
+    def _make(self, step: Any) -> tuple[str, str, Any]:
+        factory = step.provider
+        obj = call_hook(factory.plugin, f"preprocessor '{step.name}' (factory)", factory.value, **step.params)
+        if not isinstance(obj, Preprocessor):
+            raise PluginError(
+                f"plugin '{factory.plugin}': preprocessor '{step.name}' (factory) returned "
+                f"{type(obj).__name__} for {self.spec.path}; it must return an object with serving_spec(spec) "
+                "and __call__(tensor) (sigforge.plugins.hookspecs.Preprocessor)."
+            )
+        return step.name, factory.plugin, obj
+
+    def _serving_spec(self, name: str, plugin: str, obj: Any, produces: Any) -> Any:
+        before = _attributes(obj)
+        client = call_hook(plugin, f"preprocessor '{name}'.serving_spec", obj.serving_spec, produces)
+        if not isinstance(client, tf.TensorSpec):
+            raise PluginError(
+                f"plugin '{plugin}': preprocessor '{name}'.serving_spec returned {type(client).__name__} "
+                f"for {self.spec.path}; it must return a tf.TensorSpec."
+            )
+        if before is not None and _attributes(obj) != before:
+            warnings.warn(
+                f"plugin '{plugin}': preprocessor '{name}'.serving_spec stores state on the object for "
+                "__call__ or example_input to read, which only works when sigforge calls them in that order "
+                "(deprecated, removed in sigforge 0.3.0); make serving_spec answer from its argument and "
+                "take the spec as an argument instead: __call__(self, tensor, spec), example_input(self, batch, spec).",
+                SigforgeDeprecationWarning,
+                stacklevel=2,
+            )
+        return client
+
+    def example(self) -> Any:
+        """``callable(batch)`` giving real client data, from the first step's ``example_input``, or None."""
+        if not self.steps or not isinstance(self.steps[0][2], PreprocessorWithExample):
+            return None
+        return _with_spec(self.steps[0][2].example_input, self.produces[0])
+
     def __call__(self, tensor: tf.Tensor) -> tf.Tensor:
-        for name, plugin, obj in self.steps:
-            tensor = call_hook(plugin, f"preprocessor '{name}'", obj, tensor)
+        for (name, plugin, obj), produces in zip(self.steps, self.produces, strict=True):
+            tensor = call_hook(plugin, f"preprocessor '{name}'", _with_spec(obj, produces), tensor)
             if not tf.is_tensor(tensor):
                 raise PluginError(
                     f"plugin '{plugin}': preprocessor '{name}' on {self.spec.path} returned "
@@ -83,6 +112,23 @@ class _Chain:
                     f"{shape_text(self.spec.shape)}; fix the preprocessor's parameters or {self.spec.path}."
                 )
         return tensor
+
+
+def _attributes(obj: Any) -> dict[str, int] | None:
+    """What an object holds, by identity (None for objects without a ``__dict__``)."""
+    try:
+        return {key: id(value) for key, value in vars(obj).items()}
+    except TypeError:
+        return None
+
+
+def _with_spec(method: Any, spec: Any) -> Any:
+    """``method`` with ``spec=spec`` bound when it takes a ``spec`` argument, else as it is."""
+    try:
+        takes = "spec" in inspect.signature(method).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to bind
+        takes = False
+    return functools.partial(method, spec=spec) if takes else method
 
 
 def build_serving_plan(model: Any, spec: ExportSpec) -> ServingPlan:
@@ -139,11 +185,7 @@ def build_serving_plan(model: Any, spec: ExportSpec) -> ServingPlan:
                 f"signatures.{sig.name}: tracing the signature failed: {traced_error_message(err)}. "
                 f"Check the dtypes and shapes of its inputs ({', '.join(f'inputs.{n}' for n in sig.inputs)})."
             ) from err
-    examples = {
-        name: chain.steps[0][2].example_input
-        for name, chain in chains.items()
-        if chain.steps and isinstance(chain.steps[0][2], PreprocessorWithExample)
-    }
+    examples = {name: chain.example() for name, chain in chains.items() if chain.example() is not None}
     return ServingPlan(module, functions, client_specs, examples, eager)
 
 

@@ -107,6 +107,8 @@ def load_source(spec: ExportSpec) -> SourceModel:
             return SourceModel(lambda features: function(**features), variables, default_output, loaded)
         import keras
 
+        import sigforge.plugins.builtin.keras_layers  # noqa: F401  (registers the built-ins' layers)
+
         model = keras.saving.load_model(str(source), compile=False)
     except ExportError:
         raise

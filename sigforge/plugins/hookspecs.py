@@ -38,13 +38,20 @@ class NamingPolicy(Protocol):
 
 @runtime_checkable
 class Preprocessor(Protocol):
-    """What a preprocessor factory returns: traced into the serving graph, in front of the model."""
+    """What a preprocessor factory returns: traced into the serving graph, in front of the model.
+
+    sigforge calls these in no promised order and any number of times, so each answers from its
+    arguments: ``serving_spec(spec)`` must not store what it saw for the others to read (0.1's form,
+    deprecated until sigforge 0.3.0, warns). A step that needs the spec it produces for takes it:
+    ``__call__(self, tensor, spec)``; one that does not may leave it out: ``__call__(self, tensor)``.
+    """
 
     def serving_spec(self, spec: Any) -> Any:
         """The ``tf.TensorSpec`` clients send, given the ``tf.TensorSpec`` the next step takes."""
 
     def __call__(self, tensor: Any) -> Any:
-        """Client tensor in, model tensor out (traced, so TensorFlow ops only)."""
+        """Client tensor in, model tensor out (traced, so TensorFlow ops only). Declare a ``spec``
+        parameter to be handed the ``tf.TensorSpec`` the output must have."""
 
 
 @runtime_checkable
@@ -54,7 +61,8 @@ class PreprocessorWithExample(Preprocessor, Protocol):
 
     def example_input(self, batch: int) -> Any:
         """``batch`` real client values, e.g. a NumPy array of PNG-encoded bytes, shaped like
-        ``serving_spec`` says."""
+        ``serving_spec`` says. Declare a ``spec`` parameter (``example_input(self, batch, spec)``) to
+        be handed the ``tf.TensorSpec`` this step produces for."""
 
 
 PreprocessorFactory = Callable[..., Preprocessor]
@@ -97,8 +105,9 @@ def register_preprocessors(register):
 
     Call ``register(name, factory)`` (a ``PreprocessorFactory``);
     ``inputs.<name>.preprocess=[{name: <name>, <param>: <value>}]`` selects one. ``factory(**params)``
-    returns a ``Preprocessor``: ``serving_spec(spec)`` and ``__call__(tensor)``, and optionally
-    ``example_input(batch)`` (``PreprocessorWithExample``) when synthetic client data would not do.
+    returns a ``Preprocessor``: ``serving_spec(spec)`` and ``__call__(tensor[, spec])``, and optionally
+    ``example_input(batch[, spec])`` (``PreprocessorWithExample``) when synthetic client data would
+    not do; each is handed what it needs, so none relies on another having run first.
     Import TensorFlow inside the factory, not at module level, so config validation stays fast.
     """
 

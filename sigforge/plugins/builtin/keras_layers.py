@@ -1,0 +1,90 @@
+"""The built-in architectures' own Keras layers and initializer, registered as serializable.
+
+Module level and registered under the package name ``sigforge``, so that a built-in model saved
+whole (``model.save("m.keras")``) loads with ``keras.saving.load_model`` once this module is
+imported, and can come back as ``model.source``. Imported when a model is built, never on the
+config-validation path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="sigforge")
+class MaskedMeanPooling(keras.layers.Layer):
+    """Mean over the first ``length`` steps of each sequence; steps past the length are ignored."""
+
+    def call(self, sequence, length):
+        steps = ops.shape(sequence)[1]
+        mask = ops.arange(steps)[None, :] < ops.cast(ops.expand_dims(length, 1), "int32")
+        mask = ops.expand_dims(ops.cast(mask, sequence.dtype), -1)
+        total = ops.sum(sequence * mask, axis=1)
+        return total / ops.maximum(ops.sum(mask, axis=1), 1.0)
+
+    def compute_output_shape(self, sequence_shape, length_shape):
+        return (sequence_shape[0], sequence_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="sigforge")
+class VocabularyOneHot(keras.layers.Layer):
+    """One-hot of a string feature over a fixed vocabulary (all zeros when out of vocabulary).
+
+    A comparison against a constant needs no lookup-table resource, so the SavedModel holds
+    nothing but the vocabulary itself.
+    """
+
+    def __init__(self, vocabulary: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vocabulary = list(vocabulary)
+
+    def call(self, values):
+        values = tf.reshape(values, [-1, 1])
+        return tf.cast(tf.equal(values, tf.constant(self.vocabulary)), "float32")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.vocabulary))
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary": self.vocabulary}
+
+
+@tf.function(reduce_retracing=True)
+def draw_uniform(shape, limit, seed):
+    # In a graph, the scaling of the [0, 1) draw runs in place (its input has no other user);
+    # the variable then adopts the result instead of copying it.
+    return tf.random.stateless_uniform(shape, seed=seed, minval=-limit, maxval=limit)
+
+
+@keras.saving.register_keras_serializable(package="sigforge")
+class LeanGlorotUniform(keras.initializers.GlorotUniform):
+    """Glorot uniform whose large kernels cost one copy of themselves to draw.
+
+    Eagerly, TensorFlow draws ``uniform(-limit, limit)`` as ``u * 2 * limit - limit``: three
+    full-size tensors alive at once, then a fourth when the variable copies the result, so a
+    256 MiB kernel peaks at 768 MiB or more before it is a variable. Drawn inside a
+    ``tf.function`` the peak is the kernel itself. Kernels up to ``eager_bytes`` are left to
+    Keras as they are; the limit comes from the whole kernel's fans, as Keras's.
+    """
+
+    eager_bytes = 16 * 2**20
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(d) for d in shape)
+        dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
+        if len(shape) < 2 or dtype != "float32" or math.prod(shape) * 4 <= self.eager_bytes:
+            return super().__call__(shape, dtype=dtype)
+        receptive = math.prod(shape[:-2])  # keras's compute_fans, for kernels of rank >= 2
+        fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+        limit = math.sqrt(3.0 * self.scale / max(1.0, (fan_in + fan_out) / 2.0))
+        seed = self.seed
+        if not isinstance(seed, keras.random.SeedGenerator):
+            seed = keras.random.SeedGenerator(seed)  # an int seed would repeat one kernel
+        pair = keras.random.randint((2,), 0, 2**31 - 1, seed=seed, dtype="int32")
+        return draw_uniform(tf.constant(shape), tf.constant(limit, tf.float32), pair)
