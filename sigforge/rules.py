@@ -7,6 +7,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -18,27 +19,56 @@ KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 NAME_PATTERN = KEY_PATTERN
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
-# Config dtype name -> the DataType enum name written in saved_model.pb.
-DTYPES: Mapping[str, str] = MappingProxyType(
+
+@dataclass(frozen=True)
+class Dtype:
+    """What each consumer needs to know of one TensorFlow dtype, in one row."""
+
+    enum: str  # the DataType enum name written in saved_model.pb (tensorflow/core/framework/types.proto)
+    number: int  # its enum number
+    item_bytes: int | None  # bytes per element (None: variable length or not a value)
+    numpy: str  # the NumPy dtype MLflow's tensor schema declares for it
+    rest: bool  # TF Serving's REST JSON reader converts it (util/json_tensor.cc); False: gRPC only
+    config: bool = True  # accepted as an input's dtype in the config
+
+
+DTYPE_TABLE: Mapping[str, Dtype] = MappingProxyType(
     {
-        "float16": "DT_HALF",
-        "bfloat16": "DT_BFLOAT16",
-        "float32": "DT_FLOAT",
-        "float64": "DT_DOUBLE",
-        "int8": "DT_INT8",
-        "int16": "DT_INT16",
-        "int32": "DT_INT32",
-        "int64": "DT_INT64",
-        "uint8": "DT_UINT8",
-        "uint16": "DT_UINT16",
-        "bool": "DT_BOOL",
-        "string": "DT_STRING",
+        "float16": Dtype("DT_HALF", 19, 2, "float16", rest=False),
+        "bfloat16": Dtype("DT_BFLOAT16", 14, 2, "float32", rest=False),
+        "float32": Dtype("DT_FLOAT", 1, 4, "float32", rest=True),
+        "float64": Dtype("DT_DOUBLE", 2, 8, "float64", rest=True),
+        "int8": Dtype("DT_INT8", 6, 1, "int8", rest=True),
+        "int16": Dtype("DT_INT16", 5, 2, "int16", rest=True),
+        "int32": Dtype("DT_INT32", 3, 4, "int32", rest=True),
+        "int64": Dtype("DT_INT64", 9, 8, "int64", rest=True),
+        "uint8": Dtype("DT_UINT8", 4, 1, "uint8", rest=True),
+        "uint16": Dtype("DT_UINT16", 17, 2, "uint16", rest=False),
+        "bool": Dtype("DT_BOOL", 10, 1, "bool", rest=True),
+        "string": Dtype("DT_STRING", 7, None, "object", rest=True),
+        # Read in saved_model.pb files sigforge did not write; never an input's dtype in a config.
+        "uint32": Dtype("DT_UINT32", 22, 4, "uint32", rest=True, config=False),
+        "uint64": Dtype("DT_UINT64", 23, 8, "uint64", rest=True, config=False),
+        "complex64": Dtype("DT_COMPLEX64", 8, 8, "complex64", rest=False, config=False),
+        "complex128": Dtype("DT_COMPLEX128", 18, 16, "complex128", rest=False, config=False),
+        "resource": Dtype("DT_RESOURCE", 20, None, "object", rest=False, config=False),
+        "variant": Dtype("DT_VARIANT", 21, None, "object", rest=False, config=False),
     }
 )
+# Config dtype name -> the DataType enum name written in saved_model.pb.
+DTYPES: Mapping[str, str] = MappingProxyType({n: d.enum for n, d in DTYPE_TABLE.items() if d.config})
 ITEM_BYTES: Mapping[str, int] = MappingProxyType(
-    {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "int16": 2, "int32": 4, "int64": 8}
-    | {"uint8": 1, "uint16": 2, "bool": 1}
+    {n: d.item_bytes for n, d in DTYPE_TABLE.items() if d.config and d.item_bytes is not None}
 )
+DTYPE_BY_NUMBER: Mapping[int, str] = MappingProxyType({d.number: n for n, d in DTYPE_TABLE.items()})
+
+
+def rest_carries(dtype: str) -> bool:
+    """Whether TF Serving's REST API can carry ``dtype`` (DT_HALF, DT_BFLOAT16, DT_UINT16: not)."""
+    facts = DTYPE_TABLE.get(dtype)
+    return facts is not None and facts.rest
+
+
 EXAMPLE_DTYPES = ("float32", "int64", "string")  # what a tf.Example feature can carry
 MODALITIES = ("image", "text", "sequence", "sequence_length", "tabular", "dense", "tf_example")
 # A tf_example input reaches the client as serialized tf.Example protos ([None] string) and the model

@@ -182,33 +182,67 @@ def test_a_corrupt_warmup_file_stops_the_export(compose, plugins, tmp_path, monk
     assert os.listdir(tmp_path / "dnn_classifier") == []
 
 
-# TF Serving's REST API, as its documentation describes it: JSON numbers and strings become the
-# signature's dtype, {"b64": ...} becomes bytes, and an example object becomes a tf.Example.
-def _rest_value(value):
+# TF Serving's REST reader as its source has it (../shared/tf-serving-rules.md, util/json_tensor.cc):
+# strict where TF Serving is strict, so a body it would refuse is refused here too.
+_REST_INTEGERS = {"int8": 2**7, "int16": 2**15, "int32": 2**31, "int64": 2**63, "uint8": 2**8,
+                  "uint32": 2**32, "uint64": 2**64}  # fmt: skip
+_REST_UNIMPLEMENTED = ("float16", "bfloat16", "uint16", "complex64", "complex128")
+
+
+class RestRefused(ValueError):
+    """What TF Serving answers with HTTP 400 (INVALID_ARGUMENT) or 501 (UNIMPLEMENTED)."""
+
+
+def _rest_leaf(value, dtype: str):
+    if dtype in _REST_UNIMPLEMENTED:
+        raise RestRefused(f"UNIMPLEMENTED: Conversion of JSON Value: {value!r} to type: {dtype}")
     if isinstance(value, dict):
+        if dtype != "string" or set(value) != {"b64"}:
+            raise RestRefused(f"an object is only {{'b64': ...}} for DT_STRING, not {dtype}: {value!r}")
         return base64.b64decode(value["b64"])
-    if isinstance(value, list):
-        return [_rest_value(v) for v in value]
-    return value.encode() if isinstance(value, str) else value
+    if dtype == "string":
+        if not isinstance(value, str):
+            raise RestRefused(f"DT_STRING takes a JSON string or {{'b64': ...}}, not {value!r}")
+        return value.encode()
+    if dtype == "bool":
+        if not isinstance(value, bool):
+            raise RestRefused(f"DT_BOOL takes true or false, not {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RestRefused(f"{dtype} takes a JSON number, not {value!r}")
+    if dtype in _REST_INTEGERS:
+        bound = _REST_INTEGERS[dtype]
+        low = 0 if dtype.startswith("uint") else -bound
+        if not isinstance(value, int):  # 1.0 is refused: an integer dtype needs an integer token
+            raise RestRefused(f"{dtype} needs an integer token, not {value!r}")
+        if not low <= value < bound:
+            raise RestRefused(f"{value} is out of range for {dtype}")
+    return value
 
 
 def _rest_array(values, dtype: str) -> np.ndarray:
-    decoded = _rest_value(values)
-    if dtype == "string":
-        return np.array(decoded, dtype=object)
-    return np.array(decoded, dtype=dtype)
+    def walk(value):
+        return [walk(v) for v in value] if isinstance(value, list) else _rest_leaf(value, dtype)
+
+    decoded = walk(values)
+    return np.array(decoded, dtype=object if dtype == "string" else dtype)
 
 
 def _rest_example(features: dict) -> bytes:
     feature = {}
     for name, value in features.items():
-        values = [_rest_value(v) for v in (value if isinstance(value, list) else [value])]
-        if all(isinstance(v, bytes) for v in values):
-            feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
-        elif all(isinstance(v, int) for v in values):
-            feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=values))
-        else:
+        values = value if isinstance(value, list) else [value]
+        if any(v is None or isinstance(v, list) for v in values):
+            raise RestRefused(f"feature {name}: null and nested lists are errors")
+        if all(isinstance(v, (str, dict)) for v in values):
+            data = [_rest_leaf(v, "string") for v in values]
+            feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=data))
+        elif all(isinstance(v, (bool, int)) for v in values):
+            feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v) for v in values]))
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
+        else:
+            raise RestRefused(f"feature {name}: mixed kinds {values!r}")
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
@@ -216,10 +250,30 @@ def rest_feeds(body: dict, signature) -> dict[str, np.ndarray]:
     dtypes = {k: tf.dtypes.as_dtype(v.dtype).name for k, v in signature.inputs.items()}
     if "examples" in body:
         return {"inputs": np.array([_rest_example(e) for e in body["examples"]], dtype=object)}
+    if ("instances" in body) == ("inputs" in body):
+        raise RestRefused("exactly one of 'instances' (row) or 'inputs' (columnar)")
     if "instances" in body:
         rows = body["instances"]
+        if not rows:
+            raise RestRefused("'instances' must be a non-empty list")
+        if len(dtypes) == 1 and not all(isinstance(row, dict) for row in rows):
+            rows = [{next(iter(dtypes)): row} for row in rows]
+        for row in rows:
+            if not isinstance(row, dict) or set(row) != set(dtypes):
+                raise RestRefused(f"every instance must name exactly the inputs {sorted(dtypes)}")
         return {k: _rest_array([row[k] for row in rows], dtype) for k, dtype in dtypes.items()}
+    missing = set(dtypes) - set(body["inputs"])
+    if missing:
+        raise RestRefused(f"columnar 'inputs' lacks {sorted(missing)}")
     return {k: _rest_array(body["inputs"][k], dtype) for k, dtype in dtypes.items()}
+
+
+def test_the_rest_stand_in_is_as_strict_as_tf_serving():
+    assert _rest_leaf(3, "int32") == 3 and _rest_leaf(3, "float32") == 3
+    for value, dtype in [(1.5, "int32"), (1.0, "int8"), (True, "int64"), (300, "uint8"), (0.5, "float16"),
+                         (1, "bfloat16"), (7, "uint16"), ({"b64": "AA=="}, "float32"), (1, "bool")]:  # fmt: skip
+        with pytest.raises(RestRefused):
+            _rest_leaf(value, dtype)
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -355,3 +409,31 @@ def test_preprocessor_without_example_input_is_told_what_to_add(compose, tmp_pat
     assert "plugin 'team-csv'" in message and "preprocessor 'csv_image'" in message
     assert "example_input(batch)" in message and "string, shape [batch]" in message
     assert os.listdir(tmp_path / "image_classifier") == []
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_dtypes_tf_servings_rest_api_cannot_carry_are_grpc_only(export, dtype):
+    """No REST body and no curl line for what TF Serving's JSON reader refuses; the summary, the
+    card and the console say gRPC only; the .npy files and the gRPC client still answer."""
+    result = export("image_classifier", f"inputs.image.dtype={dtype}", "model.name=half")
+    folder = requests_dir(result)
+    assert not (folder / "serving_default.json").exists()
+    assert not (folder / "serving_default.columns.json").exists()
+    assert result.summary["grpc_only"] == {"serving_default": {"image": dtype}}
+    from sigforge.report.summary import to_markdown
+
+    assert f"gRPC only: TF Serving's REST API cannot carry image ({dtype})" in to_markdown(result.summary)
+    lines = card_lines(result)
+    assert not any(line.startswith("curl ") for line in lines)
+    assert any(line.startswith("saved_model_cli ") for line in lines)
+    assert (
+        np.load(folder / "serving_default" / "image.npy").dtype == np.float16
+        if dtype == "float16"
+        else np.float32
+    )
+    request = runpy.run_path(str(folder / "serving_default.grpc.py"))["build_request"]()
+    assert tf.dtypes.as_dtype(request.inputs["image"].dtype).name == dtype
+    feeds = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+    assert session_run(result.export_dir, "serving_default", feeds)["scores"].shape[1] == 10
+    with pytest.raises(RestRefused, match="UNIMPLEMENTED"):
+        rest_feeds({"instances": [{"image": 0.5}]}, _signature_def(result.export_dir, "serving_default"))

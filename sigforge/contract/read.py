@@ -15,32 +15,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sigforge.rules import EXAMPLE_INPUT_KEY, shape_text
+from sigforge.rules import DTYPE_BY_NUMBER, EXAMPLE_INPUT_KEY, shape_text
 from sigforge.spec import ExportSpec
 
 SERVING_TAG = "serve"
-
-# DataType enum numbers from tensorflow/core/framework/types.proto.
-_DT_NUMBERS = {
-    1: "float32",
-    2: "float64",
-    3: "int32",
-    4: "uint8",
-    5: "int16",
-    6: "int8",
-    7: "string",
-    8: "complex64",
-    9: "int64",
-    10: "bool",
-    14: "bfloat16",
-    17: "uint16",
-    18: "complex128",
-    19: "float16",
-    20: "resource",
-    21: "variant",
-    22: "uint32",
-    23: "uint64",
-}
 
 
 @dataclass(frozen=True)
@@ -176,7 +154,7 @@ def _saved_model_message() -> Any:
 
 
 def _tensor(info: Any) -> TensorContract:
-    dtype = _DT_NUMBERS.get(info.dtype, f"DT_{info.dtype}")
+    dtype = DTYPE_BY_NUMBER.get(info.dtype, f"DT_{info.dtype}")
     shape = info.tensor_shape
     if not info.HasField("tensor_shape") or shape.unknown_rank:
         return TensorContract(dtype, None)

@@ -13,7 +13,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from sigforge.report.requests import REQUESTS_DIR, command_lines
+from sigforge.report.requests import REQUESTS_DIR, command_lines, grpc_only_note, rest_blockers
 from sigforge.rules import shape_text
 
 CARD_FILE = "signature_card.html"
@@ -62,10 +62,13 @@ def render_card(summary: Mapping[str, Any], files: Mapping[str, bytes] | None = 
                     f"<tr><td>{direction[:-1]}</td><td class='key'>{esc(key)}</td><td>{dtype}</td><td>{shape}</td></tr>"
                 )
         parts.append("</table>")
-        if f"{REQUESTS_DIR}/{name}.json" not in files:
+        blockers = rest_blockers(sig)
+        if blockers:
+            parts.append(f"<p class='muted'>{esc(grpc_only_note(blockers))}.</p>")
+        if f"{REQUESTS_DIR}/{name}.grpc.py" not in files:
             continue
         for label, text in command_lines(
-            model, export_dir, name, sig["method_name"], list(sig["inputs"])
+            model, export_dir, name, sig["method_name"], list(sig["inputs"]), rest=not blockers
         ).items():
             parts.append(f"<div class='muted'>{esc(label)}</div><pre>{esc(text)}</pre>")
         script = files.get(f"{REQUESTS_DIR}/{name}.grpc.py")

@@ -18,12 +18,14 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from sigforge.contract.example import example_features
+from sigforge.rules import rest_carries
 
 REQUESTS_DIR = "requests"
 GRPC_PORT, REST_PORT = 8500, 8501
@@ -67,9 +69,29 @@ def example_json(serialized: bytes) -> dict[str, Any]:
 
 
 def _npy(array: np.ndarray) -> bytes:
+    """The array as ``np.load`` reads it back without ml_dtypes: bfloat16 (which NumPy would store
+    as raw ``|V2`` bytes) as float32, which ``saved_model_cli`` and the gRPC client convert exactly."""
+    if array.dtype.name == "bfloat16":
+        array = array.astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=array.dtype == object)
     return buffer.getvalue()
+
+
+def rest_blockers(signature: Mapping[str, Any]) -> dict[str, str]:
+    """Key -> dtype of a signature's tensors TF Serving's REST API cannot carry (its JSON reader has
+    no conversion for DT_HALF, DT_BFLOAT16, DT_UINT16): such a signature is served over gRPC only."""
+    return {
+        key: tensor["dtype"]
+        for direction in ("inputs", "outputs")
+        for key, tensor in signature[direction].items()
+        if tensor and not rest_carries(tensor["dtype"])
+    }
+
+
+def grpc_only_note(blockers: Mapping[str, str]) -> str:
+    named = ", ".join(f"{key} ({dtype})" for key, dtype in blockers.items())
+    return f"gRPC only: TF Serving's REST API cannot carry {named}"
 
 
 def request_files(
@@ -87,7 +109,12 @@ def request_files(
         method = signatures[name]["method_name"]
         for key, value in args.items():
             put(f"{name}/{key}.npy", _npy(np.asarray(value)))
+        dtypes = {key: (signatures[name]["inputs"].get(key) or {}).get("dtype") for key in args}
+        put(f"{name}.grpc.py", grpc_client(model, name, method, dtypes).encode())
         columns = {key: to_json(np.asarray(value)) for key, value in args.items()}
+        put(f"{name}.invocations.json", {"inputs": columns})
+        if rest_blockers(signatures[name]):
+            continue  # no REST body TF Serving would refuse
         if method in _EXAMPLE_METHODS:
             (serialized,) = args.values()
             examples = [example_json(e) for e in np.asarray(serialized).reshape(-1)]
@@ -97,13 +124,15 @@ def request_files(
             rows = [{key: column[i] for key, column in columns.items()} for i in range(batch)]
             put(f"{name}.json", {"signature_name": name, "instances": rows})
             put(f"{name}.columns.json", {"signature_name": name, "inputs": columns})
-        put(f"{name}.invocations.json", {"inputs": columns})
-        put(f"{name}.grpc.py", grpc_client(model, name, method, list(args)).encode())
     return files
 
 
-def grpc_client(model: str, signature: str, method_name: str, keys: list[str]) -> str:
-    """A runnable gRPC client for one signature: ``python requests/<signature>.grpc.py [host:port]``."""
+def grpc_client(model: str, signature: str, method_name: str, dtypes: Mapping[str, str | None]) -> str:
+    """A runnable gRPC client for one signature: ``python requests/<signature>.grpc.py [host:port]``.
+
+    ``dtypes``: each input key's dtype in the signature; the request's tensors are made in it, since
+    TF Serving feeds by tensor name and refuses a dtype that differs from the placeholder's."""
+    keys = list(dtypes)
     kind = _EXAMPLE_METHODS.get(method_name, "predict")
     head = f'''"""gRPC {kind} request for model '{model}', signature '{signature}' (TF Serving's gRPC port).
 
@@ -128,9 +157,9 @@ def build_request():
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "{model}"
     request.model_spec.signature_name = "{signature}"
-    for key in {keys!r}:
+    for key, dtype in {dict(dtypes)!r}.items():
         value = np.load(HERE / f"{{key}}.npy", allow_pickle=True)
-        request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+        request.inputs[key].CopyFrom(tf.make_tensor_proto(value, dtype=dtype and tf.as_dtype(dtype)))
     return request
 '''
         call = "Predict"
@@ -167,21 +196,28 @@ if __name__ == "__main__":
 
 
 def command_lines(
-    model: str, export_dir: str, signature: str, method_name: str, keys: list[str]
+    model: str, export_dir: str, signature: str, method_name: str, keys: list[str], *, rest: bool = True
 ) -> dict[str, str]:
-    """The shell lines of one signature, run from the directory that holds ``requests/``."""
+    """The shell lines of one signature, run from the directory that holds ``requests/``; every
+    path and name is shell-quoted, so a line pasted into a shell runs as printed and nothing else.
+    ``rest=False`` (``rest_blockers``): no curl lines, TF Serving would refuse them."""
+    q = shlex.quote
     kind = _EXAMPLE_METHODS.get(method_name, "predict")
-    url = f"http://localhost:{REST_PORT}/v1/models/{model}:{kind}"
-    lines = {f"TF Serving REST {kind}": f"curl -s -X POST {url} -d @{REQUESTS_DIR}/{signature}.json"}
-    if kind == "predict":
-        lines["TF Serving REST predict, columnar (inputs: one list per key)"] = (
-            f"curl -s -X POST {url} -d @{REQUESTS_DIR}/{signature}.columns.json"
+    url = q(f"http://localhost:{REST_PORT}/v1/models/{model}:{kind}")
+    lines = {}
+    if rest:
+        lines[f"TF Serving REST {kind}"] = (
+            f"curl -s -X POST {url} -d {q(f'@{REQUESTS_DIR}/{signature}.json')}"
         )
+        if kind == "predict":
+            lines["TF Serving REST predict, columnar (inputs: one list per key)"] = (
+                f"curl -s -X POST {url} -d {q(f'@{REQUESTS_DIR}/{signature}.columns.json')}"
+            )
     feeds = ";".join(f"{key}={REQUESTS_DIR}/{signature}/{key}.npy" for key in keys)
     lines["saved_model_cli (TensorFlow's session loader, as TF Serving loads the model)"] = (
-        f"saved_model_cli run --dir {export_dir} --tag_set serve --signature_def {signature} --inputs '{feeds}'"
+        f"saved_model_cli run --dir {q(export_dir)} --tag_set serve --signature_def {q(signature)} --inputs {q(feeds)}"
     )
     lines[f"TF Serving gRPC {kind} (Python)"] = (
-        f"python {REQUESTS_DIR}/{signature}.grpc.py localhost:{GRPC_PORT}"
+        f"python {q(f'{REQUESTS_DIR}/{signature}.grpc.py')} localhost:{GRPC_PORT}"
     )
     return lines

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sigforge.report.requests import grpc_only_note, rest_blockers
 from sigforge.rules import shape_text
 
 SUMMARY_JSON = "signature_summary.json"
@@ -18,8 +19,13 @@ SUMMARY_MD = "signature_summary.md"
 
 
 def build_summary(contract: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
-    """``{"signatures": contract, **extra}`` with extra fields such as model, version, export_dir."""
-    return {**{k: v for k, v in extra.items() if v is not None}, "signatures": dict(contract)}
+    """``{"signatures": contract, **extra}`` with extra fields such as model, version, export_dir,
+    and ``grpc_only`` (signature -> key -> dtype) for signatures TF Serving's REST API cannot carry."""
+    summary = {**{k: v for k, v in extra.items() if v is not None}, "signatures": dict(contract)}
+    grpc_only = {name: blockers for name, sig in contract.items() if (blockers := rest_blockers(sig))}
+    if grpc_only:
+        summary["grpc_only"] = grpc_only
+    return summary
 
 
 def to_markdown(summary: Mapping[str, Any]) -> str:
@@ -38,6 +44,9 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
                 dtype = tensor["dtype"] if tensor else ""
                 shape = shape_text(tensor["shape"]) if tensor else ""
                 lines.append(f"| {direction[:-1]} | `{key}` | {dtype} | {shape} |")
+        blockers = (summary.get("grpc_only") or {}).get(name)
+        if blockers:
+            lines.append(f"\n{grpc_only_note(blockers)}.")
     return "\n".join(lines) + "\n"
 
 

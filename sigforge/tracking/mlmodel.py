@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from sigforge import __version__
+from sigforge.rules import DTYPE_TABLE
 from sigforge.tracking import sigforge_pyfunc
 from sigforge.tracking.store import package_version
 
 MODEL_ARTIFACT = "model"
 SAVED_MODEL_SUBDIR = "tfmodel"
 CODE_SUBDIR = "code"
-_NP_DTYPES = {"string": "object", "bfloat16": "float32"}
 
 
 def model_signature(signature: Mapping[str, Any]) -> Any:
@@ -36,7 +36,7 @@ def model_signature(signature: Mapping[str, Any]) -> Any:
         return Schema(
             [
                 TensorSpec(
-                    np.dtype(_NP_DTYPES.get(t["dtype"], t["dtype"])),
+                    np.dtype(DTYPE_TABLE[t["dtype"]].numpy if t["dtype"] in DTYPE_TABLE else t["dtype"]),
                     tuple(-1 if d is None else d for d in (t["shape"] or [-1])),
                     name=key,
                 )
