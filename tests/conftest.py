@@ -161,6 +161,17 @@ def saved_model_proto(export_dir: Path):
     return proto.meta_graphs[0]
 
 
+def session_run(export_dir: Path, signature: str, feeds: dict[str, Any]) -> dict[str, Any]:
+    """TF1's loader in a fresh Graph and Session: what TF Serving does, through TensorFlow's Python API."""
+    import tensorflow as tf
+
+    with tf.Graph().as_default() as graph, tf.compat.v1.Session(graph=graph) as session:
+        meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(export_dir))
+        sig = meta.signature_def[signature]
+        fetches = {key: info.name for key, info in sig.outputs.items()}
+        return session.run(fetches, {sig.inputs[key].name: value for key, value in feeds.items()})
+
+
 def free_port() -> int:
     import socket
 

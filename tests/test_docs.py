@@ -41,7 +41,7 @@ def cited_tests(text: str) -> set[tuple[str | None, str | None]]:
 
 
 def test_every_test_a_document_cites_exists():
-    sources = {p.name: p.read_text() for p in (REPO / "tests").glob("test_*.py")}
+    sources = {p.name: p.read_text() for p in (REPO / "tests").rglob("test_*.py")}
     defined = {name for text in sources.values() for name in re.findall(r"^def (test_\w+)", text, flags=re.M)}
     missing = []
     for document in DOCUMENTS:

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from test_serving import session_run
+from conftest import session_run
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import REPO
 
 from sigforge.config.schema import (
     ExportConf,
@@ -22,7 +23,7 @@ from sigforge.config.schema import (
 )
 from sigforge.errors import ConfigError
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = REPO / "conf"
 GROUPS = {"model": ModelConf, "export": ExportConf, "mlflow": MlflowConf, "naming": NamingConf}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import QUIET_TF, free_port, start_cli, wait_for_http
+from conftest import QUIET_TF, REPO, free_port, start_cli, wait_for_http
 
 pytestmark = pytest.mark.slow
 
@@ -186,12 +186,10 @@ def test_byte_inputs_answer_through_pyfunc_and_mlflow_models_serve(run_cli, tmp_
         assert replies[0]["predictions"]["classes"] == predicted["classes"].tolist()
 
 
-def test_readme_python_snippet_runs_as_written(run_cli, tmp_path):
+def test_the_mlflow_docs_python_snippet_runs_as_written(run_cli, tmp_path):
     import re
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    mlflow_section = readme[readme.index("## MLflow") :]
-    snippet = re.search(r"```python\n(.*?)```", mlflow_section, re.S).group(1)
+    snippet = re.search(r"```python\n(.*?)```", (REPO / "docs" / "mlflow.md").read_text(), re.S).group(1)
     assert run_cli("+experiment=multi_input").returncode == 0
     run = only_run(client_for(sqlite_uri(tmp_path)), "multi_input")
     code = (

@@ -20,18 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENTS, QUIET_TF, with_plugin
+from conftest import EXPERIMENTS, QUIET_TF, session_run, with_plugin
 
 tf = pytest.importorskip("tensorflow")
-
-
-def session_run(export_dir: Path, signature: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """TF1's loader in a fresh Graph and Session: what TF Serving does, through TensorFlow's Python API."""
-    with tf.Graph().as_default() as graph, tf.compat.v1.Session(graph=graph) as session:
-        meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(export_dir))
-        sig = meta.signature_def[signature]
-        fetches = {key: info.name for key, info in sig.outputs.items()}
-        return session.run(fetches, {sig.inputs[key].name: value for key, value in feeds.items()})
 
 
 def requests_dir(result) -> Path:
