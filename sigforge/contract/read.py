@@ -186,7 +186,7 @@ def read_contract(export_dir: str | Path, tag: str = SERVING_TAG) -> Contract:
     return contract
 
 
-def compare(expected: Contract, actual: Contract, where: str = "saved_model.pb") -> list[str]:
+def mismatches(expected: Contract, actual: Contract, where: str = "saved_model.pb") -> list[str]:
     """Every difference between the asked-for and the written contract, as sentences."""
     problems = []
     for name in sorted(set(expected) | set(actual)):

@@ -65,7 +65,7 @@ def _lock_path(staging_dir: Path) -> Path:
     return staging_dir.with_name(staging_dir.name + ".lock")
 
 
-def _writer_is_gone(lock: Path) -> int | None:
+def _lock_of_dead_writer(lock: Path) -> int | None:
     """An fd holding ``lock`` if nobody else holds it (its writer died), else None.
 
     ``flock`` is held by the open file, so it is seen from every process on the host whatever its
@@ -91,7 +91,7 @@ def remove_stale_staging(model_dir: Path) -> list[Path]:
     for path in model_dir.glob(STAGING_PREFIX + "*"):
         if path.name.endswith(".lock"):
             if not path.with_name(path.name[: -len(".lock")]).exists():  # its writer died after publishing
-                fd = _writer_is_gone(path)
+                fd = _lock_of_dead_writer(path)
                 if fd is not None:
                     path.unlink(missing_ok=True)
                     os.close(fd)
@@ -105,7 +105,7 @@ def remove_stale_staging(model_dir: Path) -> list[Path]:
                     shutil.rmtree(path, ignore_errors=True)
                     removed.append(path)
             continue
-        fd = _writer_is_gone(lock)
+        fd = _lock_of_dead_writer(lock)
         if fd is None:
             continue  # a live writer, on this host or another, in this PID namespace or another
         try:

@@ -25,9 +25,9 @@ import tensorflow as tf
 from sigforge.contract.read import (
     Contract,
     TensorContract,
-    compare,
     contract_to_dict,
     expected_contract,
+    mismatches,
     read_contract,
 )
 from sigforge.errors import VerificationError
@@ -84,7 +84,7 @@ def verify(
     start = time.perf_counter()
     expected = expected_contract(spec, client_specs)
     written = read_contract(path)
-    problems = compare(expected, written, "saved_model.pb")
+    problems = mismatches(expected, written, "saved_model.pb")
     report = VerificationReport(str(path), contract_to_dict(written))
     report.checks.append("signature_def in saved_model.pb equals the spec")
     if problems:
@@ -156,7 +156,7 @@ def _tf_saved_model_load_check(
 ) -> list[str]:
     """The signatures ``tf.saved_model.load`` returns, and their answers (what MLflow's pyfunc uses)."""
     loaded = tf.saved_model.load(str(path))
-    problems = compare(written, _loaded_contract(loaded, written), "tf.saved_model.load")
+    problems = mismatches(written, _loaded_contract(loaded, written), "tf.saved_model.load")
     report.checks.append("signatures returned by tf.saved_model.load equal saved_model.pb")
     if problems:
         return problems

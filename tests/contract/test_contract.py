@@ -10,7 +10,13 @@ import sys
 
 import pytest
 
-from sigforge.contract.read import SignatureContract, TensorContract, compare, contract_to_dict, read_contract
+from sigforge.contract.read import (
+    SignatureContract,
+    TensorContract,
+    contract_to_dict,
+    mismatches,
+    read_contract,
+)
 
 
 def write_saved_model(path, metas):
@@ -153,7 +159,7 @@ BASE = {"s": sig({"image": ("float32", (None, 28, 28, 1))})}
     ],
 )
 def test_compare_names_every_difference(actual, problem):
-    problems = compare(BASE, actual)
+    problems = mismatches(BASE, actual)
     assert problems == [] if problem is None else problem in " ".join(problems)
 
 

@@ -388,8 +388,9 @@ def test_tokenize_maps_tokens_to_ids_with_oov_and_padding():
     from sigforge.plugins.builtin.preprocessors import _factory
 
     tokenize = _factory("tokenize")(vocabulary=["the", "fox"], oov_id=1, pad_id=0, first_id=2)
-    assert tokenize.serving_spec(tf.TensorSpec([None, 5], tf.int32)) == tf.TensorSpec([None], tf.string)
-    ids = tokenize(tf.constant(["the red fox", "Fox the fox the fox the"])).numpy().tolist()
+    ids_spec = tf.TensorSpec([None, 5], tf.int32)
+    assert tokenize.serving_spec(ids_spec) == tf.TensorSpec([None], tf.string)
+    ids = tokenize(tf.constant(["the red fox", "Fox the fox the fox the"]), ids_spec).numpy().tolist()
     assert ids == [[2, 1, 3, 0, 0], [3, 2, 3, 2, 3]]
 
 
@@ -401,13 +402,14 @@ def test_normalize_and_parse_example():
     with pytest.raises(ValueError, match="both mean and std"):
         _factory("normalize")(mean=[1.0])
     parse = _factory("parse_example")(feature="age")
-    assert parse.serving_spec(tf.TensorSpec([None], tf.float32)) == tf.TensorSpec([None], tf.string)
+    age = tf.TensorSpec([None], tf.float32)
+    assert parse.serving_spec(age) == tf.TensorSpec([None], tf.string)
     example = tf.train.Example(
         features=tf.train.Features(
             feature={"age": tf.train.Feature(float_list=tf.train.FloatList(value=[7.5]))}
         )
     )
-    assert parse(tf.constant([example.SerializeToString()])).numpy().tolist() == [7.5]
+    assert parse(tf.constant([example.SerializeToString()]), age).numpy().tolist() == [7.5]
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """Built-in model architectures: one encoder per input modality, concatenated, then a dense head.
 
-``image_cnn``, ``text_classifier``, ``multi_input``, ``sequence_classifier`` and ``dnn_classifier``
-are the same assembly with different required modalities, so every architecture handles every
+``image_cnn``, ``text_classifier``, ``multi_input``, ``sequence_classifier``, ``dnn_classifier`` and
+``dnn_regressor`` are the same assembly with different required modalities, so every architecture handles every
 modality it is given the same way. Keras is imported when a model is built, never at import time:
 this module is loaded on the config-validation path. The custom layers live in ``keras_layers``,
 registered with Keras, so a built model saved whole (``model.save("m.keras")``) loads again.
@@ -22,6 +22,7 @@ ARCHITECTURES: dict[str, tuple[tuple[str, ...], ...]] = {
     "multi_input": (("image",), ("text",)),
     "sequence_classifier": (("sequence",),),
     "dnn_classifier": (("tabular", "tf_example", "dense"),),
+    "dnn_regressor": (("tabular", "tf_example", "dense"),),  # the same DNN; model.task picks the head
 }
 
 
