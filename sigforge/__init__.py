@@ -14,7 +14,7 @@ PROJECT_NAME = "sigforge"
 def __getattr__(name: str) -> Any:
     """``hookimpl``, the marker for plugin hook implementations (``@hookimpl def
     register_naming_policies(register): ...``), made on first use: readers of contracts
-    (``sigforge.cli.inspect_command``, ``sigforge.cli.diff_command``) never import pluggy."""
+    (``sigforge inspect``, ``sigforge diff``) never import pluggy."""
     if name == "hookimpl":
         import pluggy
 

@@ -7,6 +7,9 @@ where (config path or plugin) and what to do.
 
 from __future__ import annotations
 
+import sys
+from typing import NoReturn
+
 
 class SigforgeError(Exception):
     """Base class: an error whose message is meant for the user, not a bug report."""
@@ -107,3 +110,10 @@ def one_line(err: BaseException) -> str:
     if text.endswith(":") and len(lines) > 1:  # "... error message for object <Conv2D ...>:" + the message
         text = f"{text} {lines[1]}"
     return text if len(text) <= 400 else text[:400].rsplit(" ", 1)[0] + " ..."
+
+
+def exit_for(err: SigforgeError) -> NoReturn:
+    """End the process as every sigforge entry point does on a refusal: one ``sigforge: ...`` line
+    on stderr and the error's exit status. For Hydra callbacks and the CLI alike."""
+    print(f"sigforge: {err}", file=sys.stderr)
+    sys.exit(err.exit_code)

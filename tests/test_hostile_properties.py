@@ -295,7 +295,7 @@ def test_an_export_into_any_filesystem_state_publishes_whole_or_says_why(tmp_pat
         assert len(errors) == 1, f"{states}: {done.stderr[-3000:]}"
         # Exit 4: the version was verified and published, then MLflow could not log it (its store
         # could not grow either); it is kept on purpose, and the message says how to log it later.
-        kept = done.returncode == 4 and "sigforge.cli.log_command" in errors[0]
+        kept = done.returncode == 4 and "sigforge log" in errors[0]
         if model_dir.is_dir():
             assert_nothing_half_done(model_dir, 1 if kept else 0)
     db = work / "mlflow.db"

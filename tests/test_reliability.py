@@ -395,7 +395,7 @@ def test_bad_input_is_refused_cleanly(tmp_path, other_weights, failing_server, c
     leftovers = [p for p in exports.rglob("*") if p.parent.parent == exports] if exports.exists() else []
     if case in ("mlflow-unreachable-server", "mlflow-failing-server"):
         # The one refusal that happens after a verified export: the version is kept on purpose.
-        assert [p.name for p in leftovers] == ["1"] and "sigforge.cli.log_command" in result.stderr
+        assert [p.name for p in leftovers] == ["1"] and "sigforge log" in result.stderr
     else:
         assert leftovers == [], leftovers
     assert running_runs(tmp_path / "outputs" / "mlflow.db") == []

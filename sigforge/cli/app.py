@@ -27,7 +27,7 @@ from sigforge import TENSORFLOW_ENV_DEFAULTS
 from sigforge.cli.exits import fail, quiet_broken_pipe
 from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
-from sigforge.errors import SigforgeError, Terminated
+from sigforge.errors import SigforgeError, Terminated, exit_for
 
 _STARTED = time.perf_counter()  # close to process start: the "compose" stage is measured from here
 for _name, _value in TENSORFLOW_ENV_DEFAULTS.items():  # before anything imports TensorFlow
@@ -127,7 +127,7 @@ def app(cfg: DictConfig) -> None:
     except SigforgeError as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        fail(str(err), err.exit_code)
+        exit_for(err)
     except Terminated:
         fail("terminated (SIGTERM); the MLflow run, if any, is marked KILLED", 143)
     except KeyboardInterrupt:

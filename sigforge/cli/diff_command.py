@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         new = load_contract(args.new, args.tracking_uri)
     except Exception as err:
         print(
-            f"sigforge.cli.diff_command: cannot read a contract: {type(err).__name__}: {err}", file=sys.stderr
+            f"sigforge diff: cannot read a contract: {type(err).__name__}: {err}", file=sys.stderr
         )
         return 2
     changes = compare_contracts(old, new)
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     breaking = [c for c in changes if c.breaking]
     if breaking:
         print(
-            f"sigforge.cli.diff_command: {len(breaking)} breaking change(s): clients of OLD would fail against NEW",
+            f"sigforge diff: {len(breaking)} breaking change(s): clients of OLD would fail against NEW",
             file=sys.stderr,
         )
         return 1

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         export_dir = resolve_export_dir(args.path)
         summary = build_summary(contract_to_dict(read_contract(export_dir)), export_dir=str(export_dir))
     except (OSError, ValueError) as err:
-        print(f"sigforge.cli.inspect_command: {err}", file=sys.stderr)
+        print(f"sigforge inspect: {err}", file=sys.stderr)
         return 2
     print(
         json.dumps(summary, indent=2) if args.json else to_markdown(summary),

@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     except (OSError, ValueError, SigforgeError) as err:
-        print(f"sigforge.cli.log_command: {err}", file=sys.stderr)
+        print(f"sigforge log: {err}", file=sys.stderr)
         return getattr(err, "exit_code", 2)
-    print(f"sigforge.cli.log_command: logged {export_dir} as MLflow run {run.run_id} to {run.tracking_uri}")
+    print(f"sigforge log: logged {export_dir} as MLflow run {run.run_id} to {run.tracking_uri}")
     return 0
 
 

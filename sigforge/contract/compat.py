@@ -1,4 +1,4 @@
-"""Which contract changes break clients: one set of rules for ``sigforge.cli.diff_command``, the version guard
+"""Which contract changes break clients: one set of rules for ``sigforge diff``, the version guard
 on disk and the MLflow registry guard.
 
 Breaking: a removed signature, a removed or renamed input or output key, a new input key (old

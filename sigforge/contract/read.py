@@ -4,7 +4,7 @@ Two sources produce the same structure: the spec (what the config asks for) and 
 ``saved_model.pb`` (what TF Serving and ``saved_model_cli`` will read). Reading the file does not
 import TensorFlow: a minimal protobuf schema of SavedModel -> MetaGraphDef -> SignatureDef ->
 TensorInfo is declared below, and every other field of the file is skipped unparsed. That keeps
-``sigforge.cli.inspect_command`` and verification's first check fast.
+``sigforge inspect`` and verification's first check fast.
 """
 
 from __future__ import annotations

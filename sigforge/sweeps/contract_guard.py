@@ -12,13 +12,12 @@ give each job its own ``model.name``; ``export.allow_breaking=true`` lets it thr
 from __future__ import annotations
 
 import itertools
-import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from sigforge.errors import ConfigError, SigforgeError
+from sigforge.errors import ConfigError, SigforgeError, exit_for
 
 
 class SweepContractGuard(Callback):
@@ -32,8 +31,7 @@ class SweepContractGuard(Callback):
         try:
             check_sweep(config_name or "config", list(overrides))
         except SigforgeError as err:
-            print(f"sigforge: {err}", file=sys.stderr)
-            sys.exit(err.exit_code)
+            exit_for(err)
 
 
 def job_overrides(task_overrides: list[str]) -> list[list[str]]:

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sigforge.config.model import model_name
 from sigforge.config.validate import configured_experiment
-from sigforge.errors import TrackingError
+from sigforge.errors import TrackingError, exit_for
 from sigforge.rules import shape_text
 from sigforge.tracking.params import redact, redact_overrides
 from sigforge.tracking.store import (
@@ -59,8 +59,7 @@ class MlflowSweepCallback(Callback):
         try:
             experiment = experiment_id(self.client, name, uri, cwd)
         except TrackingError as err:
-            print(f"sigforge: {err}", file=sys.stderr)
-            sys.exit(err.exit_code)
+            exit_for(err)
         sweep_dir = Path(config.hydra.sweep.dir)
         overrides = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
         run = self.client.create_run(

@@ -16,14 +16,13 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from sigforge.errors import LauncherError
+from sigforge.errors import LauncherError, exit_for
 
 log = logging.getLogger("sigforge")
 
@@ -152,8 +151,7 @@ class _BoundedJobs:
             try:
                 self._results = wait_for(self.jobs, self.overrides)
             except LauncherError as err:  # one sigforge: line; the parent run ends FAILED at exit
-                print(f"sigforge: {err}", file=sys.stderr)
-                sys.exit(err.exit_code)
+                exit_for(err)
         return [self._results[i]]
 
 
@@ -182,8 +180,7 @@ class SlurmGuard(Callback):
         try:
             check_fits(launcher)
         except LauncherError as err:
-            print(f"sigforge: {err}", file=sys.stderr)
-            sys.exit(err.exit_code)
+            exit_for(err)
         self._restore = bound_results_of_map_array()
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:

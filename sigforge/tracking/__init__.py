@@ -1,5 +1,5 @@
 """The MLflow stage, split by job. MLflow itself is imported only inside functions, and only when
-``mlflow.enabled`` is true (or by ``sigforge.cli.log_command``, ``sigforge.cli.diff_command`` and a sweep's parent run).
+``mlflow.enabled`` is true (or by ``sigforge log``, ``sigforge diff`` and a sweep's parent run).
 
 - ``lifecycle``: one export's run from start to end; the pipeline drives it
 - ``run``: the run in this process (artifacts, LoggedModel, metrics); ``background``: the same in a helper process

@@ -93,7 +93,7 @@ def test_inspect_prints_the_summary_of_any_saved_model(run_cli, tmp_path):
     tf.saved_model.save(
         module, str(tmp_path / "hand" / "7"), signatures={"serving_default": fn.get_concrete_function()}
     )
-    result = run_cli("--json", str(tmp_path / "hand"), module="sigforge.cli.inspect_command")
+    result = run_cli("inspect", "--json", str(tmp_path / "hand"))
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["export_dir"].endswith("hand/7")
@@ -102,9 +102,9 @@ def test_inspect_prints_the_summary_of_any_saved_model(run_cli, tmp_path):
         "inputs": {"x": {"dtype": "float32", "shape": [None, 3]}},
         "outputs": {"y": {"dtype": "float32", "shape": [None, 3]}},
     }
-    table = run_cli(str(tmp_path / "hand" / "7"), module="sigforge.cli.inspect_command")
+    table = run_cli("inspect", str(tmp_path / "hand" / "7"))
     assert "| input | `x` | float32 | [None, 3] |" in table.stdout
-    missing = run_cli(str(tmp_path / "nothing"), module="sigforge.cli.inspect_command")
+    missing = run_cli("inspect", str(tmp_path / "nothing"))
     assert missing.returncode == 2 and "no saved_model.pb" in missing.stderr
 
 

@@ -1,4 +1,4 @@
-"""Which contract changes break clients: the rules shared by sigforge.cli.diff_command, the version guard on disk,
+"""Which contract changes break clients: the rules shared by `sigforge diff`, the version guard on disk,
 the sweep guard and the registry guard; then the guards end to end."""
 
 from __future__ import annotations
