@@ -31,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         old = load_contract(args.old, args.tracking_uri)
         new = load_contract(args.new, args.tracking_uri)
     except Exception as err:
-        print(
-            f"sigforge diff: cannot read a contract: {type(err).__name__}: {err}", file=sys.stderr
-        )
+        print(f"sigforge diff: cannot read a contract: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     changes = compare_contracts(old, new)
     print(render(changes), end="")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from sigforge.contract.protos import message_class
+
 _PROTO = """
 name: "sigforge/example_subset.proto"
 package: "sigforge_subset"
@@ -48,11 +50,7 @@ message_type {
 @functools.cache
 def example_message() -> Any:
     """The ``Example`` message class (``Example.FromString(serialized).features.feature``)."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
-
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(text_format.Parse(_PROTO, descriptor_pb2.FileDescriptorProto()))
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("sigforge_subset.Example"))
+    return message_class(_PROTO, "sigforge_subset.Example")
 
 
 def example_features(serialized: bytes) -> dict[str, tuple[str | None, list[Any]]]:

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from sigforge.contract.protos import message_class
 from sigforge.rules import DTYPE_BY_NUMBER, EXAMPLE_INPUT_KEY, shape_text
 from sigforge.spec import ExportSpec
 
@@ -86,71 +87,76 @@ def expected_contract(
     return contract
 
 
+# tensorflow/core/protobuf/{saved_model,meta_graph}.proto and framework/{tensor_shape,types}.proto:
+# the fields a contract is made of, as a FileDescriptorProto in text form (dtype read as its number).
+_PROTO = """
+name: "sigforge/saved_model_subset.proto"
+package: "sigforge_subset"
+syntax: "proto3"
+message_type {
+  name: "Dim"
+  field { name: "size" number: 1 label: LABEL_OPTIONAL type: TYPE_INT64 }
+  field { name: "name" number: 2 label: LABEL_OPTIONAL type: TYPE_STRING }
+}
+message_type {
+  name: "Shape"
+  field { name: "dim" number: 2 label: LABEL_REPEATED type: TYPE_MESSAGE type_name: ".sigforge_subset.Dim" }
+  field { name: "unknown_rank" number: 3 label: LABEL_OPTIONAL type: TYPE_BOOL }
+}
+message_type {
+  name: "TensorInfo"
+  field { name: "name" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING }
+  field { name: "dtype" number: 2 label: LABEL_OPTIONAL type: TYPE_INT32 }
+  field { name: "tensor_shape" number: 3 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".sigforge_subset.Shape" }
+}
+message_type {
+  name: "SignatureDef"
+  field { name: "inputs" number: 1 label: LABEL_REPEATED type: TYPE_MESSAGE
+          type_name: ".sigforge_subset.SignatureDef.InputsEntry" }
+  field { name: "outputs" number: 2 label: LABEL_REPEATED type: TYPE_MESSAGE
+          type_name: ".sigforge_subset.SignatureDef.OutputsEntry" }
+  field { name: "method_name" number: 3 label: LABEL_OPTIONAL type: TYPE_STRING }
+  nested_type {
+    name: "InputsEntry"
+    field { name: "key" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING }
+    field { name: "value" number: 2 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".sigforge_subset.TensorInfo" }
+    options { map_entry: true }
+  }
+  nested_type {
+    name: "OutputsEntry"
+    field { name: "key" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING }
+    field { name: "value" number: 2 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".sigforge_subset.TensorInfo" }
+    options { map_entry: true }
+  }
+}
+message_type {
+  name: "MetaInfoDef"
+  field { name: "tags" number: 4 label: LABEL_REPEATED type: TYPE_STRING }
+}
+message_type {
+  name: "MetaGraphDef"
+  field { name: "meta_info_def" number: 1 label: LABEL_OPTIONAL type: TYPE_MESSAGE
+          type_name: ".sigforge_subset.MetaInfoDef" }
+  field { name: "signature_def" number: 5 label: LABEL_REPEATED type: TYPE_MESSAGE
+          type_name: ".sigforge_subset.MetaGraphDef.SignatureDefEntry" }
+  nested_type {
+    name: "SignatureDefEntry"
+    field { name: "key" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING }
+    field { name: "value" number: 2 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".sigforge_subset.SignatureDef" }
+    options { map_entry: true }
+  }
+}
+message_type {
+  name: "SavedModel"
+  field { name: "meta_graphs" number: 2 label: LABEL_REPEATED type: TYPE_MESSAGE
+          type_name: ".sigforge_subset.MetaGraphDef" }
+}
+"""
+
+
 @cache
 def _saved_model_message() -> Any:
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
-    F = descriptor_pb2.FieldDescriptorProto
-    fdp = descriptor_pb2.FileDescriptorProto(
-        name="sigforge_saved_model_subset.proto", package="sigforge_subset"
-    )
-    fdp.syntax = "proto3"
-
-    def message(name: str, fields: list[tuple[str, int, int, int, str]], parent: Any = None) -> Any:
-        msg = (parent.nested_type if parent is not None else fdp.message_type).add(name=name)
-        for fname, number, ftype, label, type_name in fields:
-            f = msg.field.add(name=fname, number=number, type=ftype, label=label)
-            if type_name:
-                f.type_name = type_name
-        return msg
-
-    opt, rep = F.LABEL_OPTIONAL, F.LABEL_REPEATED
-    p = ".sigforge_subset."
-    message("Dim", [("size", 1, F.TYPE_INT64, opt, ""), ("name", 2, F.TYPE_STRING, opt, "")])
-    message("Shape", [("dim", 2, F.TYPE_MESSAGE, rep, p + "Dim"), ("unknown_rank", 3, F.TYPE_BOOL, opt, "")])
-    message(
-        "TensorInfo",
-        [
-            ("name", 1, F.TYPE_STRING, opt, ""),
-            ("dtype", 2, F.TYPE_INT32, opt, ""),
-            ("tensor_shape", 3, F.TYPE_MESSAGE, opt, p + "Shape"),
-        ],
-    )
-    sig = message("SignatureDef", [("method_name", 3, F.TYPE_STRING, opt, "")])
-    for number, fname in ((1, "inputs"), (2, "outputs")):
-        entry_name = fname.capitalize() + "Entry"
-        entry = message(
-            entry_name,
-            [("key", 1, F.TYPE_STRING, opt, ""), ("value", 2, F.TYPE_MESSAGE, opt, p + "TensorInfo")],
-            parent=sig,
-        )
-        entry.options.map_entry = True
-        sig.field.add(
-            name=fname,
-            number=number,
-            type=F.TYPE_MESSAGE,
-            label=rep,
-            type_name=p + "SignatureDef." + entry_name,
-        )
-    message("MetaInfoDef", [("tags", 4, F.TYPE_STRING, rep, "")])
-    meta = message("MetaGraphDef", [("meta_info_def", 1, F.TYPE_MESSAGE, opt, p + "MetaInfoDef")])
-    entry = message(
-        "SignatureDefEntry",
-        [("key", 1, F.TYPE_STRING, opt, ""), ("value", 2, F.TYPE_MESSAGE, opt, p + "SignatureDef")],
-        parent=meta,
-    )
-    entry.options.map_entry = True
-    meta.field.add(
-        name="signature_def",
-        number=5,
-        type=F.TYPE_MESSAGE,
-        label=rep,
-        type_name=p + "MetaGraphDef.SignatureDefEntry",
-    )
-    message("SavedModel", [("meta_graphs", 2, F.TYPE_MESSAGE, rep, p + "MetaGraphDef")])
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(fdp)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("sigforge_subset.SavedModel"))
+    return message_class(_PROTO, "sigforge_subset.SavedModel")
 
 
 def _tensor(info: Any) -> TensorContract:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from sigforge.contract.protos import message_class
 from sigforge.rules import EXAMPLE_INPUT_KEY
 
 WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
@@ -110,28 +111,14 @@ _LOG_FIELD = {
 @cache
 def prediction_log_class() -> Any:
     """``tensorflow.serving.PredictionLog``, built in a descriptor pool of its own."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
     from tensorflow.core.example import example_pb2
     from tensorflow.core.framework import tensor_pb2
 
-    pool = descriptor_pool.DescriptorPool()
-    added: set[str] = set()
-
-    def add(file_descriptor: Any) -> None:
-        if file_descriptor.name in added:
-            return
-        for dependency in file_descriptor.dependencies:
-            add(dependency)
-        proto = descriptor_pb2.FileDescriptorProto()
-        file_descriptor.CopyToProto(proto)
-        pool.AddSerializedFile(proto.SerializeToString())
-        added.add(file_descriptor.name)
-
-    add(tensor_pb2.DESCRIPTOR)
-    add(example_pb2.DESCRIPTOR)
-    own = text_format.Parse(_PROTO, descriptor_pb2.FileDescriptorProto())
-    pool.AddSerializedFile(own.SerializeToString())
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.serving.PredictionLog"))
+    return message_class(
+        _PROTO,
+        "tensorflow.serving.PredictionLog",
+        dependencies=(tensor_pb2.DESCRIPTOR, example_pb2.DESCRIPTOR),
+    )
 
 
 def prediction_log(model: str, signature: str, method_name: str, inputs: Mapping[str, np.ndarray]) -> Any:

@@ -156,9 +156,11 @@ def test_check_sweep_lets_compatible_jobs_share_a_directory(compose):
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
+    from sigforge.config.schema import register_schema
     from sigforge.sweeps.contract_guard import check_sweep, job_overrides
 
     assert len(job_overrides(["+experiment=multi_input", "model.hidden_units=[16],[32]", "a=1,2"])) == 4
+    register_schema()  # as the app does before any callback runs
     GlobalHydra.instance().clear()
     with initialize_config_module("sigforge.conf", version_base="1.3"):
         check_sweep("config", ["+experiment=multi_input", "model.hidden_units=[16],[32]"])
