@@ -263,7 +263,7 @@ CATALOG = [
     ),
     ("inputs-empty", [IMAGE, "~inputs.image"], "inputs is empty"),
     # Round 2: kinds that ended in tracebacks, were found after publishing, or blamed the wrong thing.
-    ("model-name-digits", [IMAGE, "model.name=123"], "model.name = '123' is all digits"),
+    ("model-name-digits", [IMAGE, "model.name=123"], "model.name = '123' reads as a number"),
     (
         "version-past-int64",
         [IMAGE, "export.version=9223372036854775808"],
