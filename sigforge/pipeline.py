@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sigforge.config.validate import build_spec
-from sigforge.contract.compat import guard_version
-from sigforge.contract.read import contract_to_dict, expected_contract
+from sigforge.contract.compat import guard_version, verdict
+from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
 from sigforge.errors import ConfigError, ExportError, PluginError, one_line
 from sigforge.plugins.manager import Plugins, call_with_params, load_plugins
 from sigforge.report.progress import Progress, Silent
@@ -49,6 +49,9 @@ class ExportResult:
 def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
     """The contract an export would write, from the spec alone (no TensorFlow)."""
     summary = build_summary(contract_to_dict(expected_contract(spec)), model=spec.model.name, dry_run=True)
+    model_dir = spec.base_dir / spec.model.name
+    summary["compatibility"] = verdict(model_dir, contract_to_dict(known_contract(spec)))
+    summary["compatibility"]["allowed"] = not summary["compatibility"]["breaking"] or spec.allow_breaking
     for sig in spec.signatures:
         preprocessed = sorted(n for n in sig.inputs if spec.input[n].preprocess)
         if preprocessed:
@@ -210,6 +213,9 @@ def run_export(
         timings[f"{name}_seconds"] = time.perf_counter() - tick
 
     model_dir = versions.prepare_model_dir(spec.base_dir, spec.model.name)
+    # Refused here, before TensorFlow is imported, when the config alone shows the break; the
+    # guard at publish time judges the written contract in full.
+    guard_version(model_dir, contract_to_dict(known_contract(spec)), spec.allow_breaking)
     target = spec.summary_dir or summary_dir
     if target is not None:
         key = "export.summary_dir" if spec.summary_dir else "the run directory (hydra.run.dir)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -261,13 +262,30 @@ def slurm():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def fresh_clone(destination: Path) -> Path:
+    """The checkout's files as a fresh clone has them (tracked and new, nothing git ignores)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
 @pytest.fixture(scope="session")
 def wheel_venv(tmp_path_factory) -> dict[str, Any]:
-    """sigforge as a user installs it: the wheel built from this checkout, installed non-editable
-    with its dependencies (at constraints.txt's versions) into a fresh venv that has never seen the
-    checkout. Also the example team plugin's wheel, not installed (the tests that need it install it).
+    """sigforge as a user installs it: a fresh clone of this checkout with a fresh ``.venv`` in it,
+    into which the wheel built from the checkout is installed non-editable with its dependencies
+    (at constraints.txt's versions); that venv has never seen the checkout. Also the example team
+    plugin's wheel, not installed (the tests that need it install it).
 
-    Returns ``{"venv", "bin", "wheel", "plugin_wheel", "build_output"}``.
+    Returns ``{"clone", "venv", "bin", "wheel", "plugin_wheel", "build_output"}``.
     """
     root = tmp_path_factory.mktemp("wheel-install")
     dist = root / "dist"
@@ -288,40 +306,25 @@ def wheel_venv(tmp_path_factory) -> dict[str, Any]:
         check=True,
     )
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(dist),
-            str(REPO / "plugins" / "sigforge-team-example"),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist),
+         str(REPO / "plugins" / "sigforge-team-example")],
         capture_output=True,
         check=True,
-    )
+    )  # fmt: skip
     (wheel,) = dist.glob("sigforge-*.whl")
     (plugin_wheel,) = dist.glob("sigforge_team_example-*.whl")
-    venv = root / "venv"
+    clone = fresh_clone(root / "clone")
+    venv = clone / ".venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "-c",
-            str(REPO / "constraints.txt"),
-            str(wheel),
-        ],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-c", str(REPO / "constraints.txt"),
+         str(wheel)],
         capture_output=True,
         check=True,
         timeout=1200,
-    )
+    )  # fmt: skip
     return {
+        "clone": clone,
         "venv": venv,
         "bin": venv / "bin",
         "wheel": wheel,

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from conftest import QUIET_TF, REPO
@@ -55,33 +53,21 @@ def test_every_test_a_document_cites_exists():
     assert missing == []
 
 
-def fresh_clone(destination: Path) -> Path:
-    """The checkout's files as a fresh clone has them (tracked and new, nothing git ignores)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    return destination
-
-
 @pytest.mark.slow
-def test_every_readme_command_block_runs_in_order_as_printed(wheel_venv, tmp_path):
-    """One shell, as the README says: its blocks in order, in a fresh clone whose ``.venv`` is the
-    fresh wheel install (the set-up line then reinstalls sigforge from the clone, as a user's does).
-    The test command itself is this suite, so it is the one block left out."""
-    clone = fresh_clone(tmp_path / "clone")
-    (clone / ".venv").symlink_to(wheel_venv["venv"], target_is_directory=True)
+def test_every_readme_command_block_runs_in_order_as_printed(wheel_venv):
+    """One shell, as the README says: its blocks in order, in the fresh clone whose ``.venv`` holds
+    the wheel install (the set-up line then reinstalls sigforge from the clone, as a user's does).
+    The test command itself is this suite, so it is the one block left out. A block whose last
+    command list fails stops the script (``set -e`` alone would let a failing ``a && b`` pass)."""
+    clone = wheel_venv["clone"]
     blocks = [block for block in bash_blocks(README.read_text()) if block != TEST_COMMAND]
     script = "\n".join(
         ["set -euo pipefail", "trap 'echo \"README command failed: $BASH_COMMAND\" >&2' ERR"]
-        + [f"echo '>>> block {i}' >&2\n{block}" for i, block in enumerate(blocks)]
+        + [
+            f"echo '>>> block {i}' >&2\n{block}\n"
+            f"status=$?; [ $status -eq 0 ] || {{ echo 'README block {i} failed' >&2; exit $status; }}"
+            for i, block in enumerate(blocks)
+        ]
     )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     done = subprocess.run(

@@ -115,6 +115,21 @@ def latest_contract(model_dir: Path) -> tuple[Path, dict[str, Any]] | None:
     return numbered[-1], contract_to_dict(read_contract(numbered[-1]))
 
 
+def verdict(model_dir: Path, contract: Mapping[str, Any]) -> dict[str, Any]:
+    """How ``contract`` compares with the newest version TF Serving serves from ``model_dir``:
+    ``{"against": path or None, "breaking": [...], "changes": [...]}`` (what a dry run reports)."""
+    found = latest_contract(model_dir) if model_dir.is_dir() else None
+    if found is None:
+        return {"against": None, "breaking": [], "changes": []}
+    latest, previous = found
+    changes = compare_contracts(previous, contract)
+    as_dicts = [
+        {"signature": c.signature, "change": c.what, "old": c.old, "new": c.new, "breaking": c.breaking}
+        for c in changes
+    ]
+    return {"against": str(latest), "breaking": [c for c in as_dicts if c["breaking"]], "changes": as_dicts}
+
+
 def guard_version(model_dir: Path, contract: Mapping[str, Any], allow_breaking: bool) -> None:
     """Refuse ``contract`` when it breaks the newest published version's clients (unless allowed):
     TF Serving serves the newest version, so publishing it would break every client at once."""

@@ -230,5 +230,19 @@ def mismatches(expected: Contract, actual: Contract, where: str = "saved_model.p
     return problems
 
 
+def known_contract(spec: ExportSpec) -> Contract:
+    """What the config alone fixes of the contract, before anything is traced: an input that has
+    preprocessors (whose client side they decide) and every undeclared output are unknown (None),
+    which ``compat.compare_contracts`` skips. Enough to refuse most breaking changes in a second."""
+    contract = expected_contract(spec)
+    for sig in spec.signatures:
+        if sig.takes_examples:
+            continue
+        for name in sig.inputs:
+            if spec.input[name].preprocess:
+                contract[sig.name].inputs[sig.keys[name]] = None
+    return contract
+
+
 def contract_to_dict(contract: Contract) -> dict[str, Any]:
     return {name: sig.to_dict() for name, sig in sorted(contract.items())}
