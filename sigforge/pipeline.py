@@ -44,6 +44,7 @@ class ExportResult:
     parameter_count: int = 0
     mlflow_run_id: str | None = None  # the MLflow run that logs this export (None without MLflow)
     mlflow_tracking_uri: str | None = None  # where that run is (set once it is logged)
+    published: bool = True  # False: the newest version already served this byte for byte
 
 
 def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
@@ -256,12 +257,24 @@ def run_export(
             with stage("publish"):
                 if before_publish is not None:
                     before_publish(report.contract)
-                version, export_dir = versions.publish(
-                    staged,
-                    model_dir,
-                    spec.version,
-                    check=lambda: guard_version(model_dir, report.contract, spec.allow_breaking),
-                )
+                same = None
+                if not spec.publish_identical and spec.version is None:
+                    same = versions.identical_version(model_dir, staged)
+                if same is not None:
+                    version, export_dir = same
+                    log.info(
+                        "%s v%d already serves this export byte for byte: nothing published "
+                        "(export.publish_identical=true publishes a new version anyway)",
+                        spec.model.name,
+                        version,
+                    )
+                else:
+                    version, export_dir = versions.publish(
+                        staged,
+                        model_dir,
+                        spec.version,
+                        check=lambda: guard_version(model_dir, report.contract, spec.allow_breaking),
+                    )
     summary = build_summary(
         report.contract,
         model=spec.model.name,
@@ -269,6 +282,7 @@ def run_export(
         export_dir=str(export_dir),
         weights=weights_origin(spec),
         binary_inputs=report.binary_inputs(),
+        published=False if same is not None else None,  # only said when nothing was published
     )
     kit = client_files(summary, report.inputs)
     files: tuple[Path, ...] = ()
@@ -281,6 +295,7 @@ def run_export(
                 f"free space there, then rebuild it with sigforge inspect {export_dir}."
             ) from err
     result = ExportResult(export_dir, version, spec, report, summary, files, kit, timings, parameter_count)
+    result.published = same is None
     result.mlflow_run_id = mlflow_run_id() if mlflow_run_id is not None else None
     for failure in plugins.export_finished(result):
         log.warning("%s", failure)

@@ -141,6 +141,7 @@ class ExportSpec:
     mlflow: MlflowSpec
     warmup: bool
     allow_breaking: bool
+    publish_identical: bool = False
 
     @cached_property
     def input(self) -> Mapping[str, InputSpec]:

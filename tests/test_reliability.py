@@ -405,7 +405,7 @@ def test_eight_concurrent_exports_get_eight_distinct_complete_versions(tmp_path)
     env = {**os.environ, **QUIET_TF}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "sigforge", IMAGE],
+            [sys.executable, "-m", "sigforge", IMAGE, "export.publish_identical=true"],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.DEVNULL,

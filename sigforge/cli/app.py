@@ -82,9 +82,17 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
 
     def published(result: pipeline.ExportResult) -> None:
         print(to_markdown(result.summary), end="", flush=True)
-        print(
-            f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}", file=sys.stderr
-        )
+        if result.published:
+            print(
+                f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"sigforge: {spec.model.name} v{result.version} ({result.export_dir}) already serves this export "
+                "byte for byte; nothing published (export.publish_identical=true publishes it anyway)",
+                file=sys.stderr,
+            )
 
     with _sigterm_raises():
         result = pipeline.export_spec(
@@ -108,6 +116,7 @@ def result_line(result: pipeline.ExportResult, tracking_uri: str | None) -> dict
     return {
         "model": result.summary.get("model"),
         "version": result.version,
+        "published": result.published,
         "export_dir": str(result.export_dir),
         "mlflow_run_id": result.mlflow_run_id,
         "tracking_uri": tracking_uri,

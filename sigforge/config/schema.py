@@ -70,6 +70,9 @@ class ExportConf:
     summary_dir: str | None = None  # where signature_summary.{json,md} go; null = Hydra's run dir
     allow_breaking: bool = False  # publish even if the contract breaks the newest version's clients
     warmup: bool = True  # write assets.extra/tf_serving_warmup_requests (one request per signature)
+    # false: an export byte-identical to the newest version (graph, variables, assets) publishes
+    # nothing and says which version it equals; TF Serving would roll an identical copy out as new
+    publish_identical: bool = False
 
 
 @dataclass

@@ -70,6 +70,7 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
         summary_dir=Path(export["summary_dir"]) if export["summary_dir"] else None,
         warmup=export["warmup"],
         allow_breaking=export["allow_breaking"],
+        publish_identical=export["publish_identical"],
         mlflow=mlflow,
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import shutil
 import socket
@@ -32,6 +33,39 @@ MAX_PUBLISH_ATTEMPTS = 1000
 def versions(model_dir: Path) -> list[int]:
     """The versions TF Serving sees in ``model_dir`` (``rules.served_versions``), ascending."""
     return sorted(served_versions(model_dir))
+
+
+# What differs between two exports of the same model and weights without changing what is served:
+# the warmup requests (synthetic inputs) and TensorFlow's fingerprint of the write.
+_NOT_SERVED = ("fingerprint.pb", "assets.extra")
+
+
+def served_content_digest(directory: Path) -> str:
+    """A digest of what TF Serving would load from a version directory: the graph, the variables and
+    the assets, byte for byte, by relative path."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        relative = path.relative_to(directory)
+        if relative.parts[0] in _NOT_SERVED:
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def identical_version(model_dir: Path, staged: Path) -> tuple[int, Path] | None:
+    """The newest published version, when ``staged`` would serve exactly what it serves."""
+    found = served_versions(model_dir)
+    if not found:
+        return None
+    number = max(found)
+    newest = found[number]
+    if not (newest / "saved_model.pb").is_file():
+        return None
+    return (number, newest) if served_content_digest(newest) == served_content_digest(staged) else None
 
 
 def check_version_names(model_dir: Path) -> None:

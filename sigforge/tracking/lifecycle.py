@@ -156,4 +156,5 @@ def logged_export(result: ExportResult, config: Mapping[str, Any], spec: ExportS
         metrics={**result.timings, "parameter_count": float(result.parameter_count)},
         register_as=spec.mlflow.registered_model_name,
         allow_breaking=spec.mlflow.allow_breaking,
+        published=result.published,
     )

@@ -64,6 +64,7 @@ class LoggedExport:
     metrics: Mapping[str, float] = field(default_factory=dict)
     register_as: str | None = None
     allow_breaking: bool = False
+    published: bool = True  # False: an identical version was already there; nothing new was published
 
 
 def log_start(client: Any, run_id: str, params: Mapping[str, str]) -> None:
@@ -185,7 +186,11 @@ class ExportRun:
                     RunTag("sigforge.model_version", str(export.version)),
                     RunTag("sigforge.contract_digest", digest),
                     RunTag("sigforge.weights", str(summary.get("weights", "unknown"))),
-                    RunTag("sigforge.status", "finished"),
+                    RunTag(
+                        "sigforge.status",
+                        "finished" if export.published else "identical to the newest version",
+                    ),
+                    RunTag("sigforge.published", "true" if export.published else "false"),
                 ],
             )
             self.client.finalize_logged_model(model_id, LoggedModelStatus.READY)

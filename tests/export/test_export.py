@@ -264,7 +264,9 @@ def test_versions_count_up_and_are_never_overwritten(compose, plugins, tmp_path)
     from sigforge.errors import ExportError
     from sigforge.pipeline import run_export
 
-    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}")
+    cfg = compose(
+        "+experiment=image_classifier", f"export.base_dir={tmp_path}", "export.publish_identical=true"
+    )
     spec = build_spec(cfg, plugins)
     assert [run_export(spec, plugins).version for _ in range(2)] == [1, 2]
     pinned = build_spec(
@@ -508,3 +510,26 @@ def test_a_killed_writer_in_another_namespace_leaves_staging_the_next_export_rem
     while remove_stale_staging(tmp_path) != [staged]:  # the kernel drops the lock as the writer dies
         assert time.monotonic() < deadline, "the dead writer's lock was never released"
     assert os.listdir(tmp_path) == []
+
+
+def test_an_identical_re_export_publishes_nothing_and_says_which_version_it_equals(run_cli, tmp_path):
+    """TF Serving would roll a byte-identical copy out as a new model; sigforge keeps the one it has."""
+    import json
+
+    first = run_cli("experiment=image_classifier")
+    assert first.returncode == 0, first.stderr
+    again = run_cli("experiment=image_classifier")
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout.splitlines()[-1])
+    assert result["version"] == 1 and result["published"] is False
+    assert "image_classifier v1" in again.stderr and "nothing published" in again.stderr
+    model_dir = tmp_path / "outputs" / "exports" / "image_classifier"
+    assert sorted(os.listdir(model_dir)) == ["1"]
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("image_classifier").experiment_id])
+    assert sorted(r.data.tags["sigforge.published"] for r in runs) == ["false", "true"]
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    forced = run_cli("experiment=image_classifier", "export.publish_identical=true", "mlflow.enabled=false")
+    assert forced.returncode == 0 and sorted(os.listdir(model_dir)) == ["1", "2"]
