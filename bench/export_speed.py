@@ -35,7 +35,7 @@ def main() -> None:
     from sigforge.plugins.manager import load_plugins
 
     work = Path(tempfile.mkdtemp(prefix="sigforge-bench-"))
-    cfg = compose("+experiment=multi_input", f"export.base_dir={work}")
+    cfg = compose("experiment=multi_input", f"export.base_dir={work}", "export.publish_identical=true")
     plugins = load_plugins()
     spec = build_spec(cfg, plugins)
 

@@ -21,11 +21,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sigforge-bench-process-"))
     script = str(REPO / "bench" / "handwritten_export.py")
     # One untimed run of each: both create their SQLite store on first use.
-    timed_process(["-m", "sigforge", "+experiment=multi_input"], work)
+    timed_process(["-m", "sigforge", "experiment=multi_input", "export.publish_identical=true"], work)
     timed_process([script, str(work / "hand")], work)
     ours, theirs = [], []
     for _ in range(args.runs):
-        ours.append(timed_process(["-m", "sigforge", "+experiment=multi_input"], work))
+        ours.append(
+            timed_process(["-m", "sigforge", "experiment=multi_input", "export.publish_identical=true"], work)
+        )
         theirs.append(timed_process([script, str(work / "hand")], work))
     report("process_vs_handwritten", ours, theirs, "python -m sigforge", "hand-written script")
 

@@ -17,6 +17,7 @@ SWEEP = [
     "naming.policy=identity,prefixed",
     "model.name=multi_input_${naming.policy}",  # one model directory per contract (the sweep guard)
     "model.hidden_units=[16],[32],[64],[128]",
+    "export.publish_identical=true",  # each timed sweep publishes, as the first one did
 ]
 
 
