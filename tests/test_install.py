@@ -94,7 +94,8 @@ def test_the_main_job_a_dry_run_and_the_readers_from_another_directory(wheel_ven
     assert shape == [None, None, 100]
 
     first = run(wheel_venv, "sigforge inspect outputs/exports/multi_input --json | head -1", elsewhere)
-    assert first.returncode == 0 and first.stdout == "{\n" and first.stderr == ""
+    # quietly: no traceback, and the status a shell gives a writer ended by SIGPIPE (or 0 if it finished)
+    assert first.returncode in (0, 141) and first.stdout == "{\n" and first.stderr == ""
     same = run(
         wheel_venv, "sigforge diff outputs/exports/multi_input outputs/exports/multi_input/1", elsewhere
     )
