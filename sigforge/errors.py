@@ -7,6 +7,7 @@ where (config path or plugin) and what to do.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import NoReturn
 
@@ -103,6 +104,17 @@ def io_reason(err: BaseException) -> str:
     return str(getattr(err, "strerror", None) or getattr(err, "message", None) or err).strip()
 
 
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]+@")
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URI in it replaced by ``***@``.
+
+    Messages name tracking URIs (and libraries' own errors quote them); a password in one must not
+    reach the console, a log file or an MLflow tag."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
 def one_line(err: BaseException) -> str:
     """An exception's message without the walls of text some libraries add (tensor values, frames)."""
     lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
@@ -115,5 +127,5 @@ def one_line(err: BaseException) -> str:
 def exit_for(err: SigforgeError) -> NoReturn:
     """End the process as every sigforge entry point does on a refusal: one ``sigforge: ...`` line
     on stderr and the error's exit status. For Hydra callbacks and the CLI alike."""
-    print(f"sigforge: {err}", file=sys.stderr)
+    print(f"sigforge: {without_credentials(str(err))}", file=sys.stderr)
     sys.exit(err.exit_code)

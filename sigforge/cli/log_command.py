@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from sigforge.contract.read import contract_to_dict, read_contract
-from sigforge.errors import SigforgeError
+from sigforge.errors import SigforgeError, without_credentials
 from sigforge.export.versions import resolve_export_dir
 from sigforge.report.summary import build_summary, client_files
 from sigforge.rules import serving_version
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from sigforge.config.schema import MlflowConf
-    from sigforge.tracking.params import flatten
+    from sigforge.tracking.params import flatten, redacted_yaml
     from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
     from sigforge.tracking.store import resolve_tracking_uri
 
@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.config:
             from omegaconf import OmegaConf
 
-            config_yaml = args.config.read_text()
-            params = flatten(OmegaConf.to_container(OmegaConf.create(config_yaml), resolve=False))
+            config = OmegaConf.to_container(OmegaConf.create(args.config.read_text()), resolve=False)
+            config_yaml = redacted_yaml(config)  # the file as given may hold secrets; the run never does
+            params = flatten(config)
         cwd = Path.cwd()
         defaults = MlflowConf()  # the schema's bounds on each request
         target = RunTarget(
@@ -79,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, SigforgeError) as err:
         print(f"sigforge log: {err}", file=sys.stderr)
         return getattr(err, "exit_code", 2)
-    print(f"sigforge log: logged {export_dir} as MLflow run {run.run_id} to {run.tracking_uri}")
+    print(
+        f"sigforge log: logged {export_dir} as MLflow run {run.run_id} to {without_credentials(run.tracking_uri)}"
+    )
     return 0
 
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingError
+from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingError, without_credentials
 from sigforge.tracking.lease import run_holding
 from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget, log_start
 
@@ -95,7 +95,7 @@ class BackgroundExportRun:
                 self._kill()
                 return (
                     "error",
-                    f"MLflow at {self.tracking_uri} did not finish within {self.operation_timeout} s "
+                    f"MLflow at {without_credentials(self.tracking_uri)} did not finish within {self.operation_timeout} s "
                     "(mlflow.operation_timeout); check the server, or raise mlflow.operation_timeout",
                 )
             return self._conn.recv()

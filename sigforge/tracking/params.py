@@ -8,6 +8,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sigforge.errors import without_credentials
+
 SECRET_WORDS = (
     "password",
     "passwd",
@@ -46,12 +48,19 @@ def redact(params: Mapping[str, str]) -> dict[str, str]:
     return {k: (REDACTED if looks_secret(k, v) else v) for k, v in params.items()}
 
 
+def _names_a_secret(value: str) -> bool:
+    """A mapping or list value (``{password: x}``) with a secret-looking key inside."""
+    lowered = value.lower().replace("-", "_")
+    return value.lstrip().startswith(("{", "[")) and any(word in lowered for word in SECRET_WORDS)
+
+
 def redact_overrides(overrides: Iterable[str]) -> str:
     """Hydra overrides as one line, ``key=***`` where the value looks secret."""
     out = []
     for override in overrides:
         key, sep, value = override.partition("=")
-        out.append(f"{key}={REDACTED}" if sep and looks_secret(key, value) else override)
+        secret = sep and (looks_secret(key, value) or _names_a_secret(value))
+        out.append(f"{key}={REDACTED}" if secret else override)
     return " ".join(out)
 
 
@@ -79,10 +88,4 @@ def contract_digest(contract: Mapping[str, Any]) -> str:
 
 def redact_uri(uri: str) -> str:
     """``https://user:pw@host/x`` -> ``https://***@host/x``: a URI as the console may show it."""
-    scheme, sep, rest = uri.partition("://")
-    if not sep:
-        return uri
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return uri
-    return f"{scheme}://{REDACTED}@{authority.rsplit('@', 1)[1]}{slash}{path}"
+    return without_credentials(uri)

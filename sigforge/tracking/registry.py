@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sigforge.errors import RegistrationRefused, TrackingError, one_line
+from sigforge.errors import RegistrationRefused, TrackingError, one_line, without_credentials
 from sigforge.tracking.params import contract_digest
 
 REGISTRY_ALIAS = "latest_export"  # models:/<name>@latest_export: the newest version sigforge registered
@@ -31,7 +31,7 @@ def check_registration(
         versions = client.search_model_versions(f"name = '{name}'")
     except Exception as err:
         raise TrackingError(
-            f"MLflow at {tracking_uri} could not read registered model '{name}': {type(err).__name__}: {one_line(err)}"
+            f"MLflow at {without_credentials(tracking_uri)} could not read registered model '{name}': {type(err).__name__}: {one_line(err)}"
         ) from err
     if not versions:
         return

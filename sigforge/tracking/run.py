@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sigforge import __version__
-from sigforge.errors import RegistrationRefused, TrackingError, one_line
+from sigforge.errors import RegistrationRefused, TrackingError, one_line, without_credentials
 from sigforge.report.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
 from sigforge.tracking import registry
 from sigforge.tracking.lease import Lease, end_orphaned_runs, lease_tags
@@ -93,7 +93,7 @@ class ExportRun:
         self.lease = Lease.take(target.lease) if target.lease is not None else None
 
     def _where(self) -> str:
-        return f"MLflow at {self.tracking_uri}"
+        return f"MLflow at {without_credentials(self.tracking_uri)}"
 
     def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
         from mlflow.tracking import MlflowClient

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sigforge.errors import TrackingConfigError
+from sigforge.errors import TrackingConfigError, without_credentials
 
 DEFAULT_STORE = "outputs/mlflow.db"
 DEFAULT_ARTIFACTS = "outputs/mlartifacts"
@@ -48,7 +48,7 @@ def experiment_id(client: Any, name: str, tracking_uri: str, cwd: Path) -> str:
     if experiment is not None and experiment.lifecycle_stage == "deleted":
         raise TrackingConfigError(
             f"mlflow.experiment_name = '{name}' names a deleted experiment (id {experiment.experiment_id}) at "
-            f"{tracking_uri}; restore it (mlflow experiments restore --experiment-id {experiment.experiment_id}) "
+            f"{without_credentials(tracking_uri)}; restore it (mlflow experiments restore --experiment-id {experiment.experiment_id}) "
             "or choose another mlflow.experiment_name."
         )
     if experiment is not None:
@@ -114,7 +114,7 @@ def end_run(client: Any, run_id: str, status: str, error: str) -> None:
     """End a run ``status`` (FAILED, KILLED) with ``error`` in tag ``sigforge.error``; never raises,
     and ends the run even when its tags cannot be written."""
     with contextlib.suppress(Exception):
-        client.set_tag(run_id, "sigforge.error", error[:5000])
+        client.set_tag(run_id, "sigforge.error", without_credentials(error)[:5000])
         client.set_tag(run_id, "sigforge.status", status.lower())
     with contextlib.suppress(Exception):
         client.set_terminated(run_id, status)

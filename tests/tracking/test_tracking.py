@@ -407,3 +407,17 @@ def test_secret_looking_values_are_redacted():
     assert redact_overrides(["secret_key=abc", "model.name=m"]) == f"secret_key={REDACTED} model.name=m"
     assert redact_uri("https://me:pw@host:5000/x") == f"https://{REDACTED}@host:5000/x"
     assert redact_uri("sqlite:////tmp/outputs/mlflow.db") == "sqlite:////tmp/outputs/mlflow.db"
+
+
+def test_credentials_in_uris_never_reach_messages_tags_or_uploaded_configs():
+    from sigforge.errors import without_credentials
+    from sigforge.tracking.params import REDACTED, redact_overrides, redacted_yaml
+
+    message = "MLflow at https://me:s3cr3t@host:5000 failed: url: http://a:b@h/api/2.0 (sqlite:////tmp/x.db)"
+    cleaned = without_credentials(message)
+    assert "s3cr3t" not in cleaned and "a:b@" not in cleaned
+    assert (
+        cleaned == "MLflow at https://***@host:5000 failed: url: http://***@h/api/2.0 (sqlite:////tmp/x.db)"
+    )
+    assert redact_overrides(["+db={password: hunter2, host: x}", "n=1"]) == f"+db={REDACTED} n=1"
+    assert "hunter2" not in redacted_yaml({"db": {"password": "hunter2"}, "uri": "https://u:p@h"})
