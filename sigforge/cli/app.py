@@ -27,7 +27,7 @@ from sigforge import TENSORFLOW_ENV_DEFAULTS
 from sigforge.cli.exits import fail, quiet_broken_pipe
 from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
-from sigforge.errors import SigforgeError, Terminated, exit_for
+from sigforge.errors import SigforgeError, Terminated, exit_for, without_credentials
 
 _STARTED = time.perf_counter()  # close to process start: the "compose" stage is measured from here
 for _name, _value in TENSORFLOW_ENV_DEFAULTS.items():  # before anything imports TensorFlow
@@ -124,10 +124,11 @@ def result_line(result: pipeline.ExportResult, tracking_uri: str | None) -> dict
 
 
 @hydra.main(version_base="1.3", config_path="pkg://sigforge.conf", config_name="config")
-def app(cfg: DictConfig) -> None:
+def app(cfg: DictConfig) -> int | None:
     from hydra.core.hydra_config import HydraConfig
 
     hydra_cfg = HydraConfig.get()
+    in_sweep = hydra_cfg.mode.name == "MULTIRUN"
     try:
         with quiet_broken_pipe():
             code = export_from_config(
@@ -136,6 +137,9 @@ def app(cfg: DictConfig) -> None:
     except SigforgeError as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        if in_sweep:  # the sweep goes on; sweeps.job_failures ends it with this status
+            print(f"sigforge: {without_credentials(str(err))}", file=sys.stderr)
+            return err.exit_code
         exit_for(err)
     except Terminated:
         fail("terminated (SIGTERM); the MLflow run, if any, is marked KILLED", 143)
