@@ -23,7 +23,15 @@ STAGES = ["compose", "build", "trace", "write", "verify", "publish"]
 
 def export(cwd: Path) -> subprocess.Popen:
     # Its own process group: the helper it forks is in it too, so killpg reaches both.
-    return start_cli(cwd, "+experiment=image_classifier", stderr=subprocess.STDOUT, start_new_session=True)
+    # publish_identical: the export after a kill must publish the next version even where the killed
+    # one got as far as publishing the same bytes.
+    return start_cli(
+        cwd,
+        "experiment=image_classifier",
+        "export.publish_identical=true",
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def run_statuses(cwd: Path) -> list[str]:
