@@ -70,7 +70,6 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
     from sigforge import pipeline
     from sigforge.report.progress import Progress
     from sigforge.report.summary import to_markdown
-    from sigforge.tracking.params import redact_uri
 
     progress = Progress()
     container = OmegaConf.to_container(cfg, resolve=True)
@@ -104,7 +103,7 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
             progress=progress,
             on_published=published,
         )
-    uri = redact_uri(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
+    uri = without_credentials(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
     if result.mlflow_run_id is not None and uri is not None:
         print(f"sigforge: logged MLflow run {result.mlflow_run_id} to {uri}", file=sys.stderr)
     print(json.dumps(result_line(result, uri)))

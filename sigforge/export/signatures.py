@@ -185,7 +185,7 @@ def build_serving_plan(model: Any, spec: ExportSpec) -> ServingPlan:
                 f"signatures.{sig.name}: tracing the signature failed: {traced_error_message(err)}. "
                 f"Check the dtypes and shapes of its inputs ({', '.join(f'inputs.{n}' for n in sig.inputs)})."
             ) from err
-    examples = {name: chain.example() for name, chain in chains.items() if chain.example() is not None}
+    examples = {name: example for name, chain in chains.items() if (example := chain.example()) is not None}
     return ServingPlan(module, functions, client_specs, examples, eager)
 
 

@@ -40,15 +40,22 @@ def versions(model_dir: Path) -> list[int]:
 _NOT_SERVED = ("fingerprint.pb", "assets.extra")
 
 
+def _served_files(directory: Path) -> list[tuple[str, Path]]:
+    """(relative path, path) of every file TF Serving would load from a version directory, sorted."""
+    files = []
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        relative = path.relative_to(directory)
+        if relative.parts[0] not in _NOT_SERVED:
+            files.append((relative.as_posix(), path))
+    return files
+
+
 def served_content_digest(directory: Path) -> str:
     """A digest of what TF Serving would load from a version directory: the graph, the variables and
     the assets, byte for byte, by relative path."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        relative = path.relative_to(directory)
-        if relative.parts[0] in _NOT_SERVED:
-            continue
-        digest.update(relative.as_posix().encode() + b"\0")
+    for relative, path in _served_files(directory):
+        digest.update(relative.encode() + b"\0")
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
@@ -64,6 +71,13 @@ def identical_version(model_dir: Path, staged: Path) -> tuple[int, Path] | None:
     number = max(found)
     newest = found[number]
     if not (newest / "saved_model.pb").is_file():
+        return None
+
+    # Names and sizes first: a model's weights are read (twice) only when they may well be the same.
+    def shape(directory: Path) -> list[tuple[str, int]]:
+        return [(relative, path.stat().st_size) for relative, path in _served_files(directory)]
+
+    if shape(newest) != shape(staged):
         return None
     return (number, newest) if served_content_digest(newest) == served_content_digest(staged) else None
 

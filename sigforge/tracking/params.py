@@ -8,8 +8,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sigforge.errors import without_credentials
-
 SECRET_WORDS = (
     "password",
     "passwd",
@@ -84,8 +82,3 @@ def redacted_yaml(config: Mapping[str, Any]) -> str:
 def contract_digest(contract: Mapping[str, Any]) -> str:
     """A short, stable fingerprint of a contract: equal digests, equal keys, dtypes, shapes and methods."""
     return hashlib.sha256(json.dumps(contract, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def redact_uri(uri: str) -> str:
-    """``https://user:pw@host/x`` -> ``https://***@host/x``: a URI as the console may show it."""
-    return without_credentials(uri)

@@ -396,7 +396,8 @@ def test_unreachable_server_keeps_the_export_and_says_how_to_log_it(run_cli, tmp
 
 
 def test_secret_looking_values_are_redacted():
-    from sigforge.tracking.params import REDACTED, redact, redact_overrides, redact_uri
+    from sigforge.errors import without_credentials
+    from sigforge.tracking.params import REDACTED, redact, redact_overrides
 
     assert redact({"db.password": "hunter2", "api_token": "t", "model.name": "m"}) == {
         "db.password": REDACTED,
@@ -405,8 +406,8 @@ def test_secret_looking_values_are_redacted():
     }
     assert redact({"mlflow.tracking_uri": "https://me:pw@host/x"})["mlflow.tracking_uri"] == REDACTED
     assert redact_overrides(["secret_key=abc", "model.name=m"]) == f"secret_key={REDACTED} model.name=m"
-    assert redact_uri("https://me:pw@host:5000/x") == f"https://{REDACTED}@host:5000/x"
-    assert redact_uri("sqlite:////tmp/outputs/mlflow.db") == "sqlite:////tmp/outputs/mlflow.db"
+    assert without_credentials("https://me:pw@host:5000/x") == f"https://{REDACTED}@host:5000/x"
+    assert without_credentials("sqlite:////tmp/outputs/mlflow.db") == "sqlite:////tmp/outputs/mlflow.db"
 
 
 def test_credentials_in_uris_never_reach_messages_tags_or_uploaded_configs():
