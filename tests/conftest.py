@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -171,6 +172,25 @@ def session_run(export_dir: Path, signature: str, feeds: dict[str, Any]) -> dict
         sig = meta.signature_def[signature]
         fetches = {key: info.name for key, info in sig.outputs.items()}
         return session.run(fetches, {sig.inputs[key].name: value for key, value in feeds.items()})
+
+
+def run_statuses(db: Path, where: str = "") -> list[str]:
+    """Every run's status in an SQLite store, read with SQLite itself (not through sigforge or MLflow).
+
+    Read-only, and a store still being created (no file yet, or MLflow's migration has not made the
+    ``runs`` table) holds no runs: tests poll this while an export starts, so that moment is normal.
+    """
+    import sqlite3
+
+    if not db.is_file():
+        return []
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+            return [status for (status,) in connection.execute(f"select status from runs {where}")]
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return []
+        raise
 
 
 def free_port() -> int:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import start_cli
+from conftest import run_statuses, start_cli
 
 pytestmark = pytest.mark.slow
 
@@ -34,12 +33,8 @@ def export(cwd: Path) -> subprocess.Popen:
     )
 
 
-def run_statuses(cwd: Path) -> list[str]:
-    db = cwd / "outputs" / "mlflow.db"
-    if not db.exists():
-        return []
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return [status for (status,) in conn.execute("select status from runs")]
+def statuses(cwd: Path) -> list[str]:
+    return run_statuses(cwd / "outputs" / "mlflow.db")
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -64,7 +59,7 @@ def test_kill_9_at_a_stage_boundary_leaves_nothing_half_done(tmp_path, stage, vi
     assert len(published) == 1 if stage == "publish" else len(published) <= (1 if stage == "verify" else 0)
     if victims == "exporter":
         deadline = time.monotonic() + 60  # the helper sees the pipe close and ends the run FAILED
-        while "RUNNING" in run_statuses(tmp_path):
+        while "RUNNING" in statuses(tmp_path):
             assert time.monotonic() < deadline, f"a run stayed RUNNING after kill -9 at {stage}"
             time.sleep(0.2)
     following = export(tmp_path)
@@ -72,4 +67,4 @@ def test_kill_9_at_a_stage_boundary_leaves_nothing_half_done(tmp_path, stage, vi
     assert following.returncode == 0, out[-2000:]
     assert f"image_classifier v{len(published) + 1} " in out  # the next version, staging cleaned up
     assert not [p for p in model_dir.iterdir() if p.name.startswith(".sigforge-staging")]
-    assert "RUNNING" not in run_statuses(tmp_path), "the next export ends what the dead left RUNNING"
+    assert "RUNNING" not in statuses(tmp_path), "the next export ends what the dead left RUNNING"

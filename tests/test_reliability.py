@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import QUIET_TF, saved_model_proto
+from conftest import QUIET_TF, run_statuses, saved_model_proto
 
 pytestmark = pytest.mark.slow
 
@@ -354,10 +354,7 @@ def failing_server():
 
 
 def running_runs(db: Path) -> list[str]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        return [row[0] for row in conn.execute("select run_uuid from runs where status = 'RUNNING'")]
+    return run_statuses(db, "where status = 'RUNNING'")
 
 
 @pytest.mark.parametrize(("case", "overrides", "message"), CATALOG, ids=[c[0] for c in CATALOG])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import QUIET_TF, REPO, free_port, start_cli, wait_for_http
+from conftest import QUIET_TF, REPO, free_port, run_statuses, start_cli, wait_for_http
 
 pytestmark = pytest.mark.slow
 
@@ -334,11 +334,7 @@ def test_a_helper_dead_before_it_reported_the_start_is_replaced_without_losing_t
 
 def statuses(cwd: Path) -> list[str]:
     """Every run's status in the embedded store, read with SQLite (not through sigforge)."""
-    db = cwd / "outputs" / "mlflow.db"
-    if not db.is_file():
-        return []
-    with contextlib.closing(sqlite3.connect(db)) as connection:
-        return [status for (status,) in connection.execute("select status from runs")]
+    return run_statuses(cwd / "outputs" / "mlflow.db")
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
