@@ -77,16 +77,23 @@ class TrackingConfigError(TrackingError):
     version is published, so that nothing is published that cannot be logged."""
 
 
-class RegistrationRefused(SigforgeError):
+class ContractRefused(SigforgeError):
+    """A contract refused because it breaks clients. ``diff`` (Markdown) is the evidence a reviewer
+    needs; the refused export's MLflow run keeps it as ``contract_diff.md`` and as its description."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, diff: str = "") -> None:
+        super().__init__(message)
+        self.diff = diff
+
+
+class RegistrationRefused(ContractRefused):
     """The new contract breaks the latest registered version's and ``mlflow.allow_breaking`` is false."""
 
-    exit_code = 5
 
-
-class BreakingChange(SigforgeError):
+class BreakingChange(ContractRefused):
     """A new version would break the clients of the version served now; nothing was published."""
-
-    exit_code = 5
 
 
 class LauncherError(SigforgeError):

@@ -18,6 +18,7 @@ from typing import Any
 
 from sigforge.config.validate import build_spec
 from sigforge.contract.compat import guard_version, verdict
+from sigforge.contract.features import example_features
 from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
 from sigforge.errors import ConfigError, ExportError, PluginError, one_line
 from sigforge.plugins.manager import Plugins, call_with_params, load_plugins
@@ -44,12 +45,19 @@ class ExportResult:
     parameter_count: int = 0
     mlflow_run_id: str | None = None  # the MLflow run that logs this export (None without MLflow)
     mlflow_tracking_uri: str | None = None  # where that run is (set once it is logged)
+    mlflow_model_uri: str | None = None  # models:/<model_id>, the LoggedModel (set once it is logged)
+    registered_version: str | None = None  # models:/<name>/<version> when mlflow.registered_model_name is set
     published: bool = True  # False: the newest version already served this byte for byte
 
 
 def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
     """The contract an export would write, from the spec alone (no TensorFlow)."""
-    summary = build_summary(contract_to_dict(expected_contract(spec)), model=spec.model.name, dry_run=True)
+    summary = build_summary(
+        contract_to_dict(expected_contract(spec)),
+        model=spec.model.name,
+        dry_run=True,
+        example_features=example_features(spec) or None,
+    )
     model_dir = spec.base_dir / spec.model.name
     summary["compatibility"] = verdict(model_dir, contract_to_dict(known_contract(spec)))
     summary["compatibility"]["allowed"] = not summary["compatibility"]["breaking"] or spec.allow_breaking
@@ -257,6 +265,7 @@ def run_export(
             with stage("publish"):
                 if before_publish is not None:
                     before_publish(report.contract)
+                compatibility = verdict(model_dir, report.contract)  # against the version served until now
                 same = None
                 if not spec.publish_identical and spec.version is None:
                     same = versions.identical_version(model_dir, staged)
@@ -282,6 +291,9 @@ def run_export(
         export_dir=str(export_dir),
         weights=weights_origin(spec),
         binary_inputs=report.binary_inputs(),
+        example_features=example_features(spec) or None,
+        warmup=spec.warmup,
+        compatibility=compatibility,
         published=False if same is not None else None,  # only said when nothing was published
     )
     kit = client_files(summary, report.inputs)

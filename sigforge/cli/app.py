@@ -118,6 +118,8 @@ def result_line(result: pipeline.ExportResult, tracking_uri: str | None) -> dict
         "published": result.published,
         "export_dir": str(result.export_dir),
         "mlflow_run_id": result.mlflow_run_id,
+        "model_uri": result.mlflow_model_uri,
+        "registered": result.registered_version,
         "tracking_uri": tracking_uri,
     }
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sigforge.contract.tables import markdown_table, text_table
 from sigforge.errors import BreakingChange
 from sigforge.rules import served_versions
 
@@ -89,16 +90,25 @@ def compare_contracts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Ch
     return changes
 
 
+CHANGE_HEADER = ("signature", "change", "old", "new", "breaking")
+
+
+def _change_rows(changes: list[Change]) -> list[tuple[str, ...]]:
+    return [(c.signature, c.what, c.old, c.new, "BREAKING" if c.breaking else "ok") for c in changes]
+
+
 def render(changes: list[Change]) -> str:
+    """The changes as an aligned text table (terminals, error messages)."""
     if not changes:
         return "no differences: the contracts are identical\n"
-    rows = [("signature", "change", "old", "new", "breaking")] + [
-        (c.signature, c.what, c.old, c.new, "BREAKING" if c.breaking else "ok") for c in changes
-    ]
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    return "".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() + "\n" for r in rows
-    )
+    return text_table(CHANGE_HEADER, _change_rows(changes))
+
+
+def render_markdown(changes: list[Change]) -> str:
+    """The changes as a Markdown table (MLflow descriptions, the refused run's ``contract_diff.md``)."""
+    if not changes:
+        return "No differences: the contracts are identical.\n"
+    return markdown_table(CHANGE_HEADER, _change_rows(changes), code=())
 
 
 def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
@@ -143,5 +153,7 @@ def guard_version(model_dir: Path, contract: Mapping[str, Any], allow_breaking: 
             f"export.allow_breaking = false: this contract breaks the clients of {latest} (the version "
             f"TF Serving serves now), so no version was published:\n{render(breaking)}"
             "Keep the old keys, dtypes and shapes, export under another model.name (a new model directory), "
-            "or set export.allow_breaking=true to publish it anyway."
+            "or set export.allow_breaking=true to publish it anyway.",
+            diff=f"Compared with `{latest}`, the version TF Serving serves now:\n\n"
+            + render_markdown(compare_contracts(previous, contract)),
         )

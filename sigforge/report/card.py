@@ -13,8 +13,8 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+from sigforge.contract.tables import FEATURE_HEADER, TENSOR_HEADER, feature_rows, html_table, tensor_rows
 from sigforge.report.requests import REQUESTS_DIR, command_lines, grpc_only_note, rest_blockers
-from sigforge.rules import shape_text
 
 CARD_FILE = "signature_card.html"
 
@@ -53,15 +53,14 @@ def render_card(summary: Mapping[str, Any], files: Mapping[str, bytes] | None = 
         parts.append(
             f"<h2 id='sig-{esc(name)}'>{esc(name)} <span class='method'>{esc(sig['method_name'])}</span></h2>"
         )
-        parts.append("<table><tr><th></th><th>key</th><th>dtype</th><th>shape</th></tr>")
-        for direction in ("inputs", "outputs"):
-            for key, tensor in sig[direction].items():
-                dtype = esc(tensor["dtype"]) if tensor else ""
-                shape = esc(shape_text(tensor["shape"])) if tensor else ""
-                parts.append(
-                    f"<tr><td>{direction[:-1]}</td><td class='key'>{esc(key)}</td><td>{dtype}</td><td>{shape}</td></tr>"
-                )
-        parts.append("</table>")
+        parts.append(html_table(TENSOR_HEADER, tensor_rows(sig)))
+        entry = (summary.get("example_features") or {}).get(name)
+        if entry:
+            parts.append(
+                f"<p class='muted'>Each serialized tf.Example under <code>{esc(entry['key'])}</code> "
+                "carries these features:</p>"
+            )
+            parts.append(html_table(FEATURE_HEADER, feature_rows(entry["features"]), key=0))
         blockers = rest_blockers(sig)
         if blockers:
             parts.append(f"<p class='muted'>{esc(grpc_only_note(blockers))}.</p>")

@@ -11,8 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sigforge.contract.tables import (
+    FEATURE_HEADER,
+    TENSOR_HEADER,
+    feature_rows,
+    markdown_table,
+    tensor_rows,
+)
 from sigforge.report.requests import grpc_only_note, rest_blockers
-from sigforge.rules import shape_text
 
 SUMMARY_JSON = "signature_summary.json"
 SUMMARY_MD = "signature_summary.md"
@@ -28,25 +34,32 @@ def build_summary(contract: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     return summary
 
 
-def to_markdown(summary: Mapping[str, Any]) -> str:
+def signature_markdown(summary: Mapping[str, Any], heading: str = "##") -> list[str]:
+    """Each signature's section: its tensor table, its tf.Example features, its gRPC-only note."""
     lines = []
-    title = summary.get("model", "SavedModel")
-    version = summary.get("version")
-    lines.append(f"# {title}" + (f" v{version}" if version is not None else ""))
-    if summary.get("export_dir"):
-        lines.append(f"\n`{summary['export_dir']}`")
+    features = summary.get("example_features") or {}
     for name, sig in summary["signatures"].items():
-        lines.append(f"\n## `{name}` ({sig['method_name']})\n")
-        lines.append("| | key | dtype | shape |")
-        lines.append("|---|---|---|---|")
-        for direction in ("inputs", "outputs"):
-            for key, tensor in sig[direction].items():
-                dtype = tensor["dtype"] if tensor else ""
-                shape = shape_text(tensor["shape"]) if tensor else ""
-                lines.append(f"| {direction[:-1]} | `{key}` | {dtype} | {shape} |")
+        lines.append(f"\n{heading} `{name}` ({sig['method_name']})\n")
+        lines.append(markdown_table(TENSOR_HEADER, tensor_rows(sig)).rstrip("\n"))
+        if name in features:
+            entry = features[name]
+            lines.append(f"\nEach serialized tf.Example under `{entry['key']}` carries these features:\n")
+            lines.append(
+                markdown_table(FEATURE_HEADER, feature_rows(entry["features"]), code=(0,)).rstrip("\n")
+            )
         blockers = (summary.get("grpc_only") or {}).get(name)
         if blockers:
             lines.append(f"\n{grpc_only_note(blockers)}.")
+    return lines
+
+
+def to_markdown(summary: Mapping[str, Any]) -> str:
+    title = summary.get("model", "SavedModel")
+    version = summary.get("version")
+    lines = [f"# {title}" + (f" v{version}" if version is not None else "")]
+    if summary.get("export_dir"):
+        lines.append(f"\n`{summary['export_dir']}`")
+    lines += signature_markdown(summary)
     return "\n".join(lines) + "\n"
 
 

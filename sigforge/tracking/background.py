@@ -16,7 +16,7 @@ from typing import Any
 
 from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingError, without_credentials
 from sigforge.tracking.lease import run_holding
-from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget, log_start
+from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget, log_start
 
 
 class BackgroundExportRun:
@@ -125,12 +125,12 @@ class BackgroundExportRun:
             return None
         return (TrackingConfigError if self._config_error else TrackingError)(self._start_error)
 
-    def fail(self, error: BaseException, status: str = "FAILED") -> None:
+    def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> None:
         with contextlib.suppress(Exception):
             if self._wait_started():
                 text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-                if self._request("fail", text, status)[0] == "dead":
-                    self._in_process().fail(error, status)
+                if self._request("fail", text, status, refusal)[0] == "dead":
+                    self._in_process().fail(error, status, refusal)
         self._close()
 
     def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
@@ -141,23 +141,23 @@ class BackgroundExportRun:
             self._in_process().check_registration(name, contract, allow_breaking)
             return
         if reply[0] == "refused":
-            raise RegistrationRefused(reply[1])
+            raise RegistrationRefused(reply[1], reply[2])
         if reply[0] != "ok":
             raise TrackingError(reply[1])
 
-    def finish(self, export: LoggedExport) -> None:
+    def finish(self, export: LoggedExport) -> Logged:
         if not self._wait_started():
             self._close()
             raise TrackingError(self._start_error or "the MLflow run was not started")
         reply = self._request("finish", export)
         if reply[0] == "dead":
-            self._in_process().finish(export)
-            return
+            return self._in_process().finish(export)
         self._close()
         if reply[0] == "refused":
-            raise RegistrationRefused(reply[1])
+            raise RegistrationRefused(reply[1], reply[2])
         if reply[0] != "ok":
             raise TrackingError(reply[1])
+        return reply[1]
 
     def _kill(self) -> None:
         if self._proc is not None:
@@ -197,7 +197,7 @@ def _run_worker(
                 run.check_registration(*message[1:])
                 conn.send(("ok",))
             except RegistrationRefused as err:
-                conn.send(("refused", str(err)))
+                conn.send(("refused", str(err), err.diff))
             except TrackingError as err:
                 conn.send(("error", str(err)))
             message = conn.recv()
@@ -205,14 +205,13 @@ def _run_worker(
         run.fail(RuntimeError("the sigforge process died before the export finished"), "FAILED")
         return
     if message[0] == "fail":
-        run.fail(RuntimeError(message[1]), message[2])
+        run.fail(RuntimeError(message[1]), message[2], message[3])
         reply: tuple[Any, ...] = ("ok",)
     else:
         try:
-            run.finish(message[1])
-            reply = ("ok",)
+            reply = ("ok", run.finish(message[1]))
         except RegistrationRefused as err:
-            reply = ("refused", str(err))
+            reply = ("refused", str(err), err.diff)
         except TrackingError as err:
             reply = ("error", str(err))
     with contextlib.suppress(OSError):

@@ -10,17 +10,27 @@ this same object.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sigforge.errors import RegistrationRefused, Terminated, TrackingConfigError, TrackingError
+from sigforge.errors import (
+    ContractRefused,
+    RegistrationRefused,
+    Terminated,
+    TrackingConfigError,
+    TrackingError,
+)
+from sigforge.rules import served_versions
 from sigforge.tracking.background import BackgroundExportRun
 from sigforge.tracking.lease import Lease
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
-from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
+from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget, export_name
 from sigforge.tracking.store import resolve_tracking_uri
+
+log = logging.getLogger("sigforge")
 
 if TYPE_CHECKING:
     from sigforge.pipeline import ExportResult
@@ -40,9 +50,9 @@ class Run(Protocol):
 
     def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None: ...
 
-    def fail(self, error: BaseException, status: str = "FAILED") -> None: ...
+    def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> None: ...
 
-    def finish(self, export: LoggedExport) -> None: ...
+    def finish(self, export: LoggedExport) -> Logged: ...
 
 
 class ExportTracking:
@@ -105,7 +115,7 @@ class ExportTracking:
         try:
             self.run.check_registration(name, contract, self.spec.mlflow.allow_breaking)
         except RegistrationRefused as refused:
-            raise RegistrationRefused(f"{refused} Nothing was published.") from refused
+            raise RegistrationRefused(f"{refused} Nothing was published.", refused.diff) from refused
 
     @contextlib.contextmanager
     def owning(self) -> Iterator[None]:
@@ -119,11 +129,19 @@ class ExportTracking:
             raise
         except BaseException as err:
             if self.run is not None and not self.ended:
-                self.run.fail(err, "FAILED")
+                self.run.fail(err, "FAILED", self._refusal(err))
             raise
         finally:
             if self.lease is not None:
                 self.lease.release(remove=True)
+
+    def _refusal(self, error: BaseException) -> Refusal | None:
+        """A contract refusal's evidence, with the run named for the version it would have been."""
+        if not isinstance(error, ContractRefused):
+            return None
+        served = served_versions(self.spec.base_dir / self.spec.model.name)
+        candidate = self.spec.version or max(served, default=0) + 1
+        return Refusal(export_name(self.spec.model.name, candidate), str(error), error.diff)
 
     def finish(self, result: ExportResult) -> None:
         """Log the published export and end the run FINISHED. Raises TrackingError, naming the kept export,
@@ -137,11 +155,15 @@ class ExportTracking:
                 )
             return
         try:
-            self.run.finish(logged_export(result, self.config, self.spec))
+            logged = self.run.finish(logged_export(result, self.config, self.spec))
         except Exception:
             self.ended = True  # finish itself ended the run FAILED, with its error
             raise
         self.ended = True
+        result.mlflow_model_uri = logged.model_uri
+        result.registered_version = logged.registered
+        if logged.registered:
+            log.info("registered %s (alias latest_export)", logged.registered)
 
 
 def logged_export(result: ExportResult, config: Mapping[str, Any], spec: ExportSpec) -> LoggedExport:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sigforge.errors import RegistrationRefused, TrackingError, one_line, without_credentials
@@ -19,12 +20,13 @@ REGISTRY_ALIAS = "latest_export"  # models:/<name>@latest_export: the newest ver
 
 def check_registration(
     client: Any, tracking_uri: str, name: str, contract: Mapping[str, Any], allow_breaking: bool
-) -> None:
-    """Raise RegistrationRefused when ``contract`` breaks the latest registered version of ``name``.
+) -> str:
+    """Raise RegistrationRefused when ``contract`` breaks the latest registered version of ``name``;
+    otherwise say how it compares (the registered version's description carries this line).
 
     Called before the version is published (and again when registering): a version the registry
     refuses must not be the newest on disk either, or TF Serving would serve it."""
-    from sigforge.contract.compat import breaking_changes, render
+    from sigforge.contract.compat import breaking_changes, compare_contracts, render, render_markdown
     from sigforge.tracking.contract_source import load_contract
 
     try:
@@ -34,16 +36,42 @@ def check_registration(
             f"MLflow at {without_credentials(tracking_uri)} could not read registered model '{name}': {type(err).__name__}: {one_line(err)}"
         ) from err
     if not versions:
-        return
+        return f"the first version of registered model `{name}`"
     latest = max(versions, key=lambda v: int(v.version))
     previous = load_contract(f"models:/{name}/{latest.version}", tracking_uri)
+    changes = compare_contracts(previous, contract)
     breaking = breaking_changes(previous, contract)
     if breaking and not allow_breaking:
         raise RegistrationRefused(
             f"mlflow.registered_model_name = '{name}': this contract breaks version {latest.version}'s "
             f"clients, so it was not registered:\n{render(breaking)}"
-            "Keep the old keys, dtypes and shapes, or set mlflow.allow_breaking=true to register anyway."
+            "Keep the old keys, dtypes and shapes, or set mlflow.allow_breaking=true to register anyway.",
+            diff=f"Compared with registered model `{name}` version {latest.version}:\n\n"
+            + render_markdown(changes),
         )
+    if breaking:
+        return (
+            f"breaks the clients of version {latest.version} (registered with `mlflow.allow_breaking=true`)"
+        )
+    if changes:
+        return f"compatible with version {latest.version} ({len(changes)} compatible changes)"
+    return f"the same contract as version {latest.version}"
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A registry version sigforge created: ``models:/<name>/<version>``."""
+
+    name: str
+    version: str
+    verdict: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+    def line(self) -> str:
+        return f"`{self.uri}` (alias `{REGISTRY_ALIAS}`): {self.verdict}."
 
 
 def register(
@@ -53,14 +81,14 @@ def register(
     name: str,
     model_id: str,
     run_id: str,
-    model_name: str,
     result: Any,
     allow_breaking: bool,
-) -> str:
-    """Register LoggedModel ``model_id`` as a new version of ``name``, guarding its contract; returns
-    the version number."""
+) -> Registered:
+    """Register LoggedModel ``model_id`` as a new version of ``name``, guarding its contract."""
+    from sigforge.report.description import REGISTRY_LIMIT, describe
+
     summary = result.summary
-    check_registration(client, tracking_uri, name, summary["signatures"], allow_breaking)
+    verdict = check_registration(client, tracking_uri, name, summary["signatures"], allow_breaking)
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -70,22 +98,25 @@ def register(
     except MlflowException as err:
         if err.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
-    digest = contract_digest(summary["signatures"])
     version = client.create_model_version(
         name,
         source=f"models:/{model_id}",
         run_id=run_id,
         model_id=model_id,
         tags={
-            "sigforge.contract_digest": digest,
+            "sigforge.contract_digest": contract_digest(summary["signatures"]),
             "sigforge.version_dir": str(result.export_dir),
             "sigforge.model_version": str(result.version),
         },
-        description=f"{model_name} v{result.version}, exported by sigforge to {result.export_dir}. "
-        f"Serving signatures: {', '.join(summary['signatures'])}.",
+    )
+    registered = Registered(name, str(version.version), verdict)
+    client.update_model_version(
+        name,
+        version.version,
+        description=describe(summary, registered=registered.line(), limit=REGISTRY_LIMIT),
     )
     client.set_registered_model_alias(name, REGISTRY_ALIAS, version.version)
     client.set_logged_model_tags(
-        model_id, {"mlflow.modelVersions": json.dumps([{"name": name, "version": str(version.version)}])}
+        model_id, {"mlflow.modelVersions": json.dumps([{"name": name, "version": registered.version}])}
     )
-    return str(version.version)
+    return registered

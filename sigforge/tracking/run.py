@@ -2,12 +2,15 @@
 
 What a finished run holds: the flattened config as params (secrets redacted), version and contract
 tags, timing and size metrics, ``config.yaml``, the signature summary, card and request files, and
-the export as an MLflow 3 LoggedModel named ``model`` (the experiment's Models tab), linked to the
-run and, with ``mlflow.registered_model_name``, the source of a registry version.
+the export as an MLflow 3 LoggedModel named ``<model>-v<version>`` (the experiment's Models tab),
+linked to the run and, with ``mlflow.registered_model_name``, the source of a registry version; the
+run, the LoggedModel and the version each describe the contract in Markdown (``report.description``).
+A refused export's FAILED run keeps the diff that refused it (``contract_diff.md``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -21,6 +24,7 @@ from typing import Any
 
 from sigforge import __version__
 from sigforge.errors import RegistrationRefused, TrackingError, one_line, without_credentials
+from sigforge.report.description import TAG_LIMIT, describe
 from sigforge.report.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
 from sigforge.tracking import registry
 from sigforge.tracking.lease import Lease, end_orphaned_runs, lease_tags
@@ -49,6 +53,35 @@ class RunTarget:
     http_retries: int
     operation_timeout: int  # bounds a helper process's operations in total (BackgroundExportRun)
     lease: Path | None = None  # held by every process that can end the run (tracking/lease.py)
+
+
+REFUSAL_ARTIFACT = "contract_diff.md"
+
+
+def export_name(model: str, version: int | str) -> str:
+    """The name of an export's run and LoggedModel in MLflow: ``<model>-v<version>``."""
+    return f"{model}-v{version}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an export was refused, kept on its FAILED run: the diff a reviewer needs."""
+
+    run_name: str
+    message: str
+    diff: str
+
+
+@dataclass(frozen=True)
+class Logged:
+    """What ``finish`` logged: the LoggedModel and, when registered, ``models:/<name>/<version>``."""
+
+    model_id: str
+    registered: str | None = None
+
+    @property
+    def model_uri(self) -> str:
+        return f"models:/{self.model_id}"
 
 
 @dataclass(frozen=True)
@@ -128,12 +161,30 @@ class ExportRun:
                 f"{self._where()} could not start a run: {type(err).__name__}: {one_line(err)}"
             )
 
-    def fail(self, error: BaseException, status: str = "FAILED") -> None:
-        """End the run FAILED (or KILLED) with the error recorded; never raises."""
+    def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> None:
+        """End the run FAILED (or KILLED) with the error recorded; never raises. A ``refusal`` keeps
+        its evidence: the run is named for the version it would have been and holds the diff."""
         if self.run_id is None:
             return
+        if refusal is not None:
+            with contextlib.suppress(Exception):
+                self._keep_evidence(refusal)
         end_run(self.client, self.run_id, status, str(error) or type(error).__name__)
         self._release()
+
+    def _keep_evidence(self, refusal: Refusal) -> None:
+        from mlflow.entities import RunTag
+
+        text = f"# {refusal.run_name}: refused\n\n{refusal.message}\n\n{refusal.diff}"
+        self.client.log_text(self.run_id, text, REFUSAL_ARTIFACT)
+        self.client.log_batch(
+            self.run_id,
+            tags=[
+                RunTag("mlflow.runName", refusal.run_name),
+                RunTag("mlflow.note.content", text[: TAG_LIMIT - 1]),
+                RunTag("sigforge.refused", "true"),
+            ],
+        )
 
     def _release(self) -> None:
         if self.lease is not None:
@@ -144,69 +195,37 @@ class ExportRun:
         if self.run_id is not None:
             registry.check_registration(self.client, self.tracking_uri, name, contract, allow_breaking)
 
-    def finish(self, export: LoggedExport) -> None:
-        """Log artifacts, the LoggedModel and metrics; register; end FINISHED. Raises TrackingError."""
-        from mlflow.entities import LoggedModelStatus, Metric, RunTag
+    def finish(self, export: LoggedExport) -> Logged:
+        """Log artifacts, the LoggedModel and metrics; register; describe; end FINISHED. Raises
+        TrackingError (or RegistrationRefused) after ending the run FAILED."""
+        from mlflow.entities import LoggedModelStatus
 
         if self.run_id is None:
             raise self.start_error or TrackingError("the MLflow run was not started")
         start = time.perf_counter()
-        summary = export.summary
-        digest = contract_digest(summary["signatures"])
         try:
             with tempfile.TemporaryDirectory(prefix="sigforge-mlflow-") as tmp:
-                files = {
-                    "config.yaml": export.config_yaml.encode(),
-                    SUMMARY_JSON: (json.dumps(summary, indent=2) + "\n").encode(),
-                    SUMMARY_MD: to_markdown(summary).encode(),
-                    **export.client_files,
-                }
-                kit_dir = Path(tmp) / "artifacts"
-                for name, data in files.items():
-                    (kit_dir / name).parent.mkdir(parents=True, exist_ok=True)
-                    (kit_dir / name).write_bytes(data)
-                self.client.log_artifacts(self.run_id, str(kit_dir))
-                model_id = self._log_model(Path(tmp) / MODEL_ARTIFACT, export, digest)
-            now = int(time.time() * 1000)
-            metrics = {
-                "saved_model_bytes": float(
-                    sum(p.stat().st_size for p in export.export_dir.rglob("*") if p.is_file())
-                ),
-                **{k: float(v) for k, v in export.metrics.items()},
-                "logging_seconds": time.perf_counter() - start,
-            }
-            self.client.log_batch(
-                self.run_id,
-                # Each metric once for the run and once for its LoggedModel (the Models tab's columns).
-                metrics=[Metric(k, v, now, 0) for k, v in metrics.items()]
-                + [Metric(k, v, now, 0, model_id=model_id, run_id=self.run_id) for k, v in metrics.items()],
-                tags=[
-                    RunTag("mlflow.runName", f"{self.target.model_name}-v{export.version}"),
-                    RunTag("sigforge.version_dir", str(export.export_dir)),
-                    RunTag("sigforge.model_version", str(export.version)),
-                    RunTag("sigforge.contract_digest", digest),
-                    RunTag("sigforge.weights", str(summary.get("weights", "unknown"))),
-                    RunTag(
-                        "sigforge.status",
-                        "finished" if export.published else "identical to the newest version",
-                    ),
-                    RunTag("sigforge.published", "true" if export.published else "false"),
-                ],
-            )
+                self._log_files(Path(tmp) / "artifacts", export)
+                model_id = self._log_model(Path(tmp) / MODEL_ARTIFACT, export)
+            self._log_metrics_and_tags(model_id, export, time.perf_counter() - start)
             self.client.finalize_logged_model(model_id, LoggedModelStatus.READY)
+            registered = None
             if export.register_as:
-                registry.register(
+                registered = registry.register(
                     self.client,
                     self.tracking_uri,
                     name=export.register_as,
                     model_id=model_id,
                     run_id=self.run_id,
-                    model_name=self.target.model_name,
                     result=export,
                     allow_breaking=export.allow_breaking,
                 )
+            description = describe(export.summary, registered=registered.line() if registered else None)
+            self.client.set_tag(self.run_id, "mlflow.note.content", description)
+            self.client.set_logged_model_tags(model_id, {"mlflow.note.content": description})
             self.client.set_terminated(self.run_id, "FINISHED")
             self._release()
+            return Logged(model_id, registered.uri if registered else None)
         except RegistrationRefused as err:
             self.fail(err)
             raise
@@ -218,22 +237,65 @@ class ExportRun:
                 f"sigforge log {export.export_dir}"
             ) from err
 
-    def _log_model(self, model_dir: Path, export: LoggedExport, digest: str) -> str:
-        """The export as an MLflow 3 LoggedModel (the experiment's Models tab): created with the run's
-        params, its MLmodel + ``tfmodel/`` (the published files) logged to it, linked to the run as an
-        output. Named ``model`` like ``log_model(name="model")``, so ``runs:/<run_id>/model`` works."""
+    def _log_files(self, directory: Path, export: LoggedExport) -> None:
+        """``config.yaml``, the signature summary, the card and the request files, as run artifacts."""
+        files = {
+            "config.yaml": export.config_yaml.encode(),
+            SUMMARY_JSON: (json.dumps(export.summary, indent=2) + "\n").encode(),
+            SUMMARY_MD: to_markdown(export.summary).encode(),
+            **export.client_files,
+        }
+        for name, data in files.items():
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
+            (directory / name).write_bytes(data)
+        self.client.log_artifacts(self.run_id, str(directory))
+
+    def _log_metrics_and_tags(self, model_id: str, export: LoggedExport, seconds: float) -> None:
+        from mlflow.entities import Metric, RunTag
+
+        now = int(time.time() * 1000)
+        metrics = {
+            "saved_model_bytes": float(
+                sum(p.stat().st_size for p in export.export_dir.rglob("*") if p.is_file())
+            ),
+            **{k: float(v) for k, v in export.metrics.items()},
+            "logging_seconds": seconds,
+        }
+        status = "finished" if export.published else "identical to the newest version"
+        self.client.log_batch(
+            self.run_id,
+            # Each metric once for the run and once for its LoggedModel (the Models tab's columns).
+            metrics=[Metric(k, v, now, 0) for k, v in metrics.items()]
+            + [Metric(k, v, now, 0, model_id=model_id, run_id=self.run_id) for k, v in metrics.items()],
+            tags=[
+                RunTag("mlflow.runName", export_name(self.target.model_name, export.version)),
+                RunTag("sigforge.version_dir", str(export.export_dir)),
+                RunTag("sigforge.model_version", str(export.version)),
+                RunTag("sigforge.contract_digest", contract_digest(export.summary["signatures"])),
+                RunTag("sigforge.weights", str(export.summary.get("weights", "unknown"))),
+                RunTag("sigforge.status", status),
+                RunTag("sigforge.published", "true" if export.published else "false"),
+            ],
+        )
+
+    def _log_model(self, model_dir: Path, export: LoggedExport) -> str:
+        """The export as an MLflow 3 LoggedModel (the experiment's Models tab), named like its run
+        (``<model>-v<version>``): created with the run's params, its MLmodel + ``tfmodel/`` (the
+        published files) logged to it, linked to the run as an output. ``models:/<model_id>`` and
+        ``runs:/<run_id>/<model>-v<version>`` load it."""
         from mlflow.entities import LoggedModelOutput
 
         run = self.client.get_run(self.run_id)
+        name = export_name(self.target.model_name, export.version)
         logged = self.client.create_logged_model(
             run.info.experiment_id,
-            name=MODEL_ARTIFACT,
+            name=name,
             source_run_id=self.run_id,
             params=dict(run.data.params),
             tags={
                 "sigforge.model": self.target.model_name,
                 "sigforge.model_version": str(export.version),
-                "sigforge.contract_digest": digest,
+                "sigforge.contract_digest": contract_digest(export.summary["signatures"]),
                 "sigforge.weights": str(export.summary.get("weights", "unknown")),
             },
             model_type="tensorflow-savedmodel",
@@ -244,7 +306,7 @@ class ExportRun:
             export.examples,
             run_id=self.run_id,
             model_id=logged.model_id,
-            artifact_path=logged.artifact_location,
+            artifact_path=name,
         )
         shutil.copytree(export.export_dir, model_dir / SAVED_MODEL_SUBDIR)
         self.client.log_model_artifacts(logged.model_id, str(model_dir))
