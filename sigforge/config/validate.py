@@ -75,12 +75,18 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
     )
 
 
+SWEEP_EXPERIMENT_ENV = "SIGFORGE_SWEEP_EXPERIMENT"  # set by the sweep's parent run for its jobs
+
+
 def configured_experiment(cfg: Mapping[str, Any]) -> tuple[str, str | None]:
     """Where the experiment's name comes from, and the name: ``mlflow.experiment_name`` wins over
-    ``MLFLOW_EXPERIMENT_NAME``; None means the model's name. The sweep's parent run asks here too, so
-    that it lands in the experiment of its jobs."""
+    ``MLFLOW_EXPERIMENT_NAME``, which wins over the sweep's own experiment (a sweep's jobs join
+    their parent run, whatever each job's model.name); None means the model's name. The sweep's
+    parent run asks here first, before it sets the sweep's experiment."""
     if cfg["experiment_name"] is None and os.environ.get("MLFLOW_EXPERIMENT_NAME"):
         return "MLFLOW_EXPERIMENT_NAME (environment)", os.environ["MLFLOW_EXPERIMENT_NAME"]
+    if cfg["experiment_name"] is None and os.environ.get(SWEEP_EXPERIMENT_ENV):
+        return "the sweep's experiment (its parent run's)", os.environ[SWEEP_EXPERIMENT_ENV]
     return "mlflow.experiment_name", cfg["experiment_name"]
 
 

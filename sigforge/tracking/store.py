@@ -130,9 +130,14 @@ def package_version(name: str) -> str | None:
 
 
 def iter_children(client: Any, parent_run_id: str) -> Iterable[Any]:
-    run = client.get_run(parent_run_id)
-    return client.search_runs(
-        [run.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
-        max_results=1000,
-    )
+    """Every run nested under ``parent_run_id``, in any experiment: a job that names its own
+    experiment (``mlflow.experiment_name``) still belongs to its sweep."""
+    experiments = [e.experiment_id for e in client.search_experiments(max_results=50000)]
+    found = []
+    for start in range(0, len(experiments), 100):  # search_runs takes a bounded list of experiments
+        found += client.search_runs(
+            experiments[start : start + 100],
+            filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+            max_results=1000,
+        )
+    return found
