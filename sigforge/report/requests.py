@@ -5,7 +5,8 @@ For every signature, under ``requests/``:
 - ``<signature>.json``: TF Serving REST, ``instances`` (one object per example) for predict, or
   ``examples`` (tf.Example features as JSON) for classify and regress;
 - ``<signature>.columns.json``: TF Serving REST, ``inputs`` (one list per key), predict only;
-- ``<signature>.invocations.json``: MLflow's ``/invocations`` body (``{"inputs": {key: [...]}}``);
+- ``<signature>.invocations.json``: MLflow's ``/invocations`` body (``{"inputs": {key: [...]},
+  "params": {"signature_name": ...}}``), for ``mlflow models serve``;
 - ``<signature>/<key>.npy``: the arrays, for ``saved_model_cli run --inputs key=file.npy``;
 - ``<signature>.grpc.py``: a gRPC client using ``tensorflow_serving.apis``.
 
@@ -29,6 +30,7 @@ from sigforge.rules import rest_carries
 
 REQUESTS_DIR = "requests"
 GRPC_PORT, REST_PORT = 8500, 8501
+MLFLOW_PORT = 5000  # mlflow models serve's default
 SERVING_API_PIN = "tensorflow-serving-api==2.21.0"
 _EXAMPLE_METHODS = {"tensorflow/serving/classify": "classify", "tensorflow/serving/regress": "regress"}
 
@@ -112,7 +114,7 @@ def request_files(
         dtypes = {key: (signatures[name]["inputs"].get(key) or {}).get("dtype") for key in args}
         put(f"{name}.grpc.py", grpc_client(model, name, method, dtypes).encode())
         columns = {key: to_json(np.asarray(value)) for key, value in args.items()}
-        put(f"{name}.invocations.json", {"inputs": columns})
+        put(f"{name}.invocations.json", {"inputs": columns, "params": {"signature_name": name}})
         if rest_blockers(signatures[name]):
             continue  # no REST body TF Serving would refuse
         if method in _EXAMPLE_METHODS:
@@ -219,5 +221,9 @@ def command_lines(
     )
     lines[f"TF Serving gRPC {kind} (Python)"] = (
         f"python {q(f'{REQUESTS_DIR}/{signature}.grpc.py')} localhost:{GRPC_PORT}"
+    )
+    lines["MLflow (mlflow models serve -m models:/<model_id>), this signature by signature_name"] = (
+        f"curl -s -X POST http://localhost:{MLFLOW_PORT}/invocations -H 'Content-Type: application/json' "
+        f"-d {q(f'@{REQUESTS_DIR}/{signature}.invocations.json')}"
     )
     return lines

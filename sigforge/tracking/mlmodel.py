@@ -1,17 +1,20 @@
 """The MLflow model around a published SavedModel: ``MLmodel``, environment files, signature,
 input example, and the pyfunc entry (``code/sigforge_pyfunc.py``) that serves it.
 
-Two flavors point at the same files in ``tfmodel/`` (the published version, not a re-save):
-``tensorflow`` for ``mlflow.tensorflow.load_model``, and ``python_function`` through sigforge's own
-small loader, which decodes base64 binary inputs and returns NumPy arrays, so ``mlflow models
-serve`` answers the model's own ``serving_input_example.json`` and TF Serving's ``{"b64": ...}``.
+Written with MLflow's public ``mlflow.pyfunc.save_model`` (the pyfunc flavor, the environment, the
+input example and its check against the signature), then given the ``tensorflow`` flavor. Both
+flavors point at the same files in ``tfmodel/`` (the published version, not a re-save):
+``mlflow.tensorflow.load_model`` returns the loaded SavedModel (``model_type: tf2-module``, what
+it is), and ``python_function`` goes through sigforge's own small loader, which calls any
+signature by name (``params={"signature_name": ...}``, TF Serving's word), decodes base64 binary
+inputs and returns NumPy arrays.
 """
 
 from __future__ import annotations
 
 import json
-import platform
 import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,106 +26,113 @@ from sigforge.tracking.store import package_version
 
 MODEL_ARTIFACT = "model"
 SAVED_MODEL_SUBDIR = "tfmodel"
-CODE_SUBDIR = "code"
+DEFAULT_SIGNATURE = "serving_default"
+SIGNATURE_PARAM = "signature_name"
 
 
-def model_signature(signature: Mapping[str, Any]) -> Any:
-    """An MLflow tensor signature for one sigforge signature: one TensorSpec per key."""
+def tensor_schema(tensors: Mapping[str, Any]) -> Any:
+    """An MLflow tensor schema: one TensorSpec per key (-1 for a free dimension)."""
     import numpy as np
-    from mlflow.models import ModelSignature
     from mlflow.types.schema import Schema, TensorSpec
 
-    def schema(tensors: Mapping[str, Any]) -> Any:
-        return Schema(
-            [
-                TensorSpec(
-                    np.dtype(DTYPE_TABLE[t["dtype"]].numpy if t["dtype"] in DTYPE_TABLE else t["dtype"]),
-                    tuple(-1 if d is None else d for d in (t["shape"] or [-1])),
-                    name=key,
-                )
-                for key, t in tensors.items()
-                if t is not None
-            ]
-        )
+    return Schema(
+        [
+            TensorSpec(
+                np.dtype(DTYPE_TABLE[t["dtype"]].numpy if t["dtype"] in DTYPE_TABLE else t["dtype"]),
+                tuple(-1 if d is None else d for d in (t["shape"] or [-1])),
+                name=key,
+            )
+            for key, t in tensors.items()
+            if t is not None
+        ]
+    )
 
-    return ModelSignature(inputs=schema(signature["inputs"]), outputs=schema(signature["outputs"]))
+
+def model_signature(signatures: Mapping[str, Any], default: str) -> Any:
+    """The pyfunc signature: the ``signature_name`` param, and the tensors of the only signature.
+
+    MLflow checks every request against one input schema and drops keys it does not list, so a
+    model with several signatures (whose keys differ) declares none: each signature's own keys
+    are checked by the loader instead, and listed in the run's and LoggedModel's description."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ParamSchema, ParamSpec
+
+    params = ParamSchema([ParamSpec(SIGNATURE_PARAM, "string", default)])
+    if len(signatures) > 1:
+        return ModelSignature(params=params)
+    sig = signatures[default]
+    return ModelSignature(
+        inputs=tensor_schema(sig["inputs"]), outputs=tensor_schema(sig["outputs"]), params=params
+    )
 
 
 def write_mlmodel(
     path: Path,
+    export_dir: Path,
     summary: Mapping[str, Any],
     examples: Mapping[str, Any],
     *,
     run_id: str | None,
     model_id: str | None = None,
     artifact_path: str = MODEL_ARTIFACT,
-    signature_key: str = "serving_default",
 ) -> None:
-    """An MLflow model directory around a SavedModel logged beside it under ``tfmodel/``."""
+    """An MLflow model directory at ``path`` (which must not exist yet) around a copy of the
+    published SavedModel ``export_dir`` under ``tfmodel/``."""
     import mlflow
     from mlflow.models import Model
-    from mlflow.models.utils import (
-        _save_example,  # no public writer; guarded in tests/test_dependency_guards.py
-    )
 
     signatures = summary["signatures"]
-    if signature_key not in signatures:
-        signature_key = next(iter(signatures))
-    path.mkdir(parents=True, exist_ok=True)
+    default = DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in signatures else next(iter(signatures))
     model = Model(run_id=run_id, artifact_path=artifact_path, model_uuid=model_id, model_id=model_id)
+    example = examples.get(default)
+    with tempfile.TemporaryDirectory(prefix="sigforge-pyfunc-") as tmp:
+        config = Path(tmp) / sigforge_pyfunc.CONFIG_FILE
+        config.write_text(json.dumps(pyfunc_config(summary, examples, default), indent=2) + "\n")
+        mlflow.pyfunc.save_model(
+            str(path),
+            loader_module=sigforge_pyfunc.__name__.rsplit(".", 1)[-1],
+            data_path=str(config),
+            code_paths=[sigforge_pyfunc.__file__],
+            mlflow_model=model,
+            signature=model_signature(signatures, default),
+            input_example=(dict(example), {SIGNATURE_PARAM: default}) if example else None,
+            pip_requirements=_requirements(),
+            metadata={"sigforge_signature_def_key": default, "sigforge_version": __version__},
+        )
+    shutil.copytree(export_dir, path / SAVED_MODEL_SUBDIR)
+    model = Model.load(str(path / "MLmodel"))
+    model.model_size_bytes = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     model.add_flavor(
         "tensorflow",
         saved_model_dir=SAVED_MODEL_SUBDIR,
         meta_graph_tags=["serve"],
-        signature_def_key=signature_key,
-        # mlflow.tensorflow loads this model type with tf.saved_model.load and calls
-        # signatures[signature_def_key] with a dict keyed by the signature's keys.
-        model_type="tf1-estimator",
+        signature_def_key=default,
+        # mlflow.tensorflow.load_model returns tf.saved_model.load(tfmodel/): call .signatures[name].
+        model_type="tf2-module",
         code=None,
     )
-    requirements = _requirements()
-    (path / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    (path / "python_env.yaml").write_text(
-        f"python: {platform.python_version()}\nbuild_dependencies:\n- pip\ndependencies:\n- -r requirements.txt\n"
-    )
-    (path / "conda.yaml").write_text(
-        "channels:\n- conda-forge\ndependencies:\n"
-        f"- python={platform.python_version()}\n- pip\n- pip:\n" + "".join(f"  - {r}\n" for r in requirements)
-    )
-    example = examples.get(signature_key)
-    _write_pyfunc_entry(path, signature_key, signatures[signature_key], summary, example)
-    mlflow.pyfunc.add_to_model(
-        model,
-        loader_module=sigforge_pyfunc.__name__.rsplit(".", 1)[-1],
-        data=sigforge_pyfunc.CONFIG_FILE,
-        code=CODE_SUBDIR,
-        conda_env="conda.yaml",
-        python_env="python_env.yaml",
-    )
-    model.signature = model_signature(signatures[signature_key])
-    if example is not None:
-        _save_example(model, dict(example), str(path))
-    model.metadata = {"sigforge_signature_def_key": signature_key, "sigforge_version": __version__}
     model.save(str(path / "MLmodel"))
 
 
-def _write_pyfunc_entry(
-    path: Path, signature_key: str, signature: Mapping[str, Any], summary: Mapping[str, Any], example: Any
-) -> None:
-    """``code/sigforge_pyfunc.py`` and its config: which keys are binary (base64 on the wire)."""
+def pyfunc_config(summary: Mapping[str, Any], examples: Mapping[str, Any], default: str) -> dict[str, Any]:
+    """``sigforge_pyfunc.json``: every signature's keys, dtypes and which are binary (base64 on the
+    wire). It sits in the model's ``data/``, so the SavedModel is ``../tfmodel``."""
     from sigforge.report.requests import is_binary
 
-    binary = set((summary.get("binary_inputs") or {}).get(signature_key, ()))
-    binary |= {key for key, value in (example or {}).items() if is_binary(value)}
-    inputs = {
-        key: {"dtype": tensor["dtype"], "binary": key in binary}
-        for key, tensor in signature["inputs"].items()
-        if tensor is not None
+    signatures = {}
+    for name, sig in summary["signatures"].items():
+        binary = set((summary.get("binary_inputs") or {}).get(name, ()))
+        binary |= {key for key, value in (examples.get(name) or {}).items() if is_binary(value)}
+        signatures[name] = {
+            key: {"dtype": tensor["dtype"], "binary": key in binary}
+            for key, tensor in sig["inputs"].items()
+            if tensor is not None
+        }
+    return {
+        "saved_model_dir": f"../{SAVED_MODEL_SUBDIR}",
+        "default_signature": default,
+        "signatures": signatures,
     }
-    config = {"saved_model_dir": SAVED_MODEL_SUBDIR, "signature": signature_key, "inputs": inputs}
-    (path / sigforge_pyfunc.CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    (path / CODE_SUBDIR).mkdir(exist_ok=True)
-    shutil.copyfile(sigforge_pyfunc.__file__, path / CODE_SUBDIR / Path(sigforge_pyfunc.__file__).name)
 
 
 def _requirements() -> list[str]:

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import tempfile
 import time
 from collections.abc import Mapping
@@ -28,7 +27,7 @@ from sigforge.report.description import TAG_LIMIT, describe
 from sigforge.report.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
 from sigforge.tracking import registry
 from sigforge.tracking.lease import Lease, end_orphaned_runs, lease_tags
-from sigforge.tracking.mlmodel import MODEL_ARTIFACT, SAVED_MODEL_SUBDIR, write_mlmodel
+from sigforge.tracking.mlmodel import MODEL_ARTIFACT, write_mlmodel
 from sigforge.tracking.params import contract_digest, redact
 from sigforge.tracking.store import (
     PARENT_RUN_ENV,
@@ -302,13 +301,13 @@ class ExportRun:
         )
         write_mlmodel(
             model_dir,
+            export.export_dir,
             export.summary,
             export.examples,
             run_id=self.run_id,
             model_id=logged.model_id,
             artifact_path=name,
         )
-        shutil.copytree(export.export_dir, model_dir / SAVED_MODEL_SUBDIR)
         self.client.log_model_artifacts(logged.model_id, str(model_dir))
         self.client.log_outputs(self.run_id, [LoggedModelOutput(logged.model_id, step=0)])
         return logged.model_id

@@ -2,7 +2,8 @@
 
 Self-contained on purpose (TensorFlow and NumPy only): it runs wherever the model is served,
 ``mlflow models serve`` or ``mlflow.pyfunc.load_model``, where sigforge need not be installed. It
-calls one signature of the SavedModel beside it (``tfmodel/``) the way TF Serving's REST API would:
+calls any signature of the SavedModel beside it (``tfmodel/``) the way TF Serving's REST API would,
+picked by the ``signature_name`` param (TF Serving's word; default ``serving_default``):
 
 - a binary input (``binary_inputs`` in the signature summary: encoded images, serialized protos)
   arrives base64-encoded, as a plain string (how MLflow writes input examples) or as
@@ -25,36 +26,41 @@ def _load_pyfunc(path: str) -> SignatureModel:
     """MLflow's loader hook: ``path`` is the model's ``data`` entry, this module's JSON config."""
     with open(path, encoding="utf-8") as handle:
         config = json.load(handle)
-    saved_model_dir = os.path.join(os.path.dirname(path), config["saved_model_dir"])
-    return SignatureModel(saved_model_dir, config["signature"], config["inputs"])
+    saved_model_dir = os.path.normpath(os.path.join(os.path.dirname(path), config["saved_model_dir"]))
+    return SignatureModel(saved_model_dir, config["default_signature"], config["signatures"])
 
 
 class SignatureModel:
-    """One serving signature of a SavedModel, called with named inputs like TF Serving's REST API."""
+    """The serving signatures of a SavedModel, called with named inputs like TF Serving's REST API."""
 
-    def __init__(self, saved_model_dir: str, signature: str, inputs: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self, saved_model_dir: str, default: str, signatures: dict[str, dict[str, dict[str, Any]]]
+    ) -> None:
         import tensorflow as tf
 
         self._tf = tf
-        self._loaded = tf.saved_model.load(saved_model_dir)  # keeps the signature's variables alive
-        self._function = self._loaded.signatures[signature]
-        self.signature = signature
-        self.inputs = inputs  # client key -> {"dtype": "float32", "binary": false}
+        self._loaded = tf.saved_model.load(saved_model_dir)  # keeps the signatures' variables alive
+        self.default = default
+        self.signatures = signatures  # signature -> client key -> {"dtype": "float32", "binary": false}
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        columns = _columns(model_input, list(self.inputs))
-        missing = sorted(set(self.inputs) - set(columns))
-        if missing:
+        name = str((params or {}).get("signature_name") or self.default)
+        if name not in self.signatures:
             raise ValueError(
-                f"signature '{self.signature}' takes {sorted(self.inputs)}; the request lacks {missing}."
+                f"signature_name {name!r} is not a signature of this model; it has {sorted(self.signatures)}."
             )
-        feeds = {key: self._tensor(key, columns[key]) for key in self.inputs}
-        return {name: _numpy(value) for name, value in self._function(**feeds).items()}
+        inputs = self.signatures[name]
+        columns = _columns(model_input, list(inputs))
+        missing = sorted(set(inputs) - set(columns))
+        if missing:
+            raise ValueError(f"signature '{name}' takes {sorted(inputs)}; the request lacks {missing}.")
+        feeds = {key: self._tensor(inputs[key], key, columns[key]) for key in inputs}
+        function = self._loaded.signatures[name]
+        return {key: _numpy(value) for key, value in function(**feeds).items()}
 
-    def _tensor(self, key: str, values: Any) -> Any:
+    def _tensor(self, spec: dict[str, Any], key: str, values: Any) -> Any:
         import numpy as np
 
-        spec = self.inputs[key]
         dtype = self._tf.as_dtype(spec["dtype"])
         if dtype == self._tf.string:
             decode = _binary if spec.get("binary") else _text
