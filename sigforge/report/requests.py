@@ -8,7 +8,10 @@ For every signature, under ``requests/``:
 - ``<signature>.invocations.json``: MLflow's ``/invocations`` body (``{"inputs": {key: [...]},
   "params": {"signature_name": ...}}``), for ``mlflow models serve``;
 - ``<signature>/<key>.npy``: the arrays, for ``saved_model_cli run --inputs key=file.npy``;
-- ``<signature>.grpc.py``: a gRPC client using ``tensorflow_serving.apis``.
+- ``<signature>.grpc.py``: a gRPC client using ``tensorflow_serving.apis``;
+- ``<signature>.features.json``: for signatures that take serialized tf.Examples, the features each
+  example must carry (feature, dtype, shape, tf.Example list kind, default), so a client in any
+  language can build them.
 
 Bytes that are not UTF-8 (encoded images, serialized protos) travel as ``{"b64": ...}``, the only
 form TF Serving's REST API takes them in.
@@ -97,9 +100,13 @@ def grpc_only_note(blockers: Mapping[str, str]) -> str:
 
 
 def request_files(
-    model: str, signatures: Mapping[str, Mapping[str, Any]], inputs: Mapping[str, Mapping[str, np.ndarray]]
+    model: str,
+    signatures: Mapping[str, Mapping[str, Any]],
+    inputs: Mapping[str, Mapping[str, np.ndarray]],
+    features: Mapping[str, Any] | None = None,
 ) -> dict[str, bytes]:
-    """Relative path under the summary directory -> file content, for every signature in ``inputs``."""
+    """Relative path under the summary directory -> file content, for every signature in ``inputs``.
+    ``features``: the summary's ``example_features`` (signature -> key and features)."""
     files: dict[str, bytes] = {}
 
     def put(path: str, data: Any) -> None:
@@ -113,6 +120,8 @@ def request_files(
             put(f"{name}/{key}.npy", _npy(np.asarray(value)))
         dtypes = {key: (signatures[name]["inputs"].get(key) or {}).get("dtype") for key in args}
         put(f"{name}.grpc.py", grpc_client(model, name, method, dtypes).encode())
+        if features and name in features:
+            put(f"{name}.features.json", features[name])
         columns = {key: to_json(np.asarray(value)) for key, value in args.items()}
         put(f"{name}.invocations.json", {"inputs": columns, "params": {"signature_name": name}})
         if rest_blockers(signatures[name]):

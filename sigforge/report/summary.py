@@ -68,7 +68,8 @@ def client_files(summary: Mapping[str, Any], inputs: Mapping[str, Mapping[str, A
     from sigforge.report.card import CARD_FILE, render_card
     from sigforge.report.requests import request_files
 
-    files = request_files(str(summary.get("model", "model")), summary["signatures"], inputs) if inputs else {}
+    model, signatures = str(summary.get("model", "model")), summary["signatures"]
+    files = request_files(model, signatures, inputs, summary.get("example_features")) if inputs else {}
     return {**files, CARD_FILE: render_card(summary, files).encode()}
 
 

@@ -76,13 +76,26 @@ def test_export_is_an_mlflow_run_in_the_embedded_sqlite_store(run_cli, tmp_path)
     model_files = {
         a.path
         for a in mlflow.artifacts.list_artifacts(
-            artifact_uri=f"runs:/{run.info.run_id}/model", tracking_uri=sqlite_uri(tmp_path)
+            artifact_uri=f"runs:/{run.info.run_id}/multi_input-v1", tracking_uri=sqlite_uri(tmp_path)
         )
     }
-    assert {"model/MLmodel", "model/tfmodel", "model/input_example.json"} <= model_files
+    assert {
+        "multi_input-v1/MLmodel",
+        "multi_input-v1/tfmodel",
+        "multi_input-v1/input_example.json",
+    } <= model_files
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    (output,) = run.outputs.model_outputs
+    assert line["model_uri"] == f"models:/{output.model_id}"
+    logged = client.get_logged_model(output.model_id)
+    assert logged.name == "multi_input-v1"
+    for description in (run.data.tags["mlflow.note.content"], logged.tags["mlflow.note.content"]):
+        assert "| input | `image` | float32 | [None, 28, 28, 1] |" in description
+        assert "| input | `text` | int32 | [None, 100] |" in description
+        assert "`POST http://HOST:8501/v1/models/multi_input/versions/1:predict`" in description
+        assert "the first version of this model" in description
 
-    mlflow.set_tracking_uri(sqlite_uri(tmp_path))
-    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    model = mlflow.pyfunc.load_model(line["model_uri"])
     inputs = model.metadata.signature.inputs.to_dict()
     assert {i["name"]: (i["tensor-spec"]["dtype"], list(i["tensor-spec"]["shape"])) for i in inputs} == {
         "image": ("float32", [-1, 28, 28, 1]),
@@ -110,10 +123,16 @@ def test_export_to_a_tracking_server_and_serve_the_logged_model(run_cli, tmp_pat
     assert result.returncode == 0, result.stderr
     run = only_run(client_for(mlflow_server), "served")
     assert run.info.status == "FINISHED"
-    with served(f"runs:/{run.info.run_id}/model", mlflow_server, tmp_path) as invoke:
+    with served(model_uri(run), mlflow_server, tmp_path) as invoke:
         body = {"inputs": {"image": [[[[0.5]] * 28] * 28] * 2, "text": [[3] * 100] * 2}}
         predictions = invoke(body)["predictions"]
     assert len(predictions["scores"]) == 2 and len(predictions["scores"][0]) == 10
+
+
+def model_uri(run: Any) -> str:
+    """``models:/<model_id>``: the run's LoggedModel, as the export's result line prints it."""
+    (output,) = run.outputs.model_outputs
+    return f"models:/{output.model_id}"
 
 
 @contextlib.contextmanager
@@ -165,16 +184,15 @@ def test_byte_inputs_answer_through_pyfunc_and_mlflow_models_serve(run_cli, tmp_
     assert run_cli(f"+experiment={experiment}").returncode == 0
     uri = sqlite_uri(tmp_path)
     run = only_run(client_for(uri), experiment)
-    model_uri = f"runs:/{run.info.run_id}/model"
     mlflow.set_tracking_uri(uri)
-    local = Path(mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "model")))
+    local = Path(mlflow.artifacts.download_artifacts(model_uri(run), dst_path=str(tmp_path / "model")))
     example = Model.load(str(local)).load_input_example(str(local))
     predicted = mlflow.pyfunc.load_model(str(local)).predict(example)
     assert predicted and all(isinstance(v, np.ndarray) for v in predicted.values())
     assert predicted["scores"].shape[0] == 1
 
     encoded = example[key][0].replace("\n", "")  # the example's base64 text
-    with served(model_uri, uri, tmp_path) as invoke:
+    with served(model_uri(run), uri, tmp_path) as invoke:
         replies = [
             invoke((local / "serving_input_example.json").read_bytes()),
             invoke({"instances": [{key: {"b64": encoded}}]}),
@@ -186,6 +204,45 @@ def test_byte_inputs_answer_through_pyfunc_and_mlflow_models_serve(run_cli, tmp_
         assert replies[0]["predictions"]["classes"] == predicted["classes"].tolist()
 
 
+def test_every_signature_answers_by_name_through_pyfunc_and_mlflow_models_serve(run_cli, tmp_path):
+    """dnn_classifier has three signatures (two classify, one predict with other keys): each answers
+    its own request file, which names it by signature_name, and the TF flavor loads the SavedModel."""
+    import urllib.error
+
+    import mlflow
+    import numpy as np
+    import tensorflow as tf
+
+    assert run_cli("+experiment=dnn_classifier").returncode == 0
+    uri = sqlite_uri(tmp_path)
+    client = client_for(uri)
+    run = only_run(client, "dnn_classifier")
+    mlflow.set_tracking_uri(uri)
+    requests = Path(client.download_artifacts(run.info.run_id, "requests", str(tmp_path)))
+    bodies = {p.name.split(".")[0]: json.loads(p.read_text()) for p in requests.glob("*.invocations.json")}
+    assert sorted(bodies) == ["classification", "predict", "serving_default"]
+    model = mlflow.pyfunc.load_model(model_uri(run))
+    expected = {}
+    for name, body in bodies.items():
+        assert body["params"] == {"signature_name": name}
+        inputs = {key: np.asarray(values) for key, values in body["inputs"].items()}
+        expected[name] = model.predict(inputs, params=body["params"])["scores"]
+    module = mlflow.tensorflow.load_model(model_uri(run))  # model_type tf2-module: the SavedModel itself
+    predict = module.signatures["predict"]
+    specs = predict.structured_input_signature[1]
+    feeds = {
+        key: tf.constant(values, specs[key].dtype) for key, values in bodies["predict"]["inputs"].items()
+    }
+    direct = predict(**feeds)["scores"].numpy()
+    np.testing.assert_allclose(expected["predict"], direct, rtol=1e-5)
+    with served(model_uri(run), uri, tmp_path) as invoke:
+        for name, body in bodies.items():
+            np.testing.assert_allclose(invoke(body)["predictions"]["scores"], expected[name], rtol=1e-5)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            invoke({**bodies["predict"], "params": {"signature_name": "nope"}})
+        assert "'nope' is not a signature of this model" in refused.value.read().decode()
+
+
 def test_the_mlflow_docs_python_snippet_runs_as_written(run_cli, tmp_path):
     import re
 
@@ -193,7 +250,7 @@ def test_the_mlflow_docs_python_snippet_runs_as_written(run_cli, tmp_path):
     assert run_cli("+experiment=multi_input").returncode == 0
     run = only_run(client_for(sqlite_uri(tmp_path)), "multi_input")
     code = (
-        snippet.replace("<run_id>", run.info.run_id)
+        snippet.replace("models:/<model_id>", model_uri(run))
         + "\nprint(sorted(model.metadata.signature.inputs.input_names()))\n"
     )
     done = subprocess.run(
