@@ -17,7 +17,7 @@ from typing import Any
 
 from sigforge.contract.tables import markdown_table, text_table
 from sigforge.errors import BreakingChange
-from sigforge.rules import served_versions
+from sigforge.rules import served_versions, shape_text
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,7 @@ def _shape_narrowed(old: list[Any] | None, new: list[Any] | None) -> bool:
 def _fmt(tensor: Mapping[str, Any] | None) -> str:
     if tensor is None:
         return "-"
-    shape = tensor.get("shape")
-    dims = "?" if shape is None else "[" + ", ".join("None" if d is None else str(d) for d in shape) + "]"
-    return f"{tensor['dtype']} {dims}"
+    return f"{tensor['dtype']} {shape_text(tensor.get('shape'))}"
 
 
 def compare_contracts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:

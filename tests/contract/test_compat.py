@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+from pathlib import Path
 
 import pytest
 
@@ -125,6 +126,16 @@ def test_a_refused_version_leaves_the_mlflow_run_failed_not_running(run_cli, tmp
     with sqlite3.connect(tmp_path / DEFAULT_STORE) as db:
         assert [s for (s,) in db.execute("select status from runs")] == ["FAILED"]
     assert sorted(os.listdir(tmp_path / "outputs" / "exports" / "image_classifier")) == ["1"]
+    # The refused run keeps its evidence, named for the version it would have been.
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / DEFAULT_STORE}")
+    (run,) = client.search_runs([client.get_experiment_by_name("image_classifier").experiment_id])
+    assert run.info.run_name == "image_classifier-v2" and run.data.tags["sigforge.refused"] == "true"
+    diff = Path(client.download_artifacts(run.info.run_id, "contract_diff.md", str(tmp_path))).read_text()
+    assert "| serving_default | input 'image' removed | float32 [None, 28, 28, 1] | - | BREAKING |" in diff
+    assert "image_classifier/1`, the version TF Serving serves now" in diff
+    assert "| serving_default | input 'image' removed |" in run.data.tags["mlflow.note.content"]
 
 
 def test_a_sweep_with_clashing_contracts_is_refused_before_any_job(run_cli, tmp_path):

@@ -427,10 +427,23 @@ def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_pa
     assert refused.returncode == 5, refused.stderr
     assert not (tmp_path / "outputs" / "exports" / "digits_v2" / "1").exists()
     assert "RUNNING" not in statuses(tmp_path)
+    client = client_for(sqlite_uri(tmp_path))
+    (failed,) = client.search_runs([client.get_experiment_by_name("digits_v2").experiment_id])
+    assert failed.info.run_name == "digits_v2-v1" and failed.info.status == "FAILED"
+    diff = Path(client.download_artifacts(failed.info.run_id, "contract_diff.md", str(tmp_path))).read_text()
+    assert "Compared with registered model `digits` version 1" in diff
+    assert "| serving_default | input 'image' removed |" in diff
     allowed = run_cli(*clash, "mlflow.registered_model_name=digits", "mlflow.allow_breaking=true")
     assert allowed.returncode == 0, allowed.stderr
-    versions = client_for(sqlite_uri(tmp_path)).search_model_versions("name='digits'")
+    assert "registered models:/digits/2 (alias latest_export)" in allowed.stderr
+    assert json.loads(allowed.stdout.strip().splitlines()[-1])["registered"] == "models:/digits/2"
+    versions = client.search_model_versions("name='digits'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
+    second = client.get_model_version("digits", "2")
+    assert (
+        "breaks the clients of version 1 (registered with `mlflow.allow_breaking=true`)" in second.description
+    )
+    assert "| input | `input_image` | float32 | [None, 28, 28, 1] |" in second.description
 
 
 def test_unreachable_server_keeps_the_export_and_says_how_to_log_it(run_cli, tmp_path):
