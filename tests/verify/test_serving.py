@@ -404,7 +404,7 @@ def test_preprocessor_without_example_input_is_told_what_to_add(compose, tmp_pat
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_dtypes_tf_servings_rest_api_cannot_carry_are_grpc_only(export, dtype):
-    """No REST body and no curl line for what TF Serving's JSON reader refuses; the summary, the
+    """No REST body and no TF Serving curl line for what TF Serving's JSON reader refuses; the summary, the
     card and the console say gRPC only; the .npy files and the gRPC client still answer."""
     result = export("image_classifier", f"inputs.image.dtype={dtype}", "model.name=half")
     folder = requests_dir(result)
@@ -415,8 +415,17 @@ def test_dtypes_tf_servings_rest_api_cannot_carry_are_grpc_only(export, dtype):
 
     assert f"gRPC only: TF Serving's REST API cannot carry image ({dtype})" in to_markdown(result.summary)
     lines = card_lines(result)
-    assert not any(line.startswith("curl ") for line in lines)
+    assert not any(line.startswith("curl ") and ":8501/" in line for line in lines)  # TF Serving's REST
     assert any(line.startswith("saved_model_cli ") for line in lines)
+    assert any("/invocations" in line for line in lines)  # MLflow's JSON carries it; the loader casts
+    from sigforge.tracking.sigforge_pyfunc import SignatureModel
+
+    body = json.loads((folder / "serving_default.invocations.json").read_text())
+    signatures = {"serving_default": {"image": {"dtype": dtype, "binary": False}}}
+    scores = SignatureModel(str(result.export_dir), "serving_default", signatures).predict(
+        {k: np.asarray(v) for k, v in body["inputs"].items()}, params=body["params"]
+    )["scores"]
+    assert scores.shape == (len(body["inputs"]["image"]), 10)
     assert (
         np.load(folder / "serving_default" / "image.npy").dtype == np.float16
         if dtype == "float16"
