@@ -131,8 +131,20 @@ def one_line(err: BaseException) -> str:
     return text if len(text) <= 400 else text[:400].rsplit(" ", 1)[0] + " ..."
 
 
+def tell(message: str, prefix: str = "sigforge") -> None:
+    """One ``<prefix>: message`` line on stderr, credentials redacted: how every entry point
+    reports a refusal (a sweep's job reports and goes on; everything else then exits)."""
+    print(f"{prefix}: {without_credentials(message)}", file=sys.stderr)
+
+
+def exit_with(message: str, code: int, prefix: str = "sigforge") -> NoReturn:
+    """End the process as every sigforge entry point does: ``tell`` the message, exit ``code``.
+    The one home of print-then-exit."""
+    tell(message, prefix)
+    sys.exit(code)
+
+
 def exit_for(err: SigforgeError) -> NoReturn:
-    """End the process as every sigforge entry point does on a refusal: one ``sigforge: ...`` line
-    on stderr and the error's exit status. For Hydra callbacks and the CLI alike."""
-    print(f"sigforge: {without_credentials(str(err))}", file=sys.stderr)
-    sys.exit(err.exit_code)
+    """End the process on a refusal, with the error's message and exit status. For Hydra
+    callbacks and the CLI alike."""
+    exit_with(str(err), err.exit_code)

@@ -10,7 +10,6 @@ import contextlib
 import gc
 import logging
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,9 @@ from sigforge.config.validate import build_spec
 from sigforge.contract.compat import guard_version, verdict
 from sigforge.contract.features import example_features
 from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
-from sigforge.errors import ConfigError, ExportError, PluginError, one_line
-from sigforge.plugins.manager import Plugins, call_with_params, load_plugins
+from sigforge.errors import ConfigError, ExportError
+from sigforge.export.build import build_model, weights_origin
+from sigforge.plugins.manager import Plugins, load_plugins
 from sigforge.report.progress import Progress, Silent
 from sigforge.report.summary import build_summary, client_files, write_summary
 from sigforge.spec import ExportSpec
@@ -68,15 +68,6 @@ def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
                 f"client dtype/shape of {', '.join(preprocessed)} is set by its preprocessors"
             )
     return summary
-
-
-def weights_origin(spec: ExportSpec) -> str:
-    """Where the exported weights come from: ``source:<path>``, ``file:<path>`` or ``random-init``."""
-    if spec.model.source is not None:
-        return f"source:{spec.model.source}"
-    if spec.model.weights is not None:
-        return f"file:{spec.model.weights}"
-    return "random-init"
 
 
 def export(config: Mapping[str, Any], *, cwd: Path | None = None, **options: Any) -> ExportResult:
@@ -139,48 +130,6 @@ def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportS
     return build_spec(cfg, plugins, cwd=cwd), plugins
 
 
-def build_model(spec: ExportSpec) -> Any:
-    """The model to export: a trained `model.source`, or the registered builder's model with `model.weights`."""
-    if spec.model.source is not None:
-        from sigforge.export.source_model import load_source
-
-        return load_source(spec)
-    if spec.model.weights is None:
-        log.warning(
-            "model.weights is not set: %s is exported with untrained, randomly initialised weights "
-            "(recorded as weights: random-init). Set model.weights=<file> or model.source=<trained model>.",
-            spec.model.name,
-        )
-    builder = spec.model.builder
-    assert builder is not None, "a spec without model.source has its builder resolved"
-    model = call_with_params(
-        builder,
-        f"model builder '{spec.model.architecture}'",
-        spec.model,
-        spec.inputs,
-        params=spec.model.params,
-        old_form="builder(model_cfg, inputs) reading model_cfg.<param>",
-    )
-    if not callable(model) or not hasattr(model, "variables"):
-        raise PluginError(
-            f"plugin '{builder.plugin}': model builder '{spec.model.architecture}' returned "
-            f"{type(model).__name__}, not a model; return a keras.Model that takes a dict of the inputs by "
-            "name and returns a dict of outputs."
-        )
-    if spec.model.weights is not None:
-        try:
-            with warnings.catch_warnings():  # Keras warns per mismatched layer, with tensor values
-                warnings.simplefilter("ignore")
-                model.load_weights(str(spec.model.weights))
-        except Exception as err:
-            raise ExportError(
-                f"model.weights = '{spec.model.weights}' cannot be loaded into model "
-                f"'{spec.model.architecture}': {type(err).__name__}: {one_line(err)}. Give weights saved from "
-                "the same architecture and inputs (model.save_weights('x.weights.h5'))."
-            ) from err
-    return model
-
-
 @contextlib.contextmanager
 def _frozen_gc() -> Iterator[None]:
     """Freeze what exists before the export, so collecting the export's garbage (the released
@@ -191,6 +140,29 @@ def _frozen_gc() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+class _Stages:
+    """Each stage under the progress display, its duration kept as ``<stage>_seconds``."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        tick = time.perf_counter()
+        with self.progress.stage(name):
+            yield
+        self.timings[f"{name}_seconds"] = time.perf_counter() - tick
+
+
+@dataclass(frozen=True)
+class _Published:
+    version: int
+    export_dir: Path
+    identical: bool  # the newest version already served this byte for byte: nothing was published
+    compatibility: dict[str, Any]  # against the version served until now
 
 
 def run_export(
@@ -209,18 +181,8 @@ def run_export(
     reason in the config, or when the registry would refuse the contract). ``mlflow_run_id()`` gives
     the run that will log the export, for ``export_finished`` hooks."""
     from sigforge.export import versions
-    from sigforge.export.saved_model import write_saved_model
 
-    progress = progress or Silent()
-    timings: dict[str, float] = {}
-
-    @contextlib.contextmanager
-    def stage(name: str) -> Iterator[None]:
-        tick = time.perf_counter()
-        with progress.stage(name):
-            yield
-        timings[f"{name}_seconds"] = time.perf_counter() - tick
-
+    stage = _Stages(progress or Silent())
     model_dir = versions.prepare_model_dir(spec.base_dir, spec.model.name)
     # Refused here, before TensorFlow is imported, when the config alone shows the break; the
     # guard at publish time judges the written contract in full.
@@ -229,86 +191,126 @@ def run_export(
     if target is not None:
         key = "export.summary_dir" if spec.summary_dir else "the run directory (hydra.run.dir)"
         versions.prepare_summary_dir(target, key)
-    with _frozen_gc():
-        with stage("build"):
-            model = build_model(spec)
-        with stage("trace"):
-            from sigforge.export.signatures import build_serving_plan
-
-            plan = build_serving_plan(model, spec)
-        with versions.staging(model_dir) as staged:
-            with stage("write"):
-                write_saved_model(plan, staged, {s.name: s.method_name for s in spec.signatures})
-            with stage("verify"):
-                from sigforge.verify.checks import verify
-                from sigforge.verify.inputs import reference_calls
-
-                references = reference_calls(spec, plan)
-                if spec.warmup:
-                    from sigforge.export.warmup import write_warmup
-
-                    write_warmup(
-                        staged,
-                        spec.model.name,
-                        {s.name: s.method_name for s in spec.signatures},
-                        {
-                            name: {k: v.numpy() for k, v in ref.inputs.items()}
-                            for name, ref in references.items()
-                        },
-                    )
-                    versions.no_world_write(staged)
-                client_specs = plan.client_specs
-                parameter_count = int(model.count_params())
-                del model, plan  # the reload below must not sit beside a second copy of the weights
-                gc.collect()  # Keras models are reference cycles; cheap under _frozen_gc
-                report = verify(staged, spec, client_specs, references)
-            with stage("publish"):
-                if before_publish is not None:
-                    before_publish(report.contract)
-                compatibility = verdict(model_dir, report.contract)  # against the version served until now
-                same = None
-                if not spec.publish_identical and spec.version is None:
-                    same = versions.identical_version(model_dir, staged)
-                if same is not None:
-                    version, export_dir = same
-                    log.info(
-                        "%s v%d already serves this export byte for byte: nothing published "
-                        "(export.publish_identical=true publishes a new version anyway)",
-                        spec.model.name,
-                        version,
-                    )
-                else:
-                    version, export_dir = versions.publish(
-                        staged,
-                        model_dir,
-                        spec.version,
-                        check=lambda: guard_version(model_dir, report.contract, spec.allow_breaking),
-                    )
-    summary = build_summary(
-        report.contract,
-        model=spec.model.name,
-        version=version,
-        export_dir=str(export_dir),
-        weights=weights_origin(spec),
-        binary_inputs=report.binary_inputs(),
-        example_features=example_features(spec) or None,
-        warmup=spec.warmup,
-        compatibility=compatibility,
-        published=False if same is not None else None,  # only said when nothing was published
-    )
+    with (
+        _frozen_gc(),
+        _verified_staging(spec, model_dir, stage) as (staged, report, parameter_count),
+        stage("publish"),
+    ):
+        if before_publish is not None:
+            before_publish(report.contract)
+        published = _publish(spec, model_dir, staged, report.contract)
+    summary = _summary(spec, report, published)
     kit = client_files(summary, report.inputs)
-    files: tuple[Path, ...] = ()
-    if target is not None:
-        try:
-            files = write_summary(summary, target, kit)
-        except OSError as err:
-            raise ExportError(
-                f"{export_dir} is published, but writing its summary to {target} failed ({err.strerror}); "
-                f"free space there, then rebuild it with sigforge inspect {export_dir}."
-            ) from err
-    result = ExportResult(export_dir, version, spec, report, summary, files, kit, timings, parameter_count)
-    result.published = same is None
+    files = _write_summary_files(summary, target, kit, published.export_dir) if target is not None else ()
+    result = ExportResult(
+        published.export_dir,
+        published.version,
+        spec,
+        report,
+        summary,
+        files,
+        kit,
+        stage.timings,
+        parameter_count,
+    )
+    result.published = not published.identical
     result.mlflow_run_id = mlflow_run_id() if mlflow_run_id is not None else None
     for failure in plugins.export_finished(result):
         log.warning("%s", failure)
     return result
+
+
+def _summary(spec: ExportSpec, report: Any, published: _Published) -> dict[str, Any]:
+    return build_summary(
+        report.contract,
+        model=spec.model.name,
+        version=published.version,
+        export_dir=str(published.export_dir),
+        weights=weights_origin(spec),
+        binary_inputs=report.binary_inputs(),
+        example_features=example_features(spec) or None,
+        warmup=spec.warmup,
+        compatibility=published.compatibility,
+        published=False if published.identical else None,  # only said when nothing was published
+    )
+
+
+@contextlib.contextmanager
+def _verified_staging(spec: ExportSpec, model_dir: Path, stage: _Stages) -> Iterator[tuple[Path, Any, int]]:
+    """Build and trace the model, write it into a staging directory and verify it there; yields
+    ``(staged, report, parameter_count)``. The in-memory model is released before verification
+    reloads the SavedModel, so two copies of the weights never sit side by side."""
+    from sigforge.export import versions
+    from sigforge.export.saved_model import write_saved_model
+    from sigforge.export.signatures import build_serving_plan
+    from sigforge.verify.checks import verify
+    from sigforge.verify.inputs import reference_calls
+
+    with stage("build"):
+        model = build_model(spec)
+    with stage("trace"):
+        plan = build_serving_plan(model, spec)
+    methods = {s.name: s.method_name for s in spec.signatures}
+    with versions.staging(model_dir) as staged:
+        with stage("write"):
+            write_saved_model(plan, staged, methods)
+        with stage("verify"):
+            references = reference_calls(spec, plan)
+            if spec.warmup:
+                _write_warmup(spec, staged, methods, references)
+            client_specs = plan.client_specs
+            parameter_count = int(model.count_params())
+            del model, plan  # the reload below must not sit beside a second copy of the weights
+            gc.collect()  # Keras models are reference cycles; cheap under _frozen_gc
+            report = verify(staged, spec, client_specs, references)
+        yield staged, report, parameter_count
+
+
+def _write_warmup(
+    spec: ExportSpec, staged: Path, methods: Mapping[str, str], references: Mapping[str, Any]
+) -> None:
+    """TF Serving's warmup file, from the inputs verification sends (one request per signature)."""
+    from sigforge.export import versions
+    from sigforge.export.warmup import write_warmup
+
+    inputs = {name: {k: v.numpy() for k, v in ref.inputs.items()} for name, ref in references.items()}
+    write_warmup(staged, spec.model.name, methods, inputs)
+    versions.no_world_write(staged)
+
+
+def _publish(spec: ExportSpec, model_dir: Path, staged: Path, contract: Mapping[str, Any]) -> _Published:
+    """Publish the verified staging directory as the next version (or ``export.version``), unless
+    the newest version already is this export byte for byte (then nothing new is published)."""
+    from sigforge.export import versions
+
+    compatibility = verdict(model_dir, contract)
+    same = None
+    if not spec.publish_identical and spec.version is None:
+        same = versions.identical_version(model_dir, staged)
+    if same is not None:
+        log.info(
+            "%s v%d already serves this export byte for byte: nothing published "
+            "(export.publish_identical=true publishes a new version anyway)",
+            spec.model.name,
+            same[0],
+        )
+        return _Published(same[0], same[1], True, compatibility)
+    version, export_dir = versions.publish(
+        staged,
+        model_dir,
+        spec.version,
+        check=lambda: guard_version(model_dir, contract, spec.allow_breaking),
+    )
+    return _Published(version, export_dir, False, compatibility)
+
+
+def _write_summary_files(
+    summary: Mapping[str, Any], target: Path, kit: Mapping[str, bytes], export_dir: Path
+) -> tuple[Path, ...]:
+    try:
+        return write_summary(summary, target, kit)
+    except OSError as err:
+        raise ExportError(
+            f"{export_dir} is published, but writing its summary to {target} failed ({err.strerror}); "
+            f"free space there, then rebuild it with sigforge inspect {export_dir}."
+        ) from err

@@ -24,10 +24,10 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from sigforge import TENSORFLOW_ENV_DEFAULTS
-from sigforge.cli.exits import fail, quiet_broken_pipe
+from sigforge.cli.exits import quiet_broken_pipe
 from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
-from sigforge.errors import SigforgeError, Terminated, exit_for, without_credentials
+from sigforge.errors import SigforgeError, Terminated, exit_for, exit_with, tell, without_credentials
 
 _STARTED = time.perf_counter()  # close to process start: the "compose" stage is measured from here
 for _name, _value in TENSORFLOW_ENV_DEFAULTS.items():  # before anything imports TensorFlow
@@ -69,7 +69,6 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow resets its logger when imported
     from sigforge import pipeline
     from sigforge.report.progress import Progress
-    from sigforge.report.summary import to_markdown
 
     progress = Progress()
     container = OmegaConf.to_container(cfg, resolve=True)
@@ -79,20 +78,6 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
         return 0
     progress.done("compose", time.perf_counter() - _STARTED)
 
-    def published(result: pipeline.ExportResult) -> None:
-        print(to_markdown(result.summary), end="", flush=True)
-        if result.published:
-            print(
-                f"sigforge: exported {spec.model.name} v{result.version} to {result.export_dir}",
-                file=sys.stderr,
-            )
-        else:
-            print(
-                f"sigforge: {spec.model.name} v{result.version} ({result.export_dir}) already serves this export "
-                "byte for byte; nothing published (export.publish_identical=true publishes it anyway)",
-                file=sys.stderr,
-            )
-
     with _sigterm_raises():
         result = pipeline.export_spec(
             spec,
@@ -101,13 +86,29 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
             summary_dir=output_dir,
             overrides=overrides,
             progress=progress,
-            on_published=published,
+            on_published=_print_published,
         )
     uri = without_credentials(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
     if result.mlflow_run_id is not None and uri is not None:
-        print(f"sigforge: logged MLflow run {result.mlflow_run_id} to {uri}", file=sys.stderr)
+        tell(f"logged MLflow run {result.mlflow_run_id} to {uri}")
     print(json.dumps(result_line(result, uri)))
     return 0
+
+
+def _print_published(result: Any) -> None:
+    """The summary on stdout as soon as the version is published (before MLflow logs it), and
+    one line on stderr saying what was published."""
+    from sigforge.report.summary import to_markdown
+
+    print(to_markdown(result.summary), end="", flush=True)
+    name = result.spec.model.name
+    if result.published:
+        tell(f"exported {name} v{result.version} to {result.export_dir}")
+    else:
+        tell(
+            f"{name} v{result.version} ({result.export_dir}) already serves this export byte for byte; "
+            "nothing published (export.publish_identical=true publishes it anyway)"
+        )
 
 
 def result_line(result: pipeline.ExportResult, tracking_uri: str | None) -> dict[str, Any]:
@@ -139,13 +140,13 @@ def app(cfg: DictConfig) -> int | None:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         if in_sweep:  # the sweep goes on; sweeps.job_failures ends it with this status
-            print(f"sigforge: {without_credentials(str(err))}", file=sys.stderr)
+            tell(str(err))
             return err.exit_code
         exit_for(err)
     except Terminated:
-        fail("terminated (SIGTERM); the MLflow run, if any, is marked KILLED", 143)
+        exit_with("terminated (SIGTERM); the MLflow run, if any, is marked KILLED", 143)
     except KeyboardInterrupt:
-        fail("interrupted (SIGINT); the MLflow run, if any, is marked KILLED", 130)
+        exit_with("interrupted (SIGINT); the MLflow run, if any, is marked KILLED", 130)
     if code:
         sys.exit(code)
 

@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from sigforge.contract.compat import compare_contracts, render
+from sigforge.errors import exit_with
 from sigforge.tracking.contract_source import load_contract
 
 
@@ -31,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         old = load_contract(args.old, args.tracking_uri)
         new = load_contract(args.new, args.tracking_uri)
     except Exception as err:
-        print(f"sigforge diff: cannot read a contract: {type(err).__name__}: {err}", file=sys.stderr)
-        return 2
+        exit_with(f"cannot read a contract: {type(err).__name__}: {err}", 2, prefix="sigforge diff")
     changes = compare_contracts(old, new)
     print(render(changes), end="")
     breaking = [c for c in changes if c.breaking]

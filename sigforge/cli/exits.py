@@ -1,7 +1,5 @@
-"""How every sigforge command ends: one ``sigforge: ...`` line on stderr and an exit status.
-
-One home for print-then-exit, so that each entry point reports a refusal the same way, and a
-reader piped into ``head`` ends quietly instead of with a BrokenPipeError traceback.
+"""How a command ends when its reader goes away: a reader piped into ``head`` ends the command
+quietly instead of with a BrokenPipeError traceback. (Refusals end through ``errors.exit_for``.)
 """
 
 from __future__ import annotations
@@ -10,13 +8,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from typing import NoReturn
-
-
-def fail(message: str, code: int, prefix: str = "sigforge") -> NoReturn:
-    """Print ``<prefix>: message`` on stderr and exit with ``code``."""
-    print(f"{prefix}: {message}", file=sys.stderr)
-    sys.exit(code)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from sigforge.contract.read import contract_to_dict, read_contract
+from sigforge.errors import exit_with
 from sigforge.export.versions import resolve_export_dir
 from sigforge.report.summary import build_summary, to_markdown
 
@@ -26,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         export_dir = resolve_export_dir(args.path)
         summary = build_summary(contract_to_dict(read_contract(export_dir)), export_dir=str(export_dir))
     except (OSError, ValueError) as err:
-        print(f"sigforge inspect: {err}", file=sys.stderr)
-        return 2
+        exit_with(str(err), 2, prefix="sigforge inspect")
     print(
         json.dumps(summary, indent=2) if args.json else to_markdown(summary),
         end="" if not args.json else "\n",

@@ -12,15 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from sigforge.contract.read import contract_to_dict, read_contract
-from sigforge.errors import SigforgeError, without_credentials
+from sigforge.errors import SigforgeError, exit_with, without_credentials
 from sigforge.export.versions import resolve_export_dir
 from sigforge.report.summary import build_summary, client_files
 from sigforge.rules import serving_version
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sigforge log", description=__doc__.splitlines()[0])
     parser.add_argument(
         "export_dir", type=Path, help="a version directory (or a model directory: its latest)"
@@ -30,12 +31,43 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--experiment", help="default: the model's name (the version directory's parent)")
     parser.add_argument("--config", type=Path, help="the composed config.yaml of the export run")
-    args = parser.parse_args(argv)
+    return parser
 
-    from sigforge.config.schema import MlflowConf
+
+def _config(path: Path | None) -> tuple[str, dict[str, str]]:
+    """The export run's config as the run logs it: redacted YAML and flattened params."""
+    if path is None:
+        return "", {}
+    from omegaconf import OmegaConf
+
     from sigforge.tracking.params import flatten, redacted_yaml
-    from sigforge.tracking.run import ExportRun, LoggedExport, RunTarget
+
+    config = OmegaConf.to_container(OmegaConf.create(path.read_text()), resolve=False)
+    return redacted_yaml(config), flatten(config)  # the file as given may hold secrets; the run never does
+
+
+def _target(args: argparse.Namespace, model_name: str) -> Any:
+    from sigforge.config.schema import MlflowConf
+    from sigforge.tracking.run import RunTarget
     from sigforge.tracking.store import resolve_tracking_uri
+
+    cwd = Path.cwd()
+    defaults = MlflowConf()  # the schema's bounds on each request
+    return RunTarget(
+        model_name=model_name,
+        experiment=args.experiment or model_name,
+        tracking_uri=resolve_tracking_uri(args.tracking_uri, cwd),
+        cwd=cwd,
+        http_timeout=defaults.http_timeout,
+        http_retries=defaults.http_retries,
+        operation_timeout=defaults.operation_timeout,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from sigforge.export.warmup import WARMUP_FILE
+    from sigforge.tracking.run import ExportRun, LoggedExport
 
     try:
         export_dir = resolve_export_dir(args.export_dir).resolve()
@@ -45,26 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             model=model_name,
             version=version,
             export_dir=str(export_dir),
+            warmup=(export_dir / WARMUP_FILE).is_file(),
         )
-        config_yaml, params = "", {}
-        if args.config:
-            from omegaconf import OmegaConf
-
-            config = OmegaConf.to_container(OmegaConf.create(args.config.read_text()), resolve=False)
-            config_yaml = redacted_yaml(config)  # the file as given may hold secrets; the run never does
-            params = flatten(config)
-        cwd = Path.cwd()
-        defaults = MlflowConf()  # the schema's bounds on each request
-        target = RunTarget(
-            model_name=model_name,
-            experiment=args.experiment or model_name,
-            tracking_uri=resolve_tracking_uri(args.tracking_uri, cwd),
-            cwd=cwd,
-            http_timeout=defaults.http_timeout,
-            http_retries=defaults.http_retries,
-            operation_timeout=defaults.operation_timeout,
-        )
-        run = ExportRun(target)
+        config_yaml, params = _config(args.config)
+        run = ExportRun(_target(args, model_name))
         run.start(params, tags={"sigforge.logged_later": "true"})
         inputs = _warmup_inputs(export_dir)
         run.finish(
@@ -74,12 +90,11 @@ def main(argv: list[str] | None = None) -> int:
                 summary=summary,
                 config_yaml=config_yaml,
                 client_files=client_files(summary, inputs),
-                examples={name: {k: v[:1] for k, v in args.items()} for name, args in inputs.items()},
+                examples={name: {k: v[:1] for k, v in feeds.items()} for name, feeds in inputs.items()},
             )
         )
     except (OSError, ValueError, SigforgeError) as err:
-        print(f"sigforge log: {err}", file=sys.stderr)
-        return getattr(err, "exit_code", 2)
+        exit_with(str(err), getattr(err, "exit_code", 2), prefix="sigforge log")
     print(
         f"sigforge log: logged {export_dir} as MLflow run {run.run_id} to {without_credentials(run.tracking_uri)}"
     )

@@ -25,34 +25,14 @@ def model_name(cfg: Mapping[str, Any]) -> str:
 
 
 def model_spec(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: Problems) -> ModelSpec:
+    """The model to export, checked: its architecture's builder, name, weights or source, task."""
     architecture = cfg["architecture"]
-    builder = None
-    if not architecture:
-        problems.append("model.architecture is not set; choose a model, e.g. model=image_cnn.")
-    elif architecture not in plugins.models:
-        problems.append(plugins.models.unknown(architecture, "model.architecture"))
-    else:
-        builder = plugins.models.get(architecture, "model.architecture")
+    builder = _builder(architecture, plugins, problems)
     name = model_name(cfg)
-    problems.check(
-        serving_version(name) is None,
-        f"model.name = {name!r} reads as a number: TF Serving would take its directory for a version, so a "
-        f"model directory must not look like one; use a name with a letter, e.g. 'model_{name}'.",
-    )
-    problems.check(
-        bool(MODEL_NAME_PATTERN.match(name)) and name not in (".", ".."),
-        f"model.name = {name!r} would leave export.base_dir or is not a plain directory name: "
-        "use letters, digits, '.', '_' and '-' only, without '/', '..' or a leading '.'.",
-    )
+    _check_name(name, problems)
     weights = _weights(cfg["weights"], cwd, problems)
     task, num_classes = cfg["task"], cfg["num_classes"]
-    problems.check(task in TASKS, f"model.task = {task!r} is not one of {', '.join(TASKS)}.")
-    problems.check(num_classes >= 1, f"model.num_classes = {num_classes!r} must be a positive integer.")
-    problems.check(
-        not (task == "classification" and num_classes == 1),
-        "model.num_classes = 1 with model.task = classification: softmax over one class always answers 1.0. "
-        "Give at least 2 classes, or use model.task=regression for a single score.",
-    )
+    _check_task(task, num_classes, problems)
     params = {k: v for k, v in cfg.items() if k not in MODEL_FIELDS}
     params.update(cfg["params"])  # a plugin architecture's own settings
     source = _source(cfg["source"], cwd, problems)
@@ -70,6 +50,40 @@ def model_spec(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: Pr
         params=MappingProxyType(params),
         builder=None if source is not None else builder,
         source=source,
+    )
+
+
+def _builder(architecture: Any, plugins: Plugins, problems: Problems) -> Any:
+    if not architecture:
+        problems.append("model.architecture is not set; choose a model, e.g. model=image_cnn.")
+    elif architecture not in plugins.models:
+        problems.append(plugins.models.unknown(architecture, "model.architecture"))
+    else:
+        return plugins.models.get(architecture, "model.architecture")
+    return None
+
+
+def _check_name(name: str, problems: Problems) -> None:
+    """A model name is a directory under export.base_dir that TF Serving must not take for a version."""
+    problems.check(
+        serving_version(name) is None,
+        f"model.name = {name!r} reads as a number: TF Serving would take its directory for a version, so a "
+        f"model directory must not look like one; use a name with a letter, e.g. 'model_{name}'.",
+    )
+    problems.check(
+        bool(MODEL_NAME_PATTERN.match(name)) and name not in (".", ".."),
+        f"model.name = {name!r} would leave export.base_dir or is not a plain directory name: "
+        "use letters, digits, '.', '_' and '-' only, without '/', '..' or a leading '.'.",
+    )
+
+
+def _check_task(task: Any, num_classes: Any, problems: Problems) -> None:
+    problems.check(task in TASKS, f"model.task = {task!r} is not one of {', '.join(TASKS)}.")
+    problems.check(num_classes >= 1, f"model.num_classes = {num_classes!r} must be a positive integer.")
+    problems.check(
+        not (task == "classification" and num_classes == 1),
+        "model.num_classes = 1 with model.task = classification: softmax over one class always answers 1.0. "
+        "Give at least 2 classes, or use model.task=regression for a single score.",
     )
 
 

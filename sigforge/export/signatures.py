@@ -14,6 +14,7 @@ import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import tensorflow as tf
@@ -132,38 +133,14 @@ def _with_spec(method: Any, spec: Any) -> Any:
 
 
 def build_serving_plan(model: Any, spec: ExportSpec) -> ServingPlan:
+    """Every signature traced as a concrete function over the model and its preprocessors, in one
+    ``tf.Module`` that tracks what the SavedModel must hold."""
     module = tf.Module()
     _track_for_serving(module, model)
     chains = {i.name: _Chain(i) for i in spec.inputs}
     # Preprocessors are tf.Modules: tracking them saves what they own (lookup tables, vocabulary assets).
     module.preprocessors = [obj for chain in chains.values() for _, _, obj in chain.steps]
-    labels = list(spec.model.class_names)
-
-    def select(sig: SignatureSpec, outputs: Any) -> dict[str, tf.Tensor]:
-        """The signature's outputs from the model's; ``classes`` and regress ``outputs`` are derived."""
-        if not isinstance(outputs, Mapping):
-            raise ExportError(
-                f"model.architecture = '{spec.model.architecture}' returns a single tensor; sigforge needs a "
-                "dict of named outputs (keras.Model(..., outputs={'scores': ...}))."
-            )
-        selected = {}
-        for key in sig.outputs:
-            if key == "outputs" and sig.takes_examples and key in outputs:
-                # TF Serving's Regress API reads one value per example: [batch].
-                selected[key] = tf.reshape(outputs[key], [-1])
-            elif key in outputs:
-                selected[key] = outputs[key]
-            elif key == "classes" and "scores" in outputs:
-                batch = tf.shape(outputs["scores"])[0]
-                selected[key] = tf.tile(tf.constant([labels], dtype=tf.string), [batch, 1])
-            else:
-                produced = sorted(set(outputs) | ({"classes"} if "scores" in outputs else set()))
-                raise ExportError(
-                    f"signatures.{sig.name}.outputs names '{key}', which model '{spec.model.architecture}' "
-                    f"does not produce (it produces: {', '.join(produced)}); name one of those."
-                )
-        return selected
-
+    select = partial(_select_outputs, spec=spec, labels=list(spec.model.class_names))
     functions: dict[str, Any] = {}
     eager: dict[str, Any] = {}
     client_specs: dict[str, dict[str, TensorContract]] = {}
@@ -175,18 +152,51 @@ def build_serving_plan(model: Any, spec: ExportSpec) -> ServingPlan:
         client_specs[sig.name] = {
             s.name: TensorContract(s.dtype.name, tuple(s.shape.as_list())) for s in specs
         }
-        try:
-            functions[sig.name] = tf.function(fn, input_signature=specs).get_concrete_function()
-            eager[sig.name] = fn
-        except (ExportError, PluginError) as err:
-            raise type(err)(traced_error_message(err)) from err
-        except Exception as err:
-            raise ExportError(
-                f"signatures.{sig.name}: tracing the signature failed: {traced_error_message(err)}. "
-                f"Check the dtypes and shapes of its inputs ({', '.join(f'inputs.{n}' for n in sig.inputs)})."
-            ) from err
+        functions[sig.name] = _concrete(sig, fn, specs)
+        eager[sig.name] = fn
     examples = {name: example for name, chain in chains.items() if (example := chain.example()) is not None}
     return ServingPlan(module, functions, client_specs, examples, eager)
+
+
+def _concrete(sig: SignatureSpec, fn: Any, specs: Any) -> Any:
+    """``fn`` traced for the signature's input specs; a failure names the signature and its inputs."""
+    try:
+        return tf.function(fn, input_signature=specs).get_concrete_function()
+    except (ExportError, PluginError) as err:
+        raise type(err)(traced_error_message(err)) from err
+    except Exception as err:
+        raise ExportError(
+            f"signatures.{sig.name}: tracing the signature failed: {traced_error_message(err)}. "
+            f"Check the dtypes and shapes of its inputs ({', '.join(f'inputs.{n}' for n in sig.inputs)})."
+        ) from err
+
+
+def _select_outputs(
+    sig: SignatureSpec, outputs: Any, *, spec: ExportSpec, labels: list[str]
+) -> dict[str, tf.Tensor]:
+    """The signature's outputs from the model's; ``classes`` and regress ``outputs`` are derived."""
+    if not isinstance(outputs, Mapping):
+        raise ExportError(
+            f"model.architecture = '{spec.model.architecture}' returns a single tensor; sigforge needs a "
+            "dict of named outputs (keras.Model(..., outputs={'scores': ...}))."
+        )
+    selected = {}
+    for key in sig.outputs:
+        if key == "outputs" and sig.takes_examples and key in outputs:
+            # TF Serving's Regress API reads one value per example: [batch].
+            selected[key] = tf.reshape(outputs[key], [-1])
+        elif key in outputs:
+            selected[key] = outputs[key]
+        elif key == "classes" and "scores" in outputs:
+            batch = tf.shape(outputs["scores"])[0]
+            selected[key] = tf.tile(tf.constant([labels], dtype=tf.string), [batch, 1])
+        else:
+            produced = sorted(set(outputs) | ({"classes"} if "scores" in outputs else set()))
+            raise ExportError(
+                f"signatures.{sig.name}.outputs names '{key}', which model '{spec.model.architecture}' "
+                f"does not produce (it produces: {', '.join(produced)}); name one of those."
+            )
+    return selected
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

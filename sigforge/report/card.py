@@ -50,31 +50,42 @@ def render_card(summary: Mapping[str, Any], files: Mapping[str, bytes] | None = 
             "files hold the inputs verification sent to this export.</p>"
         )
     for name, sig in summary["signatures"].items():
-        parts.append(
-            f"<h2 id='sig-{esc(name)}'>{esc(name)} <span class='method'>{esc(sig['method_name'])}</span></h2>"
-        )
-        parts.append(html_table(TENSOR_HEADER, tensor_rows(sig)))
-        entry = (summary.get("example_features") or {}).get(name)
-        if entry:
-            parts.append(
-                f"<p class='muted'>Each serialized tf.Example under <code>{esc(entry['key'])}</code> "
-                "carries these features:</p>"
-            )
-            parts.append(html_table(FEATURE_HEADER, feature_rows(entry["features"]), key=0))
-        blockers = rest_blockers(sig)
-        if blockers:
-            parts.append(f"<p class='muted'>{esc(grpc_only_note(blockers))}.</p>")
-        if f"{REQUESTS_DIR}/{name}.grpc.py" not in files:
-            continue
-        for label, text in command_lines(
-            model, export_dir, name, sig["method_name"], list(sig["inputs"]), rest=not blockers
-        ).items():
-            parts.append(f"<div class='muted'>{esc(label)}</div><pre>{esc(text)}</pre>")
-        script = files.get(f"{REQUESTS_DIR}/{name}.grpc.py")
-        if script:
-            parts.append(
-                f"<details><summary class='muted'>{esc(REQUESTS_DIR)}/{esc(name)}.grpc.py</summary>"
-                f"<pre>{esc(script.decode())}</pre></details>"
-            )
+        parts += _signature_section(summary, name, sig, files, model, export_dir)
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _signature_section(
+    summary: Mapping[str, Any],
+    name: str,
+    sig: Mapping[str, Any],
+    files: Mapping[str, bytes],
+    model: str,
+    export_dir: str,
+) -> list[str]:
+    """One signature: its table, its tf.Example features, and the lines that send its request files."""
+    esc = html.escape
+    parts = [
+        f"<h2 id='sig-{esc(name)}'>{esc(name)} <span class='method'>{esc(sig['method_name'])}</span></h2>",
+        html_table(TENSOR_HEADER, tensor_rows(sig)),
+    ]
+    entry = (summary.get("example_features") or {}).get(name)
+    if entry:
+        parts.append(
+            f"<p class='muted'>Each serialized tf.Example under <code>{esc(entry['key'])}</code> "
+            "carries these features:</p>"
+        )
+        parts.append(html_table(FEATURE_HEADER, feature_rows(entry["features"]), key=0))
+    blockers = rest_blockers(sig)
+    if blockers:
+        parts.append(f"<p class='muted'>{esc(grpc_only_note(blockers))}.</p>")
+    script = files.get(f"{REQUESTS_DIR}/{name}.grpc.py")
+    if script is None:
+        return parts
+    lines = command_lines(model, export_dir, name, sig["method_name"], list(sig["inputs"]), rest=not blockers)
+    parts += [f"<div class='muted'>{esc(label)}</div><pre>{esc(text)}</pre>" for label, text in lines.items()]
+    parts.append(
+        f"<details><summary class='muted'>{esc(REQUESTS_DIR)}/{esc(name)}.grpc.py</summary>"
+        f"<pre>{esc(script.decode())}</pre></details>"
+    )
+    return parts

@@ -143,9 +143,16 @@ def grpc_client(model: str, signature: str, method_name: str, dtypes: Mapping[st
 
     ``dtypes``: each input key's dtype in the signature; the request's tensors are made in it, since
     TF Serving feeds by tensor name and refuses a dtype that differs from the placeholder's."""
-    keys = list(dtypes)
     kind = _EXAMPLE_METHODS.get(method_name, "predict")
-    head = f'''"""gRPC {kind} request for model '{model}', signature '{signature}' (TF Serving's gRPC port).
+    if kind == "predict":
+        body, call = _predict_request(model, signature, dtypes), "Predict"
+    else:
+        body, call = _example_request(model, signature, kind, next(iter(dtypes))), kind.capitalize()
+    return _grpc_head(model, signature, kind) + body + _grpc_main(call)
+
+
+def _grpc_head(model: str, signature: str, kind: str) -> str:
+    return f'''"""gRPC {kind} request for model '{model}', signature '{signature}' (TF Serving's gRPC port).
 
 Needs TF Serving's protos: pip install --no-deps {SERVING_API_PIN}  (--no-deps keeps tensorflow-cpu)
 Run: python {REQUESTS_DIR}/{signature}.grpc.py [host:port]   (default localhost:{GRPC_PORT})
@@ -159,8 +166,10 @@ import tensorflow as tf
 
 HERE = Path(__file__).resolve().parent / "{signature}"
 '''
-    if kind == "predict":
-        body = f'''
+
+
+def _predict_request(model: str, signature: str, dtypes: Mapping[str, str | None]) -> str:
+    return f'''
 
 def build_request():
     from tensorflow_serving.apis import predict_pb2
@@ -173,14 +182,15 @@ def build_request():
         request.inputs[key].CopyFrom(tf.make_tensor_proto(value, dtype=dtype and tf.as_dtype(dtype)))
     return request
 '''
-        call = "Predict"
-    else:
-        module, message = (
-            ("classification_pb2", "ClassificationRequest")
-            if kind == "classify"
-            else ("regression_pb2", "RegressionRequest")
-        )
-        body = f'''
+
+
+def _example_request(model: str, signature: str, kind: str, key: str) -> str:
+    module, message = (
+        ("classification_pb2", "ClassificationRequest")
+        if kind == "classify"
+        else ("regression_pb2", "RegressionRequest")
+    )
+    return f'''
 
 def build_request():
     from tensorflow_serving.apis import {module}
@@ -188,12 +198,14 @@ def build_request():
     request = {module}.{message}()
     request.model_spec.name = "{model}"
     request.model_spec.signature_name = "{signature}"
-    for serialized in np.load(HERE / "{keys[0]}.npy", allow_pickle=True):
+    for serialized in np.load(HERE / "{key}.npy", allow_pickle=True):
         request.input.example_list.examples.add().ParseFromString(serialized)
     return request
 '''
-        call = kind.capitalize()
-    tail = f"""
+
+
+def _grpc_main(call: str) -> str:
+    return f"""
 
 if __name__ == "__main__":
     import grpc
@@ -203,7 +215,6 @@ if __name__ == "__main__":
     stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(target))
     print(stub.{call}(build_request(), timeout=30.0))
 """
-    return head + body + tail
 
 
 def command_lines(

@@ -76,6 +76,31 @@ class VerificationReport:
         return found
 
 
+def _both_loaders(
+    path: Path,
+    spec: ExportSpec,
+    written: Any,
+    requests: Mapping[str, Mapping[str, np.ndarray]],
+    references: Mapping[str, Reference],
+    report: VerificationReport,
+) -> tuple[list[str], list[str]]:
+    """The problems ``tf.saved_model.load`` finds, and those TF Serving's C++ loader finds.
+
+    The C++ loader runs in C with the GIL released: for a small model it loads and answers beside
+    tf.saved_model.load. A big one waits, so that two copies of its weights never coexist."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        beside = None
+        if _side_by_side(_variables_bytes(path)):
+            beside = pool.submit(serving_loader_check, path, spec, requests, references)
+        load_problems = _tf_saved_model_load_check(path, spec, written, references, report)
+        if beside is None:
+            gc.collect()  # the restored object graph is cyclic: free its weights before the next load
+        serving_problems = (
+            beside.result() if beside is not None else serving_loader_check(path, spec, requests, references)
+        )
+    return load_problems, serving_problems
+
+
 def verify(
     path: Path, spec: ExportSpec, client_specs: Mapping[str, Any], references: Mapping[str, Reference]
 ) -> VerificationReport:
@@ -102,18 +127,8 @@ def verify(
         if warmup_problems:
             raise VerificationError(warmup_problems, report)
 
-    # The C++ loader runs in C with the GIL released: for a small model it loads and answers beside
-    # tf.saved_model.load below. A big one waits, so that two copies of its weights never coexist.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        beside = None
-        if _side_by_side(_variables_bytes(path)):
-            beside = pool.submit(serving_loader_check, path, spec, requests, references)
-        problems += _tf_saved_model_load_check(path, spec, written, references, report)
-        if beside is None:
-            gc.collect()  # the restored object graph is cyclic: free its weights before the next load
-        serving_problems = (
-            beside.result() if beside is not None else serving_loader_check(path, spec, requests, references)
-        )
+    load_problems, serving_problems = _both_loaders(path, spec, written, requests, references, report)
+    problems += load_problems
     if problems:
         raise VerificationError(problems, report)
     problems += serving_problems

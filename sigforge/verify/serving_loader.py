@@ -109,7 +109,14 @@ _SIGNATURES = {
 
 
 @cache
-def _c_api() -> Any:
+class CApi:
+    """TensorFlow's C functions sigforge calls, each an attribute typed from ``_SIGNATURES``."""
+
+    def __getattr__(self, name: str) -> Any:  # only reached for a function _c_api did not bind
+        raise AttributeError(f"{name} is not among the C functions sigforge binds (_SIGNATURES)")
+
+
+def _c_api() -> CApi:
     """The C API of the TensorFlow the Python package loaded (``libtensorflow_cc`` + ``_framework``)."""
     import tensorflow as tf
 
@@ -122,10 +129,7 @@ def _c_api() -> Any:
     if not libraries:
         raise ServingLoadError(f"libtensorflow_cc.so.2 is not in {root}: this TensorFlow build has no C API")
 
-    class Api:
-        pass
-
-    api = Api()
+    api = CApi()
     for name, (restype, argtypes) in _SIGNATURES.items():
         for library in libraries:
             try:

@@ -41,56 +41,21 @@ def build(
     """Build the model: a dict of named inputs in, ``{"scores"}`` or ``{"outputs"}`` out. The
     hyperparameters are ``model.*`` settings, whose defaults live in ``sigforge/config/schema.py``."""
     import keras
-    from keras import layers, ops
+    from keras import layers
 
-    have = {i.modality for i in inputs}
-    missing = [" or ".join(options) for options in requires if not have.intersection(options)]
-    if missing:
-        raise ValueError(
-            f"model.architecture = {model.architecture!r} needs an input of modality "
-            f"{', '.join(missing)}, but the inputs are {', '.join(f'{i.name} ({i.modality})' for i in inputs)}"
-        )
-    from sigforge.plugins.builtin.keras_layers import LeanGlorotUniform, MaskedMeanPooling, VocabularyOneHot
+    _check_required_modalities(model, inputs, requires)
+    from sigforge.plugins.builtin.keras_layers import LeanGlorotUniform
 
     keras.utils.set_random_seed(int(seed))
     tensors = {i.name: keras.Input(shape=tuple(i.shape[1:]), dtype=i.dtype, name=i.name) for i in inputs}
-    features = []
-    scalars: dict[str, list[Any]] = {}  # numeric [batch] inputs, stacked per dtype below
-    for spec in inputs:
-        x = tensors[spec.name]
-        if (
-            len(spec.shape) == 1
-            and spec.vocabulary is None
-            and spec.modality not in ("sequence_length", "text")
-        ):
-            scalars.setdefault(spec.dtype, []).append(x)
-            continue
-        if spec.modality == "sequence_length":
-            continue  # consumed by the sequence that names it as its length_input
-        if spec.modality == "image":
-            x = layers.Conv2D(int(filters), 3, padding="same", activation="relu")(ops.cast(x, "float32"))
-            x = layers.GlobalAveragePooling2D()(x)
-        elif spec.modality == "text":
-            vocab = int(vocab_size)
-            x = layers.Embedding(vocab, int(embedding_dim))(ops.clip(x, 0, vocab - 1))
-            x = layers.GlobalAveragePooling1D()(x)
-        elif spec.modality == "sequence":
-            if spec.length_input:
-                x = MaskedMeanPooling()(ops.cast(x, "float32"), tensors[spec.length_input])
-            else:
-                x = layers.GlobalAveragePooling1D()(ops.cast(x, "float32"))
-        elif spec.vocabulary is not None:
-            x = VocabularyOneHot(spec.vocabulary)(x)
-        else:
-            x = ops.cast(x, "float32")
-            if None in spec.shape[1:]:  # free dimensions: pool them away, one feature per input
-                x = ops.expand_dims(ops.mean(x, axis=tuple(range(1, len(spec.shape)))), -1)
-            elif len(spec.shape) > 2:
-                x = layers.Flatten()(x)
-        features.append(x)
-    # One stack per dtype rather than a layer per feature: a model with 1000 scalar features stays
-    # a handful of ops, and building, tracing and saving it stays linear.
-    features += [ops.cast(ops.stack(xs, axis=-1), "float32") for xs in scalars.values()]
+    encode = partial(
+        _encode,
+        tensors=tensors,
+        filters=int(filters),
+        vocab_size=int(vocab_size),
+        embedding_dim=int(embedding_dim),
+    )
+    features = _features(inputs, tensors, encode)
     x = features[0] if len(features) == 1 else layers.Concatenate()(features)
     for units in hidden_units:
         x = layers.Dense(int(units), activation="relu", kernel_initializer=LeanGlorotUniform())(x)
@@ -99,6 +64,64 @@ def build(
     else:
         outputs = {"scores": layers.Dense(model.num_classes, activation="softmax", name="scores")(x)}
     return keras.Model(inputs=tensors, outputs=outputs, name=model.architecture)
+
+
+def _check_required_modalities(model: Any, inputs: Sequence[Any], requires: Sequence[Sequence[str]]) -> None:
+    have = {i.modality for i in inputs}
+    missing = [" or ".join(options) for options in requires if not have.intersection(options)]
+    if missing:
+        raise ValueError(
+            f"model.architecture = {model.architecture!r} needs an input of modality "
+            f"{', '.join(missing)}, but the inputs are {', '.join(f'{i.name} ({i.modality})' for i in inputs)}"
+        )
+
+
+def _features(inputs: Sequence[Any], tensors: dict[str, Any], encode: Any) -> list[Any]:
+    """One feature tensor per input (sequence lengths are consumed by their sequence), and one
+    stack per dtype of the numeric scalar inputs."""
+    from keras import ops
+
+    features = []
+    scalars: dict[str, list[Any]] = {}  # numeric [batch] inputs, stacked per dtype below
+    for spec in inputs:
+        if (
+            len(spec.shape) == 1
+            and spec.vocabulary is None
+            and spec.modality not in ("sequence_length", "text")
+        ):
+            scalars.setdefault(spec.dtype, []).append(tensors[spec.name])
+        elif spec.modality != "sequence_length":  # consumed by the sequence that names it as its length_input
+            features.append(encode(spec))
+    # One stack per dtype rather than a layer per feature: a model with 1000 scalar features stays
+    # a handful of ops, and building, tracing and saving it stays linear.
+    return features + [ops.cast(ops.stack(xs, axis=-1), "float32") for xs in scalars.values()]
+
+
+def _encode(spec: Any, *, tensors: dict[str, Any], filters: int, vocab_size: int, embedding_dim: int) -> Any:
+    """The encoder of one input, by modality: the same for every architecture."""
+    from keras import layers, ops
+
+    from sigforge.plugins.builtin.keras_layers import MaskedMeanPooling, VocabularyOneHot
+
+    x = tensors[spec.name]
+    if spec.modality == "image":
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(ops.cast(x, "float32"))
+        return layers.GlobalAveragePooling2D()(x)
+    if spec.modality == "text":
+        x = layers.Embedding(vocab_size, embedding_dim)(ops.clip(x, 0, vocab_size - 1))
+        return layers.GlobalAveragePooling1D()(x)
+    if spec.modality == "sequence":
+        if spec.length_input:
+            return MaskedMeanPooling()(ops.cast(x, "float32"), tensors[spec.length_input])
+        return layers.GlobalAveragePooling1D()(ops.cast(x, "float32"))
+    if spec.vocabulary is not None:
+        return VocabularyOneHot(spec.vocabulary)(x)
+    x = ops.cast(x, "float32")
+    if None in spec.shape[1:]:  # free dimensions: pool them away, one feature per input
+        return ops.expand_dims(ops.mean(x, axis=tuple(range(1, len(spec.shape)))), -1)
+    if len(spec.shape) > 2:
+        return layers.Flatten()(x)
+    return x
 
 
 @hookimpl

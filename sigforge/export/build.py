@@ -1,0 +1,68 @@
+"""The model an export serves: a trained ``model.source`` as it is, or the registered builder's
+model with ``model.weights`` loaded into it (random initialisation, said loudly, without them).
+
+Keras is imported only here and below, after the spec is valid.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+from sigforge.errors import ExportError, PluginError, one_line
+from sigforge.plugins.manager import call_with_params
+from sigforge.spec import ExportSpec
+
+log = logging.getLogger("sigforge")
+
+
+def weights_origin(spec: ExportSpec) -> str:
+    """Where the exported weights come from: ``source:<path>``, ``file:<path>`` or ``random-init``."""
+    if spec.model.source is not None:
+        return f"source:{spec.model.source}"
+    if spec.model.weights is not None:
+        return f"file:{spec.model.weights}"
+    return "random-init"
+
+
+def build_model(spec: ExportSpec) -> Any:
+    """The model to export: a trained `model.source`, or the registered builder's model with `model.weights`."""
+    if spec.model.source is not None:
+        from sigforge.export.source_model import load_source
+
+        return load_source(spec)
+    if spec.model.weights is None:
+        log.warning(
+            "model.weights is not set: %s is exported with untrained, randomly initialised weights "
+            "(recorded as weights: random-init). Set model.weights=<file> or model.source=<trained model>.",
+            spec.model.name,
+        )
+    builder = spec.model.builder
+    assert builder is not None, "a spec without model.source has its builder resolved"
+    model = call_with_params(
+        builder,
+        f"model builder '{spec.model.architecture}'",
+        spec.model,
+        spec.inputs,
+        params=spec.model.params,
+        old_form="builder(model_cfg, inputs) reading model_cfg.<param>",
+    )
+    if not callable(model) or not hasattr(model, "variables"):
+        raise PluginError(
+            f"plugin '{builder.plugin}': model builder '{spec.model.architecture}' returned "
+            f"{type(model).__name__}, not a model; return a keras.Model that takes a dict of the inputs by "
+            "name and returns a dict of outputs."
+        )
+    if spec.model.weights is not None:
+        try:
+            with warnings.catch_warnings():  # Keras warns per mismatched layer, with tensor values
+                warnings.simplefilter("ignore")
+                model.load_weights(str(spec.model.weights))
+        except Exception as err:
+            raise ExportError(
+                f"model.weights = '{spec.model.weights}' cannot be loaded into model "
+                f"'{spec.model.architecture}': {type(err).__name__}: {one_line(err)}. Give weights saved from "
+                "the same architecture and inputs (model.save_weights('x.weights.h5'))."
+            ) from err
+    return model
