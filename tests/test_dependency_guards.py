@@ -52,20 +52,6 @@ def test_tensorflow_fingerprint_writer_matches_the_rewritten_saved_model(export,
     assert published.saved_model_checksum == recomputed.saved_model_checksum != 0
 
 
-def test_mlflow_reads_back_the_input_example_sigforge_writes(tmp_path):
-    """sigforge.tracking.mlmodel writes the input example with MLflow's own writer (no public one
-    takes a Model being assembled by hand); MLflow's public reader must read it back."""
-    from mlflow.models import Model
-    from mlflow.models.utils import _save_example
-
-    example = {"image": np.zeros((1, 2, 2, 1), np.float32), "text": np.arange(3, dtype=np.int32)[None]}
-    model = Model()
-    _save_example(model, example, str(tmp_path))
-    read = model.load_input_example(str(tmp_path))
-    assert sorted(read) == ["image", "text"]
-    np.testing.assert_array_equal(np.asarray(read["text"]), example["text"])
-
-
 @pytest.mark.parametrize("value", [b"", b"short", b"x" * 1000])
 def test_tstring_size_is_measured_and_strings_round_trip(value):
     import tensorflow as tf
