@@ -11,6 +11,7 @@ from typing import Any
 
 from sigforge.contract.read import contract_to_dict, read_contract
 from sigforge.export.versions import resolve_export_dir
+from sigforge.tracking.mlmodel import SAVED_MODEL_SUBDIR
 
 
 def load_contract(location: str, tracking_uri: str | None = None) -> dict[str, Any]:
@@ -27,25 +28,35 @@ def load_contract(location: str, tracking_uri: str | None = None) -> dict[str, A
                 f"no MLflow store at {uri}; run from the directory you exported in, or pass --tracking-uri"
             )
         mlflow.set_tracking_uri(uri)
-        uri = _model_uri(location.rstrip("/"), uri)
+        pb = _saved_model_pb(location.rstrip("/"), uri)
         with tempfile.TemporaryDirectory(prefix="sigforge-diff-") as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{uri}/tfmodel/saved_model.pb", dst_path=tmp
-            )
+            local = mlflow.artifacts.download_artifacts(artifact_uri=pb, dst_path=tmp)
             return contract_to_dict(read_contract(Path(local).parent))
     return contract_to_dict(read_contract(resolve_export_dir(Path(location))))
 
 
-def _model_uri(location: str, tracking_uri: str) -> str:
-    """``runs:/<run_id>`` (or the 0.1 form ``runs:/<run_id>/model``) names the run's LoggedModel,
-    whatever it is called (``<model>-v<version>`` since 0.2): ``models:/<model_id>``."""
-    run_id, _, name = location.removeprefix("runs:/").partition("/")
-    if not location.startswith("runs:/") or name not in ("", "model"):
-        return location
+def _saved_model_pb(location: str, tracking_uri: str) -> str:
+    """Where the ``saved_model.pb`` of the model at ``location`` is, without downloading its weights.
+
+    ``runs:/<run_id>`` (or 0.1's ``runs:/<run_id>/model``) and ``models:/<model_id>`` name a
+    LoggedModel, read from its own artifact location; ``runs:/<run_id>/<name>`` and
+    ``models:/<name>/<version>`` (or ``@alias``) resolve through MLflow."""
     from mlflow.tracking import MlflowClient
 
-    outputs = MlflowClient(tracking_uri=tracking_uri).get_run(run_id).outputs
-    models = [m.model_id for m in (outputs.model_outputs if outputs else [])]
-    if len(models) != 1:
-        return location if name else f"{location}/model"
-    return f"models:/{models[0]}"
+    client = MlflowClient(tracking_uri=tracking_uri)
+    model_id = None
+    if location.startswith("runs:/"):
+        run_id, _, name = location.removeprefix("runs:/").partition("/")
+        if name in ("", "model"):
+            outputs = client.get_run(run_id).outputs
+            models = [m.model_id for m in (outputs.model_outputs if outputs else [])]
+            if len(models) != 1:
+                raise ValueError(f"run {run_id} logged {len(models)} models; name one: runs:/{run_id}/<name>")
+            model_id = models[0]
+    else:
+        rest = location.removeprefix("models:/")
+        if "/" not in rest and "@" not in rest:
+            model_id = rest
+    if model_id is None:
+        return f"{location}/{SAVED_MODEL_SUBDIR}/saved_model.pb"
+    return f"{client.get_logged_model(model_id).artifact_location}/{SAVED_MODEL_SUBDIR}/saved_model.pb"

@@ -488,3 +488,15 @@ def test_credentials_in_uris_never_reach_messages_tags_or_uploaded_configs():
     )
     assert redact_overrides(["+db={password: hunter2, host: x}", "n=1"]) == f"+db={REDACTED} n=1"
     assert "hunter2" not in redacted_yaml({"db": {"password": "hunter2"}, "uri": "https://u:p@h"})
+
+
+def test_diff_finds_a_runs_model_whatever_its_name(run_cli, tmp_path):
+    """``runs:/<run_id>`` and 0.1's ``runs:/<run_id>/model`` name the run's LoggedModel, which is
+    called ``<model>-v<version>``; the contract read back from MLflow equals the published one."""
+    assert run_cli("experiment=image_classifier").returncode == 0
+    run = only_run(client_for(sqlite_uri(tmp_path)), "image_classifier")
+    published = str(tmp_path / "outputs" / "exports" / "image_classifier" / "1")
+    for uri in (f"runs:/{run.info.run_id}", f"runs:/{run.info.run_id}/model", model_uri(run)):
+        done = run_cli("diff", uri, published)
+        assert done.returncode == 0, done.stderr
+        assert "no differences" in done.stdout
