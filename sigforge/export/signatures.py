@@ -154,8 +154,48 @@ def build_serving_plan(model: Any, spec: ExportSpec) -> ServingPlan:
         }
         functions[sig.name] = _concrete(sig, fn, specs)
         eager[sig.name] = fn
+    add_keras_endpoints(module, functions)
     examples = {name: example for name, chain in chains.items() if (example := chain.example()) is not None}
     return ServingPlan(module, functions, client_specs, examples, eager)
+
+
+KERAS_ENDPOINT = "serve"  # keras.layers.TFSMLayer's default call_endpoint
+
+
+def add_keras_endpoints(module: tf.Module, functions: Mapping[str, Any]) -> None:
+    """Endpoints ``keras.layers.TFSMLayer`` can call: it calls one with a single positional
+    argument, which a signature function refuses when it has more than one key. ``serve`` (its
+    default) runs ``serving_default`` (else the first signature), and each signature whose name is
+    a free attribute of the module gets an endpoint of its own name, which TFSMLayer prefers to the
+    signature. A one-key signature's endpoint takes the tensor, a wider one a dict by client key,
+    as Keras's own ``model.export`` does. Each wraps the traced signature (a call, not a re-trace),
+    and TF Serving, which reads only the signature_defs, never sees them."""
+    default = "serving_default" if "serving_default" in functions else next(iter(functions))
+    endpoints = {KERAS_ENDPOINT: functions[default]}
+    for name, concrete in functions.items():
+        if (
+            name.isidentifier()
+            and not name.startswith("_")
+            and not hasattr(module, name)
+            and name != KERAS_ENDPOINT
+        ):
+            endpoints[name] = concrete
+    for attribute, concrete in endpoints.items():
+        setattr(module, attribute, _endpoint(concrete))
+
+
+def _endpoint(concrete: Any) -> Any:
+    """A tf.function over ``concrete``, whose positional arguments are TensorSpecs named by key."""
+    specs = list(concrete.structured_input_signature[0])
+    if len(specs) == 1:
+        endpoint = tf.function(lambda x: concrete(x), input_signature=[specs[0]])
+    else:
+        by_key = {spec.name: spec for spec in specs}
+        endpoint = tf.function(
+            lambda inputs: concrete(*(inputs[spec.name] for spec in specs)), input_signature=[by_key]
+        )
+    endpoint.get_concrete_function()  # traced now, so that a failure names the export stage
+    return endpoint
 
 
 def _concrete(sig: SignatureSpec, fn: Any, specs: Any) -> Any:
