@@ -1,8 +1,10 @@
 """``model.source``: a model trained elsewhere (a ``.keras`` file or a SavedModel directory), exported
 with the inputs and signatures of the config instead of a built architecture.
 
-The config still declares every input; the model's inputs are matched to them by name, and a
-mismatch in names, dtypes or ranks is refused before anything is written, naming both sides. The
+The config still declares every input; the model's inputs are matched to them by name (a model
+with one input and a config with one input are matched by position, whatever the names: Keras
+names an unnamed input ``input_layer``), and a mismatch in names, dtypes or ranks is refused before
+anything is written, naming both sides. The
 source model is wrapped so that the rest of the pipeline sees what a builder returns: called with a
 dict of model inputs, it returns a dict of named outputs (a model with a single unnamed output
 gives ``scores`` for classification, ``outputs`` for regression).
@@ -10,6 +12,7 @@ gives ``scores`` for classification, ``outputs`` for regression).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,28 @@ from sigforge.errors import ExportError
 from sigforge.rules import shape_text
 from sigforge.spec import ExportSpec
 
+log = logging.getLogger("sigforge")
+
 
 def _describe(specs: Mapping[str, tuple[str, tuple[int | None, ...] | None]]) -> str:
     return ", ".join(f"{name}: {dtype} {shape_text(shape)}" for name, (dtype, shape) in sorted(specs.items()))
+
+
+def by_position(
+    model_inputs: Mapping[str, tuple[str, Any]], spec: ExportSpec
+) -> tuple[dict[str, tuple[str, Any]], dict[str, str]]:
+    """The model's inputs keyed by the config's names, and config name -> model name. One input on
+    each side is matched by position, logged; otherwise names must match (``check_inputs``)."""
+    declared = [i.name for i in spec.inputs]
+    if len(model_inputs) == 1 and len(declared) == 1 and next(iter(model_inputs)) != declared[0]:
+        ((model_name, value),) = model_inputs.items()
+        log.info(
+            "model.source's only input '%s' is matched to the config's only input, inputs.%s, by position",
+            model_name,
+            declared[0],
+        )
+        return {declared[0]: value}, {declared[0]: model_name}
+    return dict(model_inputs), {name: name for name in model_inputs}
 
 
 def check_inputs(source: Path, model_inputs: Mapping[str, tuple[str, Any]], spec: ExportSpec) -> None:
@@ -101,10 +123,16 @@ def load_source(spec: ExportSpec) -> SourceModel:
                 )
             function = loaded.signatures["serving_default"]
             _, kwargs = function.structured_input_signature
-            model_inputs = {k: (s.dtype.name, tuple(s.shape.as_list())) for k, s in kwargs.items()}
+            model_inputs, names = by_position(
+                {k: (s.dtype.name, tuple(s.shape.as_list())) for k, s in kwargs.items()}, spec
+            )
             check_inputs(source, model_inputs, spec)
             variables = list(getattr(loaded, "variables", []))
-            return SourceModel(lambda features: function(**features), variables, default_output, loaded)
+
+            def call_signature(features: Mapping[str, Any]) -> Any:
+                return function(**{names.get(k, k): v for k, v in features.items()})
+
+            return SourceModel(call_signature, variables, default_output, loaded)
         import keras
 
         import sigforge.plugins.builtin.keras_layers  # noqa: F401  (registers the built-ins' layers)
@@ -117,9 +145,13 @@ def load_source(spec: ExportSpec) -> SourceModel:
             f"model.source = '{source}' cannot be loaded: {type(err).__name__}: {str(err).strip()[:300]}. "
             "Give a model saved with model.save('x.keras') or a SavedModel directory."
         ) from err
-    model_inputs = {
-        t.name.split(":")[0]: (keras.backend.standardize_dtype(t.dtype), tuple(t.shape)) for t in model.inputs
-    }
+    model_inputs, _ = by_position(
+        {
+            t.name.split(":")[0]: (keras.backend.standardize_dtype(t.dtype), tuple(t.shape))
+            for t in model.inputs
+        },
+        spec,
+    )
     check_inputs(source, model_inputs, spec)
     names = list(model_inputs)
 

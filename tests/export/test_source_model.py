@@ -46,6 +46,34 @@ def test_a_trained_model_is_exported_exactly(compose, plugins, tmp_path, trained
     np.testing.assert_allclose(loaded.numpy(), expected, rtol=1e-6, atol=1e-7)
 
 
+@pytest.fixture(scope="module")
+def unnamed(tmp_path_factory):
+    """The common case: a Sequential model whose one input Keras names itself, saved both ways."""
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    root = tmp_path_factory.mktemp("unnamed")
+    model.save(root / "model.keras")
+    model.export(str(root / "saved_model"), verbose=False)
+    probe = np.random.default_rng(1).random((3, 28, 28, 1), np.float32)
+    return root, probe, model.predict(probe, verbose=0)
+
+
+@pytest.mark.parametrize("form", ["model.keras", "saved_model"])
+def test_a_single_unnamed_input_is_matched_by_position(compose, plugins, tmp_path, unnamed, form, caplog):
+    from sigforge.config.validate import build_spec
+    from sigforge.pipeline import run_export
+
+    root, probe, expected = unnamed
+    cfg = compose(
+        "+experiment=image_classifier", f"export.base_dir={tmp_path}", f"model.source={root / form}"
+    )
+    with caplog.at_level("INFO", logger="sigforge"):
+        result = run_export(build_spec(cfg, plugins), plugins)
+    assert "is matched to the config's only input, inputs.image, by position" in caplog.text
+    served = session_run(result.export_dir, "serving_default", {"image": probe})["scores"]
+    np.testing.assert_allclose(served, expected, rtol=1e-6, atol=1e-6)
+
+
 def test_a_source_whose_inputs_differ_is_refused_before_any_write(compose, plugins, tmp_path, trained):
     from sigforge.config.validate import build_spec
     from sigforge.errors import ExportError
