@@ -229,6 +229,7 @@ def _summary(spec: ExportSpec, report: Any, published: _Published) -> dict[str, 
         weights=weights_origin(spec),
         binary_inputs=report.binary_inputs(),
         example_features=example_features(spec) or None,
+        other_runtimes=report.runtime_blockers or None,
         warmup=spec.warmup,
         compatibility=published.compatibility,
         published=False if published.identical else None,  # only said when nothing was published

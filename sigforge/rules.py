@@ -83,6 +83,22 @@ METHOD_NAMES: Mapping[str, str] = MappingProxyType(
         "regress": "tensorflow/serving/regress",
     }
 )
+# Runtimes other than TensorFlow that convert SavedModels, and the ops none of them runs by default:
+# in-graph string processing (TFLite needs its TF Select ops for these, tf2onnx's ONNX Runtime its
+# extensions, TF.js has no kernel). A signature whose graph holds one of them serves in TF Serving only.
+OTHER_RUNTIMES = ("TFLite", "ONNX Runtime (tf2onnx)", "TF.js")
+STRING_OPS = frozenset(
+    {
+        "AsString", "DecodeBase64", "DecodeBmp", "DecodeCSV", "DecodeGif", "DecodeImage", "DecodeJSONExample",
+        "DecodeJpeg", "DecodePng", "DecodeProtoV2", "DecodeRaw", "EncodeBase64", "EncodeJpeg", "EncodePng",
+        "HashTableV2", "LookupTableFindV2", "LookupTableImportV2", "MutableHashTableV2", "ParseExample",
+        "ParseExampleV2", "ParseSequenceExampleV2", "ParseSingleExample", "ReduceJoin", "RegexFullMatch",
+        "RegexReplace", "StaticRegexFullMatch", "StaticRegexReplace", "StringFormat", "StringJoin",
+        "StringLength", "StringLower", "StringSplit", "StringSplitV2", "StringStrip", "StringToHashBucket",
+        "StringToHashBucketFast", "StringToHashBucketStrong", "StringToNumber", "StringUpper", "Substr",
+        "UnicodeDecode", "UnicodeDecodeWithOffsets", "UnicodeEncode", "UnicodeTranscode",
+    }
+)  # fmt: skip
 EXAMPLE_INPUT_KEY = "inputs"  # TF Serving's Classify and Regress APIs send serialized tf.Examples here
 CLASSIFY_OUTPUTS = ("classes", "scores")
 REGRESS_OUTPUTS = ("outputs",)

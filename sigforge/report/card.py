@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sigforge.contract.tables import FEATURE_HEADER, TENSOR_HEADER, feature_rows, html_table, tensor_rows
-from sigforge.report.requests import REQUESTS_DIR, command_lines, grpc_only_note, rest_blockers
+from sigforge.report.requests import REQUESTS_DIR, command_lines, grpc_only_note, rest_blockers, runtimes_note
 
 CARD_FILE = "signature_card.html"
 
@@ -79,6 +79,9 @@ def _signature_section(
     blockers = rest_blockers(sig)
     if blockers:
         parts.append(f"<p class='muted'>{esc(grpc_only_note(blockers))}.</p>")
+    runtimes = summary.get("other_runtimes") or {}
+    if name in runtimes:
+        parts.append(f"<p class='muted'>{esc(runtimes_note(runtimes[name]))}.</p>")
     script = files.get(f"{REQUESTS_DIR}/{name}.grpc.py")
     if script is None:
         return parts

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from sigforge.contract.example import example_features
-from sigforge.rules import rest_carries
+from sigforge.rules import OTHER_RUNTIMES, rest_carries
 
 REQUESTS_DIR = "requests"
 GRPC_PORT, REST_PORT = 8500, 8501
@@ -92,6 +92,17 @@ def rest_blockers(signature: Mapping[str, Any]) -> dict[str, str]:
         for key, tensor in signature[direction].items()
         if tensor and not rest_carries(tensor["dtype"])
     }
+
+
+def runtimes_note(blocking_ops: list[str]) -> str:
+    """What TFLite, ONNX Runtime and TF.js make of one signature (``verify.portability``)."""
+    names = ", ".join(OTHER_RUNTIMES)
+    if not blocking_ops:
+        return f"{names}: a pure-tensor graph, which they convert"
+    return (
+        f"{names}: not by default, its graph runs in-graph string ops they lack ({', '.join(blocking_ops)}); "
+        "it serves in TensorFlow and TF Serving"
+    )
 
 
 def grpc_only_note(blockers: Mapping[str, str]) -> str:

@@ -18,7 +18,7 @@ from sigforge.contract.tables import (
     markdown_table,
     tensor_rows,
 )
-from sigforge.report.requests import grpc_only_note, rest_blockers
+from sigforge.report.requests import grpc_only_note, rest_blockers, runtimes_note
 
 SUMMARY_JSON = "signature_summary.json"
 SUMMARY_MD = "signature_summary.md"
@@ -50,6 +50,9 @@ def signature_markdown(summary: Mapping[str, Any], heading: str = "##") -> list[
         blockers = (summary.get("grpc_only") or {}).get(name)
         if blockers:
             lines.append(f"\n{grpc_only_note(blockers)}.")
+        runtimes = summary.get("other_runtimes") or {}
+        if name in runtimes:
+            lines.append(f"\n{runtimes_note(runtimes[name])}.")
     return lines
 
 

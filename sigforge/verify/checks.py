@@ -34,6 +34,7 @@ from sigforge.errors import VerificationError
 from sigforge.report.requests import is_binary
 from sigforge.spec import ExportSpec, SignatureSpec
 from sigforge.verify.inputs import SMOKE_BATCH, Reference
+from sigforge.verify.portability import runtime_blockers
 
 LOAD_BESIDE_BYTES = 64 * 2**20  # up to this much in variables, the two loaders always run side by side
 LOAD_BESIDE_HEADROOM = 4  # above it, side by side only while available memory holds this many copies
@@ -60,6 +61,8 @@ class VerificationReport:
     seconds: float = 0.0
     # signature -> key -> the synthetic batch each signature was called with (an MLflow input example)
     inputs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    # signature -> the in-graph string ops that stop TFLite, ONNX Runtime and TF.js ([]: none)
+    runtime_blockers: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "inputs"}
@@ -112,6 +115,7 @@ def verify(
     problems = mismatches(expected, written, "saved_model.pb")
     report = VerificationReport(str(path), contract_to_dict(written))
     report.checks.append("signature_def in saved_model.pb equals the spec")
+    report.runtime_blockers = runtime_blockers(path)
     if problems:
         raise VerificationError(problems, report)
 
