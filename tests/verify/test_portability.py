@@ -26,7 +26,7 @@ def test_the_summary_says_which_signatures_tflite_runs_and_names_what_stops_it(e
     for signature, feeds in result.report.inputs.items():
         blocking = runtimes[signature]
         if blocking:
-            with pytest.raises(Exception) as refused:  # noqa: PT011 (ConverterError has no public path)
+            with pytest.raises(Exception) as refused:  # ConverterError has no public import path
                 tflite_answers(result.export_dir, signature, feeds)
             assert type(refused.value).__name__ == "ConverterError"
             assert any(op in str(refused.value) for op in blocking), (
