@@ -5,7 +5,10 @@ it logs in-process) takes it too. If both die (kill -9 of the process group, a l
 is left to end their run, which would stay RUNNING forever. So each export, when it starts its own
 run, ends the RUNNING runs of its experiment that were started on this host and whose lease nobody
 holds any more: an exclusive lock on the lease succeeds only then. "Dead" is proven by the kernel
-releasing the locks, never guessed from a PID.
+releasing the locks, never guessed. A lease file that is gone proves nothing by itself (a runtime
+directory is cleaned at logout while the export runs on): its run is ended only when the machine
+has rebooted since (another boot id), or when the exporter, named by its PID and its start time in
+the kernel's clock, no longer exists.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from sigforge.tracking.store import end_run
 
 HOST_TAG = "sigforge.host"
 LEASE_TAG = "sigforge.lease"
+BOOT_TAG = "sigforge.boot_id"
+PROCESS_TAG = "sigforge.process"  # "<pid>:<start time in clock ticks since boot>"
 ORPHANED = (
     "the sigforge process and its logging helper both died (kill -9, a lost machine) before this run "
     "ended; the next export on the same host ended it"
@@ -63,12 +68,41 @@ class Lease:
                 self.path.unlink()
 
 
-def _abandoned(path: Path) -> bool:
-    """True when nobody holds ``path``: a missing file (a reboot cleared it) or a free exclusive lock."""
+def boot_id() -> str:
+    """This boot's id (Linux); empty where the kernel does not say."""
     try:
-        handle = open(path, "a")  # noqa: SIM115
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def process_identity(pid: int | None = None) -> str:
+    """``<pid>:<start time>``: names one process for the whole boot (a PID alone is reused)."""
+    pid = os.getpid() if pid is None else pid
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return f"{pid}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, starttime
+
+
+def _gone_for_good(tags: dict[str, str]) -> bool:
+    """Without its lease file: True only on proof that the run's exporter is dead."""
+    recorded_boot, process = tags.get(BOOT_TAG, ""), tags.get(PROCESS_TAG, "")
+    if recorded_boot and boot_id() and recorded_boot != boot_id():
+        return True  # the machine rebooted: every process of the old boot is gone
+    if not process or not recorded_boot:
+        return False  # nothing to prove it by: leave the run alone
+    return process_identity(int(process.split(":", 1)[0])) != process
+
+
+def _abandoned(path: Path, tags: dict[str, str]) -> bool:
+    """True when nobody holds ``path``: a free exclusive lock, or a missing file whose exporter is
+    provably dead (``_gone_for_good``)."""
+    try:
+        handle = open(path, "r+")  # noqa: SIM115 - never creates it: a missing file is its own case
     except FileNotFoundError:
-        return True
+        return _gone_for_good(tags)
     except OSError:
         return False
     with handle:
@@ -86,14 +120,14 @@ def end_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
     host = socket.gethostname()
     ended = []
     with contextlib.suppress(Exception):  # cleaning up after others never stops this export
+        # Tag values are compared here, not in the filter: a host name may hold a quote.
         runs = client.search_runs(
-            [experiment_id],
-            filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
-            max_results=200,
+            [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
         )
         for run in runs:
-            lease = run.data.tags.get(LEASE_TAG)
-            if not lease or not _abandoned(Path(lease)):
+            tags = dict(run.data.tags)
+            lease = tags.get(LEASE_TAG)
+            if tags.get(HOST_TAG) != host or not lease or not _abandoned(Path(lease), tags):
                 continue
             end_run(client, run.info.run_id, "FAILED", ORPHANED)
             ended.append(run.info.run_id)
@@ -105,11 +139,19 @@ def run_holding(client: Any, experiment_name: str, lease: Path) -> str | None:
     experiment = client.get_experiment_by_name(experiment_name)
     if experiment is None:
         return None
-    found = client.search_runs(
-        [experiment.experiment_id], filter_string=f"tags.`{LEASE_TAG}` = '{lease}'", max_results=1
-    )
+    running = client.search_runs(
+        [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+    )  # compared here, not in the filter: the path may hold a quote
+    found = [r for r in running if r.data.tags.get(LEASE_TAG) == str(lease)]
     return found[0].info.run_id if found else None
 
 
-def lease_tags(lease: Path) -> dict[str, str]:
-    return {HOST_TAG: socket.gethostname(), LEASE_TAG: str(lease)}
+def lease_tags(lease: Path, exporter: str = "") -> dict[str, str]:
+    """Where the run's lease is, and what proves its exporter dead should the lease file vanish.
+    ``exporter``: the exporting process's ``process_identity`` (default: this process)."""
+    return {
+        HOST_TAG: socket.gethostname(),
+        LEASE_TAG: str(lease),
+        BOOT_TAG: boot_id(),
+        PROCESS_TAG: exporter or process_identity(),
+    }

@@ -25,7 +25,7 @@ from sigforge.errors import (
 )
 from sigforge.rules import served_versions
 from sigforge.tracking.background import BackgroundExportRun
-from sigforge.tracking.lease import Lease
+from sigforge.tracking.lease import Lease, process_identity
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
 from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget, export_name
 from sigforge.tracking.store import resolve_tracking_uri
@@ -77,6 +77,7 @@ class ExportTracking:
             http_retries=spec.mlflow.http_retries,
             operation_timeout=spec.mlflow.operation_timeout,
             lease=self.lease.path if self.lease is not None else None,
+            exporter=process_identity(),
         )
         # A helper process can be forked only before TensorFlow has started its threads.
         self.run = BackgroundExportRun(target) if "tensorflow" not in sys.modules else ExportRun(target)

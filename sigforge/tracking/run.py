@@ -52,6 +52,7 @@ class RunTarget:
     http_retries: int
     operation_timeout: int  # bounds a helper process's operations in total (BackgroundExportRun)
     lease: Path | None = None  # held by every process that can end the run (tracking/lease.py)
+    exporter: str = ""  # the exporting process's lease.process_identity (the helper runs beside it)
 
 
 REFUSAL_ARTIFACT = "contract_diff.md"
@@ -149,7 +150,7 @@ class ExportRun:
                 run_tags["mlflow.parentRunId"] = parent
             run_tags.update(standard_tags(target.cwd))
             if target.lease is not None:
-                run_tags.update(lease_tags(target.lease))
+                run_tags.update(lease_tags(target.lease, target.exporter))
             run = self.client.create_run(experiment, run_name=f"{target.model_name}-pending", tags=run_tags)
             self.run_id = run.info.run_id
             log_start(self.client, self.run_id, params)
