@@ -103,7 +103,25 @@ class LauncherError(SigforgeError):
 
 
 class Terminated(BaseException):
-    """SIGTERM, raised where the export is so that the MLflow run can be marked KILLED."""
+    """SIGTERM or SIGHUP, raised where the export is so that the MLflow run can be marked KILLED."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(f"terminated by {signal.Signals(signum).name}")
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+def run_outcome(err: BaseException) -> str:
+    """What became of the export's MLflow run when ``err`` (a signal) ended it: the lifecycle
+    records it on the exception (``run_status``), so the console never claims a run it did not mark."""
+    status = getattr(err, "run_status", None)
+    if status == "KILLED":
+        return "its MLflow run is marked KILLED"
+    if status is not None:
+        return f"its MLflow run had already ended {status}"
+    return "no MLflow run was started"
 
 
 def io_reason(err: BaseException) -> str:

@@ -27,7 +27,15 @@ from sigforge import TENSORFLOW_ENV_DEFAULTS
 from sigforge.cli.exits import quiet_broken_pipe
 from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
-from sigforge.errors import SigforgeError, Terminated, exit_for, exit_with, tell, without_credentials
+from sigforge.errors import (
+    SigforgeError,
+    Terminated,
+    exit_for,
+    exit_with,
+    run_outcome,
+    tell,
+    without_credentials,
+)
 
 _STARTED = time.perf_counter()  # close to process start: the "compose" stage is measured from here
 for _name, _value in TENSORFLOW_ENV_DEFAULTS.items():  # before anything imports TensorFlow
@@ -40,18 +48,21 @@ if TYPE_CHECKING:
 
 @contextlib.contextmanager
 def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal, a killed session) end the export like Ctrl-C does."""
+
     def handler(signum: int, frame: Any) -> None:
-        raise Terminated(f"terminated by signal {signum}")
+        raise Terminated(signum)
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
     except ValueError:  # not the main thread (e.g. some launchers): leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler_before in previous.items():
+            signal.signal(signum, handler_before)
 
 
 # Libraries' INFO lines that say nothing a user acts on (absl's "renamed ... resource" on every save,
@@ -143,10 +154,10 @@ def app(cfg: DictConfig) -> int | None:
             tell(str(err))
             return err.exit_code
         exit_for(err)
-    except Terminated:
-        exit_with("terminated (SIGTERM); the MLflow run, if any, is marked KILLED", 143)
-    except KeyboardInterrupt:
-        exit_with("interrupted (SIGINT); the MLflow run, if any, is marked KILLED", 130)
+    except Terminated as err:
+        exit_with(f"{err}; {run_outcome(err)}", err.exit_code)
+    except KeyboardInterrupt as err:
+        exit_with(f"interrupted (SIGINT); {run_outcome(err)}", 130)
     if code:
         sys.exit(code)
 

@@ -125,13 +125,20 @@ class BackgroundExportRun:
             return None
         return (TrackingConfigError if self._config_error else TrackingError)(self._start_error)
 
-    def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> None:
+    def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> str:
+        ended = ""
         with contextlib.suppress(Exception):
             if self._wait_started():
                 text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-                if self._request("fail", text, status, refusal)[0] == "dead":
-                    self._in_process().fail(error, status, refusal)
+                reply = self._request("fail", text, status, refusal)
+                if reply[0] == "dead":
+                    ended = self._in_process().fail(error, status, refusal)
+                elif reply[0] == "ended":
+                    ended = reply[1]
+                elif reply[0] == "ok":  # the reply to "finish", crossing the signal: it FINISHED
+                    ended = "FINISHED"
         self._close()
+        return ended
 
     def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
         if not self._wait_started():
@@ -181,6 +188,7 @@ def _run_worker(
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the exporter says how it ended
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal hangs up the whole group too
     if inherited is not None:
         inherited.close()  # only the exporter may hold its end: its death must read as EOF here
     run = ExportRun(target)
@@ -205,8 +213,7 @@ def _run_worker(
         run.fail(RuntimeError("the sigforge process died before the export finished"), "FAILED")
         return
     if message[0] == "fail":
-        run.fail(RuntimeError(message[1]), message[2], message[3])
-        reply: tuple[Any, ...] = ("ok",)
+        reply: tuple[Any, ...] = ("ended", run.fail(RuntimeError(message[1]), message[2], message[3]))
     else:
         try:
             reply = ("ok", run.finish(message[1]))

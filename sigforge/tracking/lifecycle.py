@@ -50,7 +50,7 @@ class Run(Protocol):
 
     def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None: ...
 
-    def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> None: ...
+    def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> str: ...
 
     def finish(self, export: LoggedExport) -> Logged: ...
 
@@ -63,6 +63,7 @@ class ExportTracking:
         self.config = config
         self.run: Run | None = None
         self.ended = False  # finish() returned or failed: the run is ended (a signal during it is not)
+        self.final_status = ""  # how it ended, once ended: FINISHED or FAILED
         self.error: TrackingError | None = None  # a start failure, reported once the export is kept
         self.lease: Lease | None = None
         if not spec.mlflow.enabled:
@@ -126,7 +127,10 @@ class ExportTracking:
             yield
         except (KeyboardInterrupt, Terminated) as err:
             if self.run is not None and not self.ended:
-                self.run.fail(err, "KILLED")
+                # What the console says: KILLED, or the status the run had already ended with.
+                err.run_status = self.run.fail(err, "KILLED") or "KILLED"  # type: ignore[attr-defined]
+            elif self.ended:
+                err.run_status = self.final_status  # type: ignore[attr-defined]
             raise
         except BaseException as err:
             if self.run is not None and not self.ended:
@@ -158,9 +162,9 @@ class ExportTracking:
         try:
             logged = self.run.finish(logged_export(result, self.config, self.spec))
         except Exception:
-            self.ended = True  # finish itself ended the run FAILED, with its error
+            self.ended, self.final_status = True, "FAILED"  # finish itself ended it, with its error
             raise
-        self.ended = True
+        self.ended, self.final_status = True, "FINISHED"
         result.mlflow_model_uri = logged.model_uri
         result.registered_version = logged.registered
         if logged.registered:

@@ -161,16 +161,18 @@ class ExportRun:
                 f"{self._where()} could not start a run: {type(err).__name__}: {one_line(err)}"
             )
 
-    def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> None:
+    def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> str:
         """End the run FAILED (or KILLED) with the error recorded; never raises. A ``refusal`` keeps
-        its evidence: the run is named for the version it would have been and holds the diff."""
+        its evidence: the run is named for the version it would have been and holds the diff.
+        Returns the status the run ended with (a run that had already ended keeps its own)."""
         if self.run_id is None:
-            return
+            return ""
         if refusal is not None:
             with contextlib.suppress(Exception):
                 self._keep_evidence(refusal)
-        end_run(self.client, self.run_id, status, str(error) or type(error).__name__)
+        ended = end_run(self.client, self.run_id, status, str(error) or type(error).__name__)
         self._release()
+        return ended
 
     def _keep_evidence(self, refusal: Refusal) -> None:
         from mlflow.entities import RunTag

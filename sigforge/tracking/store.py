@@ -110,14 +110,20 @@ def standard_tags(cwd: Path) -> dict[str, str]:
     return tags
 
 
-def end_run(client: Any, run_id: str, status: str, error: str) -> None:
+def end_run(client: Any, run_id: str, status: str, error: str) -> str:
     """End a run ``status`` (FAILED, KILLED) with ``error`` in tag ``sigforge.error``; never raises,
-    and ends the run even when its tags cannot be written."""
+    and ends the run even when its tags cannot be written. A run that has already ended (a signal
+    that arrives as the run FINISHED) keeps its status. Returns the status the run ends with."""
+    with contextlib.suppress(Exception):
+        current = client.get_run(run_id).info.status
+        if current != "RUNNING":
+            return current
     with contextlib.suppress(Exception):
         client.set_tag(run_id, "sigforge.error", without_credentials(error)[:5000])
         client.set_tag(run_id, "sigforge.status", status.lower())
     with contextlib.suppress(Exception):
         client.set_terminated(run_id, status)
+    return status
 
 
 def package_version(name: str) -> str | None:

@@ -394,7 +394,9 @@ def statuses(cwd: Path) -> list[str]:
     return run_statuses(cwd / "outputs" / "mlflow.db")
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
 def test_signals_end_the_run_killed(tmp_path, signum, code):
     proc = start_cli(tmp_path, "experiment=image_classifier")
     deadline = time.monotonic() + 120
@@ -405,7 +407,21 @@ def test_signals_end_the_run_killed(tmp_path, signum, code):
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == code, stderr
     assert statuses(tmp_path) == ["KILLED"]
-    assert "Traceback" not in stderr and "is marked KILLED" in stderr
+    assert "Traceback" not in stderr and "its MLflow run is marked KILLED" in stderr
+
+
+def test_a_signal_after_the_run_finished_does_not_claim_it_was_killed(tmp_path):
+    """SIGTERM while the result is being printed: the run is FINISHED, and the console says so."""
+    proc = start_cli(tmp_path, "experiment=image_classifier")
+    deadline = time.monotonic() + 120
+    while "FINISHED" not in statuses(tmp_path):
+        assert proc.poll() is None and time.monotonic() < deadline, "the export ended before its run finished"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert statuses(tmp_path) == ["FINISHED"]
+    if proc.returncode == 143:  # the signal arrived before the process ended by itself
+        assert "its MLflow run had already ended FINISHED" in stderr and "marked KILLED" not in stderr
 
 
 def test_a_deleted_experiment_is_refused_before_anything_is_published(run_cli, tmp_path):
