@@ -71,8 +71,15 @@ def _sigterm_raises() -> Iterator[None]:
 QUIET_LOGGERS = ("absl", "tensorflow", "mlflow", "alembic")
 
 
-def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tuple[str, ...] = ()) -> int:
-    """Validate, then export and log to MLflow (or print the contract for ``export.dry_run=true``)."""
+def export_from_config(
+    cfg: DictConfig, output_dir: Path | None, overrides: tuple[str, ...] = (), cwd: Path | None = None
+) -> int:
+    """Validate, then export and log to MLflow (or print the contract for ``export.dry_run=true``).
+
+    ``cwd``: where the command was run. Relative paths (``export.base_dir``, ``model.weights``, the
+    default MLflow store) resolve there even under ``hydra.job.chdir=true``, which moves each job
+    into its run directory: otherwise every export would be a fresh v1 beside its run log and the
+    contract guard would never see the version before it."""
     import logging
 
     for name in QUIET_LOGGERS:
@@ -83,7 +90,7 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
 
     progress = Progress()
     container = OmegaConf.to_container(cfg, resolve=True)
-    spec, plugins = pipeline.prepare(container)
+    spec, plugins = pipeline.prepare(container, cwd=cwd)
     if spec.dry_run:
         print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
         return 0
@@ -94,6 +101,7 @@ def export_from_config(cfg: DictConfig, output_dir: Path | None, overrides: tupl
             spec,
             plugins,
             container,
+            cwd=cwd,
             summary_dir=output_dir,
             overrides=overrides,
             progress=progress,
@@ -145,7 +153,10 @@ def app(cfg: DictConfig) -> int | None:
     try:
         with quiet_broken_pipe():
             code = export_from_config(
-                cfg, Path(hydra_cfg.runtime.output_dir), tuple(hydra_cfg.overrides.task)
+                cfg,
+                Path(hydra_cfg.runtime.output_dir),
+                tuple(hydra_cfg.overrides.task),
+                cwd=Path(hydra_cfg.runtime.cwd),
             )
     except SigforgeError as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":

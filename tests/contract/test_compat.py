@@ -175,3 +175,15 @@ def test_check_sweep_lets_compatible_jobs_share_a_directory(compose):
     GlobalHydra.instance().clear()
     with initialize_config_module("sigforge.conf", version_base="1.3"):
         check_sweep("config", ["+experiment=multi_input", "model.hidden_units=[16],[32]"])
+
+
+def test_hydra_job_chdir_does_not_move_the_model_directory_past_the_guard(run_cli, tmp_path):
+    """With hydra.job.chdir=true each job runs inside its own run directory; relative paths still
+    resolve where the command ran, so the second export meets the first and is refused."""
+    first = run_cli("+experiment=image_classifier", "hydra.job.chdir=true")
+    assert first.returncode == 0, first.stderr
+    refused = run_cli("+experiment=image_classifier", "hydra.job.chdir=true", "naming.policy=prefixed")
+    assert refused.returncode == 5, refused.stderr
+    assert sorted(os.listdir(tmp_path / "outputs" / "exports" / "image_classifier")) == ["1"]
+    assert (tmp_path / "outputs" / "mlflow.db").is_file()
+    assert not list((tmp_path / "outputs").glob("*/*/outputs"))  # nothing inside a run directory
