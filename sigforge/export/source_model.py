@@ -106,33 +106,30 @@ class SourceModel:
         return int(sum(np.prod(v.shape) for v in self.variables))
 
 
+def links_out_of(source: Path) -> list[Path]:
+    """The symlinks under a SavedModel directory whose targets lie outside it: exporting would
+    publish (and upload to MLflow) whatever file they point at."""
+    root = source.resolve()
+    found = []
+    for path in sorted(source.rglob("*")):
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            found.append(path)
+    return found
+
+
 def load_source(spec: ExportSpec) -> SourceModel:
     """Load ``spec.model.source`` and check its inputs against the config (before any write)."""
-    import tensorflow as tf
-
     source = spec.model.source
     assert source is not None
+    log.warning(
+        "model.source = '%s' is code: its graph runs during verification and is republished in the "
+        "serving graph. Export only models you trust.",
+        source,
+    )
     default_output = "outputs" if spec.model.task == "regression" else "scores"
     try:
         if source.is_dir():
-            loaded = tf.saved_model.load(str(source))
-            if "serving_default" not in loaded.signatures:
-                raise ExportError(
-                    f"model.source = '{source}' has no serving_default signature to call; sigforge exports a "
-                    f"SavedModel's serving_default (it has: {', '.join(loaded.signatures) or 'none'})."
-                )
-            function = loaded.signatures["serving_default"]
-            _, kwargs = function.structured_input_signature
-            model_inputs, names = by_position(
-                {k: (s.dtype.name, tuple(s.shape.as_list())) for k, s in kwargs.items()}, spec
-            )
-            check_inputs(source, model_inputs, spec)
-            variables = list(getattr(loaded, "variables", []))
-
-            def call_signature(features: Mapping[str, Any]) -> Any:
-                return function(**{names.get(k, k): v for k, v in features.items()})
-
-            return SourceModel(call_signature, variables, default_output, loaded)
+            return _load_saved_model(source, spec, default_output)
         import keras
 
         import sigforge.plugins.builtin.keras_layers  # noqa: F401  (registers the built-ins' layers)
@@ -164,3 +161,34 @@ def load_source(spec: ExportSpec) -> SourceModel:
         model  # its layers own lookup tables and the like (see signatures._track_for_serving)
     )
     return wrapped
+
+
+def _load_saved_model(source: Path, spec: ExportSpec, default_output: str) -> SourceModel:
+    """A SavedModel directory as the source: its ``serving_default`` is what gets exported."""
+    import tensorflow as tf
+
+    outside = links_out_of(source)
+    if outside:
+        raise ExportError(
+            f"model.source = '{source}' holds links to files outside it "
+            f"({', '.join(str(p.relative_to(source)) for p in outside[:5])}): exporting would publish "
+            "and upload whatever they point at. Copy the files into the SavedModel instead of linking them."
+        )
+    loaded = tf.saved_model.load(str(source))
+    if "serving_default" not in loaded.signatures:
+        raise ExportError(
+            f"model.source = '{source}' has no serving_default signature to call; sigforge exports a "
+            f"SavedModel's serving_default (it has: {', '.join(loaded.signatures) or 'none'})."
+        )
+    function = loaded.signatures["serving_default"]
+    _, kwargs = function.structured_input_signature
+    model_inputs, names = by_position(
+        {k: (s.dtype.name, tuple(s.shape.as_list())) for k, s in kwargs.items()}, spec
+    )
+    check_inputs(source, model_inputs, spec)
+    variables = list(getattr(loaded, "variables", []))
+
+    def call_signature(features: Mapping[str, Any]) -> Any:
+        return function(**{names.get(k, k): v for k, v in features.items()})
+
+    return SourceModel(call_signature, variables, default_output, loaded)

@@ -74,6 +74,28 @@ def test_a_single_unnamed_input_is_matched_by_position(compose, plugins, tmp_pat
     np.testing.assert_allclose(served, expected, rtol=1e-6, atol=1e-6)
 
 
+def test_a_saved_model_source_linking_outside_itself_is_refused(compose, plugins, tmp_path, trained):
+    """A link out of the source directory would publish (and upload) the file it points at."""
+    import shutil
+
+    from sigforge.config.validate import build_spec
+    from sigforge.errors import ExportError
+    from sigforge.pipeline import run_export
+
+    root, _, _ = trained
+    source = tmp_path / "source"
+    shutil.copytree(root / "saved_model", source)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for export")
+    (source / "assets").mkdir(exist_ok=True)
+    (source / "assets" / "vocab.txt").symlink_to(secret)
+    base = tmp_path / "exports"
+    cfg = compose("+experiment=image_classifier", f"export.base_dir={base}", f"model.source={source}")
+    with pytest.raises(ExportError, match=r"holds links to files outside it \(assets/vocab.txt\)"):
+        run_export(build_spec(cfg, plugins), plugins)
+    assert not list(base.rglob("*.txt"))
+
+
 def test_a_source_whose_inputs_differ_is_refused_before_any_write(compose, plugins, tmp_path, trained):
     from sigforge.config.validate import build_spec
     from sigforge.errors import ExportError
