@@ -307,4 +307,6 @@ def test_an_export_into_any_filesystem_state_publishes_whole_or_says_why(tmp_pat
     if db.exists() and not limit:  # under the size limit the store itself may be what cannot grow
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
             assert not conn.execute("select 1 from runs where status = 'RUNNING'").fetchall(), states
+            # LoggedModelStatus.PENDING is 1: a LoggedModel whose logging failed must say FAILED
+            assert not conn.execute("select 1 from logged_models where status = 1").fetchall(), states
     shutil.rmtree(work, ignore_errors=True)

@@ -130,8 +130,22 @@ def end_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
             if tags.get(HOST_TAG) != host or not lease or not _abandoned(Path(lease), tags):
                 continue
             end_run(client, run.info.run_id, "FAILED", ORPHANED)
+            fail_pending_models(client, experiment_id, run.info.run_id)
             ended.append(run.info.run_id)
     return ended
+
+
+def fail_pending_models(client: Any, experiment_id: str, run_id: str) -> None:
+    """The LoggedModels of ``run_id`` still PENDING are marked FAILED (the Models tab shows them):
+    those of an orphaned run, or one a logging helper created before it died."""
+    from mlflow.entities import LoggedModelStatus
+
+    with contextlib.suppress(Exception):
+        for model in client.search_logged_models(
+            experiment_ids=[experiment_id], filter_string=f"source_run_id = '{run_id}'"
+        ):
+            if model.status == LoggedModelStatus.PENDING:
+                client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
 
 
 def run_holding(client: Any, experiment_name: str, lease: Path) -> str | None:

@@ -26,7 +26,7 @@ from sigforge.errors import RegistrationRefused, TrackingError, one_line, withou
 from sigforge.report.description import TAG_LIMIT, describe
 from sigforge.report.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
 from sigforge.tracking import registry
-from sigforge.tracking.lease import Lease, end_orphaned_runs, lease_tags
+from sigforge.tracking.lease import Lease, end_orphaned_runs, fail_pending_models, lease_tags
 from sigforge.tracking.mlmodel import MODEL_ARTIFACT, write_mlmodel
 from sigforge.tracking.params import contract_digest, redact
 from sigforge.tracking.store import (
@@ -123,6 +123,8 @@ class ExportRun:
         self.run_id: str | None = None
         self.start_error: TrackingError | None = None
         self.client: Any = None
+        self.model_id: str | None = None  # the LoggedModel, once created
+        self._experiment_id = ""
         self.lease = Lease.take(target.lease) if target.lease is not None else None
 
     def _where(self) -> str:
@@ -211,6 +213,7 @@ class ExportRun:
                 model_id = self._log_model(Path(tmp) / MODEL_ARTIFACT, export)
             self._log_metrics_and_tags(model_id, export, time.perf_counter() - start)
             self.client.finalize_logged_model(model_id, LoggedModelStatus.READY)
+            fail_pending_models(self.client, self._experiment_id, self.run_id)  # a dead helper's
             registered = None
             if export.register_as:
                 registered = registry.register(
@@ -229,15 +232,25 @@ class ExportRun:
             self._release()
             return Logged(model_id, registered.uri if registered else None)
         except RegistrationRefused as err:
+            self._fail_logged_model()
             self.fail(err)
             raise
         except Exception as err:
+            self._fail_logged_model()
             self.fail(err)
             raise TrackingError(
                 f"{self._where()} failed while logging run {self.run_id}: {type(err).__name__}: {one_line(err)}. "
                 f"The verified export is kept at {export.export_dir}; log it later with "
                 f"sigforge log {export.export_dir}"
             ) from err
+
+    def _fail_logged_model(self) -> None:
+        """A LoggedModel whose logging failed is marked FAILED, never left PENDING in the Models tab."""
+        from mlflow.entities import LoggedModelStatus
+
+        if self.model_id is not None:
+            with contextlib.suppress(Exception):
+                self.client.finalize_logged_model(self.model_id, LoggedModelStatus.FAILED)
 
     def _log_files(self, directory: Path, export: LoggedExport) -> None:
         """``config.yaml``, the signature summary, the card and the request files, as run artifacts."""
@@ -288,6 +301,7 @@ class ExportRun:
         from mlflow.entities import LoggedModelOutput
 
         run = self.client.get_run(self.run_id)
+        self._experiment_id = run.info.experiment_id
         name = export_name(self.target.model_name, export.version)
         logged = self.client.create_logged_model(
             run.info.experiment_id,
@@ -302,6 +316,7 @@ class ExportRun:
             },
             model_type="tensorflow-savedmodel",
         )
+        self.model_id = logged.model_id  # finalized FAILED should logging fail from here on
         write_mlmodel(
             model_dir,
             export.export_dir,

@@ -80,3 +80,15 @@ def test_a_host_name_with_a_quote_breaks_no_search(store, monkeypatch):
     assert run_holding(client, "leases", lease.path) == run
     lease.release()
     assert end_orphaned_runs(client, experiment) == [run]
+
+
+def test_an_orphaned_runs_pending_logged_model_is_marked_failed(store):
+    from mlflow.entities import LoggedModelStatus
+
+    client, experiment = store
+    lease = Lease()
+    run = running(client, experiment, lease_tags(lease.path))
+    model = client.create_logged_model(experiment, name="m-v1", source_run_id=run)
+    lease.release()  # both processes died: nobody holds the lease
+    assert end_orphaned_runs(client, experiment) == [run]
+    assert client.get_logged_model(model.model_id).status == LoggedModelStatus.FAILED
