@@ -25,9 +25,10 @@ from sigforge.errors import (
 )
 from sigforge.rules import served_versions
 from sigforge.tracking.background import BackgroundExportRun
+from sigforge.tracking.bounded import BoundedExportRun
 from sigforge.tracking.lease import Lease, process_identity
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
-from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget, export_name
+from sigforge.tracking.run import Logged, LoggedExport, Refusal, RunTarget, export_name
 from sigforge.tracking.store import resolve_tracking_uri
 
 log = logging.getLogger("sigforge")
@@ -81,7 +82,9 @@ class ExportTracking:
             exporter=process_identity(),
         )
         # A helper process can be forked only before TensorFlow has started its threads.
-        self.run = BackgroundExportRun(target) if "tensorflow" not in sys.modules else ExportRun(target)
+        self.run = (
+            BackgroundExportRun(target) if "tensorflow" not in sys.modules else BoundedExportRun(target)
+        )
 
     @property
     def run_id(self) -> str | None:

@@ -293,8 +293,9 @@ def test_a_killed_logging_helper_is_taken_over_and_the_run_finishes(tmp_path):
     assert (tmp_path / "outputs" / "exports" / "image_classifier" / "1" / "saved_model.pb").exists()
 
 
-def test_a_server_that_trickles_is_given_up_on_within_the_operation_timeout(run_cli, tmp_path):
-    """Headers, then one byte every 2 s: a per-read timeout never fires, mlflow.operation_timeout does."""
+@pytest.fixture
+def trickling_server() -> Iterator[str]:
+    """Headers, then one byte every 2 s: a per-read timeout never fires, only a bound on the whole."""
     import socket
     import threading
 
@@ -324,21 +325,57 @@ def test_a_server_that_trickles_is_given_up_on_within_the_operation_timeout(run_
 
     threading.Thread(target=serve, daemon=True).start()
     try:
-        start = time.monotonic()
-        result = run_cli(
-            "+experiment=image_classifier",
-            f"mlflow.tracking_uri=http://127.0.0.1:{server.getsockname()[1]}",
-            "mlflow.operation_timeout=8",
-            timeout=120,
-        )
-        elapsed = time.monotonic() - start
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
     finally:
         stop.set()
         server.close()
+
+
+def test_a_server_that_trickles_is_given_up_on_within_the_operation_timeout(run_cli, trickling_server):
+    start = time.monotonic()
+    result = run_cli(
+        "+experiment=image_classifier",
+        f"mlflow.tracking_uri={trickling_server}",
+        "mlflow.operation_timeout=8",
+        timeout=120,
+    )
+    elapsed = time.monotonic() - start
     assert result.returncode == 4, result.stderr
-    assert "did not finish within 8 s (mlflow.operation_timeout)" in result.stderr
+    assert "within 8 s (mlflow.operation_timeout)" in result.stderr
     assert "The verified export is kept at" in result.stderr
     assert elapsed < 60
+
+
+def test_the_operation_timeout_bounds_a_run_logged_in_process_too(tmp_path, trickling_server):
+    """A library caller who imported TensorFlow first logs in this process (no helper can fork):
+    the same bound applies, and the export ends with the kept version named."""
+    script = (
+        "import sys, time\n"
+        "import tensorflow\n"
+        "from sigforge.config.compose import compose\n"
+        "from sigforge.errors import TrackingError\n"
+        "from sigforge.pipeline import export\n"
+        f"config = compose('experiment=image_classifier', 'mlflow.tracking_uri={trickling_server}',"
+        " 'mlflow.operation_timeout=8')\n"
+        "start = time.monotonic()\n"
+        "try:\n"
+        "    export(config)\n"
+        "except TrackingError as err:\n"
+        "    print(f'{time.monotonic() - start:.0f} {err}')\n"
+        "    sys.exit(err.exit_code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, **QUIET_TF},
+    )
+    assert done.returncode == 4, done.stderr[-2000:]
+    seconds, _, message = done.stdout.strip().partition(" ")
+    assert "within 8 s (mlflow.operation_timeout)" in message and "The verified export is kept at" in message
+    assert int(seconds) < 60
 
 
 def test_export_finished_hooks_learn_the_mlflow_run(run_cli, tmp_path):
