@@ -52,6 +52,10 @@ class ExportError(SigforgeError):
     """The SavedModel could not be built or written (model, weights, disk)."""
 
 
+class UnreadableSavedModel(SigforgeError, ValueError):
+    """A ``saved_model.pb`` that cannot be parsed (truncated, corrupt, not a SavedModel at all)."""
+
+
 class VerificationError(SigforgeError):
     """The written SavedModel differs from the spec; it was not published."""
 

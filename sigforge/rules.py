@@ -112,6 +112,11 @@ def tf_sanitized(key: str) -> str:
     return swapped if swapped[0].isalpha() else "arg_" + swapped
 
 
+# Argument names TensorFlow's function wrapper takes itself (measured on TensorFlow 2.21: a signature
+# input named so fails to trace with "got multiple values for argument").
+RESERVED_ARGUMENTS = frozenset({"self"})
+
+
 def key_problem(key: object, where: str, *, argument: bool = False) -> str | None:
     """Why ``key`` would not survive TensorFlow byte for byte, as a sentence naming ``where``; else None.
 
@@ -125,6 +130,11 @@ def key_problem(key: object, where: str, *, argument: bool = False) -> str | Non
             return (
                 f"{where} = {key!r} is a Python keyword: TensorFlow calls a signature with its input "
                 f"keys as keyword arguments and cannot save this one; use {key + '_'!r}."
+            )
+        if argument and key in RESERVED_ARGUMENTS:
+            return (
+                f"{where} = {key!r} is reserved: TensorFlow's function wrapper takes {key!r} as its own "
+                f"argument, so a signature with this input key cannot be traced or called; use {key + '_'!r}."
             )
         return None
     renamed = tf_sanitized(key)

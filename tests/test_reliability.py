@@ -55,6 +55,18 @@ CATALOG = [
         "inputs.image.key = '_private' is not a valid signature key",
     ),
     ("key-digit", [IMAGE, "inputs.image.key=1st"], "TensorFlow would store it as 'arg_1st'"),
+    ("key-reserved", [IMAGE, "inputs.image.key=self"], "inputs.image.key = 'self' is reserved"),
+    (
+        "interpolation-missing",
+        [IMAGE, "model.name=${nope}"],
+        "model.name = '${nope}' cannot be resolved: Interpolation key 'nope' not found",
+    ),
+    (
+        "interpolation-env-missing",
+        [IMAGE, "model.name=${oc.env:SIGFORGE_NO_SUCH_VARIABLE}"],
+        "Environment variable 'SIGFORGE_NO_SUCH_VARIABLE' not found",
+    ),
+    ("run-dir-is-a-file", [IMAGE, "hydra.run.dir={tmp}/blocker"], "hydra.run.dir = "),
     ("key-space", [IMAGE, "inputs.image.key='with space'"], "inputs.image.key = 'with space'"),
     ("key-unicode", [IMAGE, "inputs.image.key='bild_ä'"], "TensorFlow op names are ASCII"),
     ("key-duplicate", [MULTI, "inputs.text.key=image"], "inputs 'image' and 'text' both get the key 'image'"),
@@ -463,3 +475,20 @@ def test_secrets_in_the_config_do_not_reach_mlflow(tmp_path, mlflow_server):
     config = Path(client.download_artifacts(run.info.run_id, "config.yaml", str(tmp_path))).read_text()
     everything = config + repr(run.data.params) + repr(run.data.tags)
     assert "hunter2" not in everything and "env-secret-value" not in everything
+
+
+def test_unreadable_files_are_refused_naming_them(run_cli, tmp_path):
+    """A corrupt saved_model.pb in the newest version, a truncated SavedModel given to inspect, and
+    a --config that is not a mapping: one sigforge line each, no traceback."""
+    assert run_cli("experiment=image_classifier", "mlflow.enabled=false").returncode == 0
+    version = tmp_path / "outputs" / "exports" / "image_classifier" / "1"
+    (tmp_path / "config.yaml").write_text("[1, 2]\n")
+    logged = run_cli("log", str(version), "--config", str(tmp_path / "config.yaml"))
+    assert logged.returncode == 2 and "holds a list, not a mapping" in logged.stderr
+    (version / "saved_model.pb").write_bytes(b"\x0a\xff truncated")
+    inspected = run_cli("inspect", str(version))
+    assert inspected.returncode == 2 and "cannot be parsed as a SavedModel" in inspected.stderr
+    again = run_cli("experiment=image_classifier", "mlflow.enabled=false")
+    assert again.returncode == 2 and f"{version / 'saved_model.pb'} cannot be parsed" in again.stderr
+    for done in (logged, inspected, again):
+        assert "Traceback" not in done.stderr

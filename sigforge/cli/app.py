@@ -28,6 +28,7 @@ from sigforge.cli.exits import quiet_broken_pipe
 from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
 from sigforge.errors import (
+    ConfigError,
     SigforgeError,
     Terminated,
     exit_for,
@@ -89,7 +90,7 @@ def export_from_config(
     from sigforge.report.progress import Progress
 
     progress = Progress()
-    container = OmegaConf.to_container(cfg, resolve=True)
+    container = resolved(cfg)
     spec, plugins = pipeline.prepare(container, cwd=cwd)
     if spec.dry_run:
         print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
@@ -112,6 +113,25 @@ def export_from_config(
         tell(f"logged MLflow run {result.mlflow_run_id} to {uri}")
     print(json.dumps(result_line(result, uri)))
     return 0
+
+
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    """The config with every interpolation resolved; one that does not resolve (``${nope}``, a
+    missing ``${oc.env:VAR}``) is refused naming its key and what it says."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        key = str(getattr(err, "full_key", "") or "")
+        raw: Any = OmegaConf.to_container(cfg, resolve=False)
+        for part in key.split(".") if key else ():
+            raw = raw.get(part) if isinstance(raw, dict) else None
+        where = f"{key} = {raw!r}" if key and isinstance(raw, str) else (key or "a config value")
+        reason = str(getattr(err, "msg", "") or err).splitlines()[0]
+        raise ConfigError(
+            [f"{where} cannot be resolved: {reason}. Fix the interpolation, or set a plain value."]
+        ) from err
 
 
 def _print_published(result: Any) -> None:
@@ -155,7 +175,7 @@ def app(cfg: DictConfig) -> int | None:
             code = export_from_config(
                 cfg,
                 Path(hydra_cfg.runtime.output_dir),
-                tuple(hydra_cfg.overrides.task),
+                tuple(OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)),  # as typed
                 cwd=Path(hydra_cfg.runtime.cwd),
             )
     except SigforgeError as err:
@@ -173,7 +193,25 @@ def app(cfg: DictConfig) -> int | None:
         sys.exit(code)
 
 
+OUTPUT_DIR_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+
+
+def output_dir_problem(args: list[str]) -> str | None:
+    """Hydra makes its run (or sweep) directory before any sigforge code runs; one that names a
+    file would end in Hydra's own traceback, so it is refused here, naming the override."""
+    for arg in args:
+        key, _, value = arg.lstrip("+").partition("=")
+        if key in OUTPUT_DIR_KEYS and "${" not in value and Path(value).exists() and not Path(value).is_dir():
+            return (
+                f"{key} = {value!r} is a file; Hydra writes the run's log and config there: name a directory."
+            )
+    return None
+
+
 def run(args: list[str]) -> None:
     """Hand ``args`` to Hydra as its command line (``@hydra.main`` reads ``sys.argv``)."""
+    problem = output_dir_problem(args)
+    if problem:
+        exit_with(problem, 2)
     sys.argv = [sys.argv[0], *normalize_overrides(args)]
     app()

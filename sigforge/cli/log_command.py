@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sigforge.contract.read import contract_to_dict, read_contract
-from sigforge.errors import SigforgeError, exit_with, without_credentials
+from sigforge.errors import SigforgeError, exit_with, one_line, without_credentials
 from sigforge.export.versions import resolve_export_dir
 from sigforge.report.summary import build_summary, client_files
 from sigforge.rules import serving_version
@@ -42,7 +42,17 @@ def _config(path: Path | None) -> tuple[str, dict[str, str]]:
 
     from sigforge.tracking.params import flatten, redacted_yaml
 
-    config = OmegaConf.to_container(OmegaConf.create(path.read_text()), resolve=False)
+    try:
+        config = OmegaConf.to_container(OmegaConf.create(path.read_text()), resolve=False)
+    except OSError:
+        raise
+    except Exception as err:  # YAML and OmegaConf errors: the file is not a config
+        raise ValueError(f"--config {path} cannot be read as YAML: {one_line(err)}") from err
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"--config {path} holds a {type(config).__name__}, not a mapping; give the export run's "
+            "config.yaml (its .hydra/config.yaml, or the config.yaml its MLflow run logged)."
+        )
     return redacted_yaml(config), flatten(config)  # the file as given may hold secrets; the run never does
 
 

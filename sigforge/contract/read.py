@@ -15,7 +15,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.message import DecodeError
+
 from sigforge.contract.protos import message_class
+from sigforge.errors import UnreadableSavedModel
 from sigforge.rules import DTYPE_BY_NUMBER, EXAMPLE_INPUT_KEY, shape_text
 from sigforge.spec import ExportSpec
 
@@ -173,12 +176,18 @@ def read_contract(export_dir: str | Path, tag: str = SERVING_TAG) -> Contract:
     if not path.is_file():
         raise FileNotFoundError(f"{export_dir} is not a SavedModel directory: it has no saved_model.pb")
     saved_model = _saved_model_message()()
-    saved_model.ParseFromString(path.read_bytes())
+    try:
+        saved_model.ParseFromString(path.read_bytes())
+    except DecodeError as err:
+        raise UnreadableSavedModel(
+            f"{path} cannot be parsed as a SavedModel ({err}); it is truncated or not a SavedModel. "
+            "Re-export it, or remove that version directory."
+        ) from err
     metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(
         saved_model.meta_graphs
     )
     if not metas:
-        raise ValueError(f"{path} holds no MetaGraph")
+        raise UnreadableSavedModel(f"{path} holds no MetaGraph; it is not a SavedModel TF Serving can load.")
     contract: Contract = {}
     for name, sig in sorted(metas[0].signature_def.items()):
         if name.startswith("__"):  # e.g. __saved_model_init_op: not a serving signature
