@@ -29,7 +29,7 @@ from sigforge.tracking.bounded import BoundedExportRun
 from sigforge.tracking.lease import Lease, process_identity
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
 from sigforge.tracking.run import Logged, LoggedExport, Refusal, RunTarget, export_name
-from sigforge.tracking.store import resolve_tracking_uri
+from sigforge.tracking.store import RegistrationLock, resolve_tracking_uri
 
 log = logging.getLogger("sigforge")
 
@@ -67,6 +67,7 @@ class ExportTracking:
         self.final_status = ""  # how it ended, once ended: FINISHED or FAILED
         self.error: TrackingError | None = None  # a start failure, reported once the export is kept
         self.lease: Lease | None = None
+        self._registering: RegistrationLock | None = None
         if not spec.mlflow.enabled:
             return
         self.lease = Lease.take()  # taken before the helper exists: it inherits it
@@ -117,6 +118,8 @@ class ExportTracking:
         name = self.spec.mlflow.registered_model_name
         if self.run is None or not name:
             return
+        if self._registering is None:  # held until the version is registered, or the export fails
+            self._registering = RegistrationLock(self.spec.base_dir, name)
         try:
             self.run.check_registration(name, contract, self.spec.mlflow.allow_breaking)
         except RegistrationRefused as refused:
@@ -140,6 +143,8 @@ class ExportTracking:
                 self.run.fail(err, "FAILED", self._refusal(err))
             raise
         finally:
+            if self._registering is not None:
+                self._registering.release()
             if self.lease is not None:
                 self.lease.release(remove=True)
 

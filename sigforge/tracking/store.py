@@ -80,6 +80,28 @@ def store_lock(tracking_uri: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+class RegistrationLock:
+    """One export at a time registers a given name, from its registry check to its new version:
+    two exports with clashing contracts would otherwise both pass the check, both publish, and the
+    second be refused only after its version was on disk, served. Held on a file beside the model
+    directories (``export.base_dir``), so exports on every host that shares that directory queue
+    behind each other; the kernel releases it if its holder dies."""
+
+    def __init__(self, base_dir: Path, name: str) -> None:
+        import fcntl
+        import hashlib
+
+        base_dir.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]  # any registered name, a safe file name
+        self._file: Any = open(base_dir / f".sigforge-registering-{digest}.lock", "a")  # noqa: SIM115
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 def git_commit(cwd: Path) -> str | None:
     try:
         out = subprocess.run(

@@ -499,6 +499,32 @@ def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_pa
     assert "| input | `input_image` | float32 | [None, 28, 28, 1] |" in second.description
 
 
+def test_two_exports_registering_one_name_with_clashing_contracts_publish_only_the_registered(tmp_path):
+    """Both pass the registry check if it is not held through publishing and registering; the one
+    refused must be refused before its version is on disk, where TF Serving would serve it."""
+    procs = {
+        name: start_cli(
+            tmp_path,
+            "experiment=image_classifier",
+            f"model.name={name}",
+            f"naming={policy}",
+            "mlflow.registered_model_name=digits",
+        )  # fmt: skip
+        for name, policy in (("a", "identity"), ("b", "prefixed"))
+    }
+    codes = {}
+    for name, proc in procs.items():
+        _, stderr = proc.communicate(timeout=300)
+        codes[name] = proc.returncode
+        assert "Traceback" not in stderr, stderr
+    assert sorted(codes.values()) == [0, 5], codes
+    refused = next(name for name, code in codes.items() if code == 5)
+    exports = tmp_path / "outputs" / "exports"
+    assert not [p for p in (exports / refused).glob("*") if p.name.isdigit()]
+    versions = client_for(sqlite_uri(tmp_path)).search_model_versions("name='digits'")
+    assert [v.tags["sigforge.model_version"] for v in versions] == ["1"]
+
+
 def test_unreachable_server_keeps_the_export_and_says_how_to_log_it(run_cli, tmp_path):
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     done = run_cli(
