@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sigforge.errors import TrackingError, without_credentials
-from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget
+from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget, kept_message
 
 T = TypeVar("T")
 
@@ -76,10 +76,7 @@ class BoundedExportRun:
         except TrackingError as err:
             if "mlflow.operation_timeout" not in str(err):
                 raise
-            raise TrackingError(
-                f"{err}. The verified export is kept at {export.export_dir}; log it later with "
-                f"sigforge log {export.export_dir}"
-            ) from err
+            raise TrackingError(f"{err}. {kept_message(export.export_dir, self._run.target)}") from err
 
     def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> str:
         try:

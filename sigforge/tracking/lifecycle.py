@@ -28,7 +28,7 @@ from sigforge.tracking.background import BackgroundExportRun
 from sigforge.tracking.bounded import BoundedExportRun
 from sigforge.tracking.lease import Lease, process_identity
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
-from sigforge.tracking.run import Logged, LoggedExport, Refusal, RunTarget, export_name
+from sigforge.tracking.run import Logged, LoggedExport, Refusal, RunTarget, export_name, kept_message
 from sigforge.tracking.store import RegistrationLock, resolve_tracking_uri
 
 log = logging.getLogger("sigforge")
@@ -68,10 +68,11 @@ class ExportTracking:
         self.error: TrackingError | None = None  # a start failure, reported once the export is kept
         self.lease: Lease | None = None
         self._registering: RegistrationLock | None = None
+        self.target: RunTarget | None = None
         if not spec.mlflow.enabled:
             return
         self.lease = Lease.take()  # taken before the helper exists: it inherits it
-        target = RunTarget(
+        self.target = target = RunTarget(
             model_name=spec.model.name,
             experiment=spec.mlflow.experiment_name,
             tracking_uri=resolve_tracking_uri(spec.mlflow.tracking_uri, cwd),
@@ -163,8 +164,7 @@ class ExportTracking:
         if self.run is None:
             if self.error is not None:
                 raise type(self.error)(
-                    f"{self.error}. The verified export is kept at {result.export_dir}; log it later with "
-                    f"sigforge log {result.export_dir}"
+                    f"{self.error}. {kept_message(result.export_dir, self.target)}"  # type: ignore[arg-type]
                 )
             return
         try:

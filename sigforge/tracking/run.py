@@ -58,6 +58,17 @@ class RunTarget:
 REFUSAL_ARTIFACT = "contract_diff.md"
 
 
+def kept_message(export_dir: Path, target: RunTarget) -> str:
+    """What to do about a verified export MLflow could not log: the ``sigforge log`` line that logs
+    it to the same store and experiment, shell-quoted, credentials left out (give them again)."""
+    import shlex
+
+    command = ["sigforge", "log", str(export_dir), "--tracking-uri", without_credentials(target.tracking_uri)]
+    if target.experiment != Path(export_dir).parent.name:
+        command += ["--experiment", target.experiment]
+    return f"The verified export is kept at {export_dir}; log it later with {shlex.join(command)}"
+
+
 def export_name(model: str, version: int | str) -> str:
     """The name of an export's run and LoggedModel in MLflow: ``<model>-v<version>``."""
     return f"{model}-v{version}"
@@ -240,8 +251,7 @@ class ExportRun:
             self.fail(err)
             raise TrackingError(
                 f"{self._where()} failed while logging run {self.run_id}: {type(err).__name__}: {one_line(err)}. "
-                f"The verified export is kept at {export.export_dir}; log it later with "
-                f"sigforge log {export.export_dir}"
+                + kept_message(export.export_dir, self.target)
             ) from err
 
     def _fail_logged_model(self) -> None:
