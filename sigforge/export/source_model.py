@@ -13,11 +13,12 @@ gives ``scores`` for classification, ``outputs`` for regression).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sigforge.errors import ExportError
+from sigforge.errors import ExportError, one_line
 from sigforge.rules import shape_text
 from sigforge.spec import ExportSpec
 
@@ -117,6 +118,26 @@ def links_out_of(source: Path) -> list[Path]:
     return found
 
 
+def _unloadable(source: Path, err: Exception) -> ExportError:
+    """Why a source cannot be loaded. Keras's safe mode (on, since a .keras file can carry code)
+    refuses Lambda layers and unregistered classes: that refusal is named, with its layer, and
+    what to do, rather than cut off mid-sentence."""
+    text = one_line(err)
+    if "safe_mode" in text or "unsafe_deserialization" in text:
+        layer = re.search(r"`(\w+)`", text)
+        what = f"its {layer.group(1)} layer" if layer else "part of it"
+        return ExportError(
+            f"model.source = '{source}': Keras's safe mode refuses {what} ({text.split('. ')[0]}). "
+            "sigforge loads sources with safe_mode=True, because a .keras file can carry code: replace "
+            "Lambda layers with layer classes registered with keras.saving.register_keras_serializable, "
+            "or export the model as a SavedModel (model.export(dir)) and give that directory."
+        )
+    return ExportError(
+        f"model.source = '{source}' cannot be loaded: {type(err).__name__}: {text[:300]}. "
+        "Give a model saved with model.save('x.keras') or a SavedModel directory."
+    )
+
+
 def load_source(spec: ExportSpec) -> SourceModel:
     """Load ``spec.model.source`` and check its inputs against the config (before any write)."""
     source = spec.model.source
@@ -138,10 +159,7 @@ def load_source(spec: ExportSpec) -> SourceModel:
     except ExportError:
         raise
     except Exception as err:
-        raise ExportError(
-            f"model.source = '{source}' cannot be loaded: {type(err).__name__}: {str(err).strip()[:300]}. "
-            "Give a model saved with model.save('x.keras') or a SavedModel directory."
-        ) from err
+        raise _unloadable(source, err) from err
     model_inputs, _ = by_position(
         {
             t.name.split(":")[0]: (keras.backend.standardize_dtype(t.dtype), tuple(t.shape))

@@ -184,3 +184,24 @@ def test_team_hyperparameters_and_a_command_line_input_compose_and_export(compos
     assert result.summary["signatures"]["serving_default"]["inputs"] == {
         "features": {"dtype": "float32", "shape": [None, 8]}
     }
+
+
+def test_a_keras_source_refused_by_safe_mode_names_the_layer_and_safe_mode(compose, plugins, tmp_path):
+    from sigforge.config.validate import build_spec
+    from sigforge.errors import ExportError
+    from sigforge.pipeline import run_export
+
+    image = keras.Input((28, 28, 1), name="image")
+    doubled = keras.layers.Lambda(lambda x: x * 2)(image)
+    model = keras.Model(image, keras.layers.Dense(10)(keras.layers.Flatten()(doubled)))
+    model.save(tmp_path / "lambda.keras")
+    cfg = compose(
+        "+experiment=image_classifier",
+        f"export.base_dir={tmp_path}",
+        f"model.source={tmp_path / 'lambda.keras'}",
+    )
+    with pytest.raises(ExportError) as refused:
+        run_export(build_spec(cfg, plugins), plugins)
+    message = str(refused.value)
+    assert "Keras's safe mode refuses its Lambda layer" in message and "safe_mode=True" in message
+    assert "\n" not in message

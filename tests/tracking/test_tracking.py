@@ -537,7 +537,9 @@ def test_unreachable_server_keeps_the_export_and_says_how_to_log_it(run_cli, tmp
     assert done.returncode == 4, done.stderr
     export_dir = tmp_path / "outputs" / "exports" / "image_classifier" / "1"
     assert (export_dir / "saved_model.pb").is_file()
-    assert f"log it later with sigforge log {export_dir} --tracking-uri {uri}" in done.stderr  # the same store
+    assert (
+        f"log it later with sigforge log {export_dir} --tracking-uri {uri}" in done.stderr
+    )  # the same store
 
 
 def test_secret_looking_values_are_redacted():
