@@ -160,6 +160,7 @@ def key_problem(key: object, where: str, *, argument: bool = False) -> str | Non
 
 
 MAX_EXPERIMENT_NAME_LENGTH = 500  # mlflow.utils.validation
+MAX_NAME_BYTES = 255  # a directory name on Linux filesystems (NAME_MAX)
 MAX_VERSION = 2**63 - 1  # TF Serving's version numbers are int64
 MAX_EXAMPLE_BYTES = 2**30  # one example of one input; verification allocates a few of them
 TRACKING_SCHEMES = (
@@ -178,6 +179,8 @@ TRACKING_SCHEMES = (
 def tracking_uri_problem(uri: Any, key: str) -> str | None:
     """Why ``uri`` cannot be an MLflow tracking URI, or None. Checked before the export, so a typo
     never surfaces after a version is published."""
+    if isinstance(uri, str) and (uri in ("databricks", "databricks-uc") or uri.startswith("databricks://")):
+        return None  # MLflow's own forms: "databricks", "databricks://<profile>"
     scheme, sep, rest = str(uri).partition("://") if isinstance(uri, str) else ("", "", "")
     scheme = scheme.split("+", 1)[0]  # postgresql+psycopg2://
     example = "http://127.0.0.1:5000 or sqlite:///outputs/mlflow.db"

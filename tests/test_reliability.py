@@ -56,6 +56,7 @@ CATALOG = [
     ),
     ("key-digit", [IMAGE, "inputs.image.key=1st"], "TensorFlow would store it as 'arg_1st'"),
     ("key-reserved", [IMAGE, "inputs.image.key=self"], "inputs.image.key = 'self' is reserved"),
+    ("name-too-long", [IMAGE, "model.name=" + "m" * 300], "model.name is 300 bytes long"),
     (
         "interpolation-missing",
         [IMAGE, "model.name=${nope}"],

@@ -11,7 +11,7 @@ from typing import Any
 
 from sigforge.errors import Problems
 from sigforge.plugins.manager import Plugins
-from sigforge.rules import MODEL_NAME_PATTERN, TASKS, serving_version
+from sigforge.rules import MAX_NAME_BYTES, MODEL_NAME_PATTERN, TASKS, serving_version
 from sigforge.spec import ModelSpec
 
 # The model settings sigforge reads itself; every other key of the group is a hyperparameter that
@@ -65,6 +65,11 @@ def _builder(architecture: Any, plugins: Plugins, problems: Problems) -> Any:
 
 def _check_name(name: str, problems: Problems) -> None:
     """A model name is a directory under export.base_dir that TF Serving must not take for a version."""
+    problems.check(
+        len(name.encode()) <= MAX_NAME_BYTES,
+        f"model.name is {len(name.encode())} bytes long; it names a directory, and filesystems take at most "
+        f"{MAX_NAME_BYTES}: shorten it.",
+    )
     problems.check(
         serving_version(name) is None,
         f"model.name = {name!r} reads as a number: TF Serving would take its directory for a version, so a "

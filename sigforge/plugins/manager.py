@@ -211,9 +211,14 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str, where: str) -
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as err:
         raise PluginError(
-            f"plugin '{name}' ({where}) does not fit sigforge's hooks: {err}. Name the hook's arguments "
+            f"plugin '{name}' ({where}) does not fit sigforge's hooks: {_joined(err)}. Name the hook's arguments "
             "as sigforge/hookspecs.py does, e.g. def register_models(register)."
         ) from err
+
+
+def _joined(err: BaseException) -> str:
+    """pluggy's validation message spans lines (plugin, hookimpl, the arguments at fault): one line."""
+    return "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
 
 
 def _load(target: str, where: str) -> ModuleType | object:
@@ -236,7 +241,7 @@ def _check_hook_names(pm: pluggy.PluginManager) -> None:
         pm.check_pending()
     except pluggy.PluginValidationError as err:
         raise PluginError(
-            f"plugin '{pm.get_name(err.plugin)}' implements a hook sigforge does not define: {err}; "
+            f"plugin '{pm.get_name(err.plugin)}' implements a hook sigforge does not define: {_joined(err)}; "
             "see sigforge/hookspecs.py for the hook names."
         ) from err
 

@@ -523,8 +523,11 @@ def test_a_hookimpl_with_wrong_argument_names_is_named(tmp_path, monkeypatch):
         "from sigforge import hookimpl\n\n@hookimpl\ndef register_models(registry):\n    pass\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(PluginError, match=r"plugin 'team_bad_args' \(plugins.modules\[0\].*does not fit"):
+    with pytest.raises(
+        PluginError, match=r"plugin 'team_bad_args' \(plugins.modules\[0\].*does not fit"
+    ) as err:
         make_plugin_manager(["team_bad_args"], entry_points=False)
+    assert "\n" not in str(err.value) and "registry" in str(err.value)  # one line, naming the argument
 
 
 def test_a_hook_that_calls_sys_exit_is_a_failing_plugin(compose):

@@ -509,7 +509,7 @@ def test_two_exports_registering_one_name_with_clashing_contracts_publish_only_t
             f"model.name={name}",
             f"naming={policy}",
             "mlflow.registered_model_name=digits",
-        )  # fmt: skip
+        )
         for name, policy in (("a", "identity"), ("b", "prefixed"))
     }
     codes = {}
