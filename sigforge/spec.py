@@ -142,6 +142,7 @@ class ExportSpec:
     warmup: bool
     allow_breaking: bool
     publish_identical: bool = False
+    targets: tuple[str, ...] = ()  # export.targets: runtimes verification converts to and runs
 
     @cached_property
     def input(self) -> Mapping[str, InputSpec]:

@@ -73,6 +73,9 @@ class ExportConf:
     # false: an export byte-identical to the newest version (graph, variables, assets) publishes
     # nothing and says which version it equals; TF Serving would roll an identical copy out as new
     publish_identical: bool = False
+    # runtimes besides TF Serving that verification also converts the export to and runs, comparing
+    # answers (a signature they cannot run is refused): tflite. [] = only report (other_runtimes).
+    targets: list[str] = field(default_factory=list)
 
 
 @dataclass

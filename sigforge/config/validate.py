@@ -26,7 +26,7 @@ from sigforge.config.schema import with_defaults
 from sigforge.config.signatures import signature_specs
 from sigforge.errors import ConfigError, Problems
 from sigforge.plugins.manager import Plugins
-from sigforge.rules import MAX_EXPERIMENT_NAME_LENGTH, MAX_VERSION, tracking_uri_problem
+from sigforge.rules import MAX_EXPERIMENT_NAME_LENGTH, MAX_VERSION, VERIFIED_TARGETS, tracking_uri_problem
 from sigforge.spec import ExportSpec, MlflowSpec
 
 
@@ -51,6 +51,7 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
         "versions as int64), or null for the next free version.",
     )
     mlflow = _mlflow(cfg["mlflow"], model.name, problems)
+    targets = _targets(export["targets"], problems)
     if problems:
         raise ConfigError(problems)
 
@@ -71,8 +72,22 @@ def build_spec(cfg: Mapping[str, Any], plugins: Plugins, *, cwd: Path | None = N
         warmup=export["warmup"],
         allow_breaking=export["allow_breaking"],
         publish_identical=export["publish_identical"],
+        targets=targets,
         mlflow=mlflow,
     )
+
+
+def _targets(listed: Any, problems: Problems) -> tuple[str, ...]:
+    """``export.targets``: runtimes verification also converts the export to and runs."""
+    targets = [str(t) for t in (listed or [])]
+    for i, target in enumerate(targets):
+        problems.check(
+            target in VERIFIED_TARGETS,
+            f"export.targets[{i}] = {target!r} is not a runtime sigforge converts to and checks; it can: "
+            f"{', '.join(VERIFIED_TARGETS)}. (Whether ONNX Runtime and TF.js can run each signature is "
+            "reported in the summary's other_runtimes either way.)",
+        )
+    return tuple(dict.fromkeys(targets))
 
 
 SWEEP_EXPERIMENT_ENV = "SIGFORGE_SWEEP_EXPERIMENT"  # set by the sweep's parent run for its jobs

@@ -34,7 +34,7 @@ from sigforge.errors import VerificationError
 from sigforge.report.requests import is_binary
 from sigforge.spec import ExportSpec, SignatureSpec
 from sigforge.verify.inputs import SMOKE_BATCH, Reference
-from sigforge.verify.portability import runtime_blockers
+from sigforge.verify.portability import runtime_blockers, tflite_problems
 
 LOAD_BESIDE_BYTES = 64 * 2**20  # up to this much in variables, the two loaders always run side by side
 LOAD_BESIDE_HEADROOM = 4  # above it, side by side only while available memory holds this many copies
@@ -141,6 +141,13 @@ def verify(
         "(restore op, init op, tensors by name), with outputs equal to the in-memory model's"
         + (", on the requests read back from assets.extra/tf_serving_warmup_requests" if spec.warmup else "")
     )
+    if problems:
+        raise VerificationError(problems, report)
+    if "tflite" in spec.targets:
+        problems += tflite_problems(path, report.runtime_blockers, references)
+        report.checks.append(
+            "every signature converts to TFLite and answers there as in TensorFlow (export.targets)"
+        )
     report.seconds = time.perf_counter() - start
     if problems:
         raise VerificationError(problems, report)

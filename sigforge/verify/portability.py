@@ -78,3 +78,43 @@ def runtime_blockers(export_dir: Path) -> dict[str, list[str]]:
         for name, ops in signature_ops(export_dir).items()
         if not name.startswith("__saved_model")  # the init op's entry, not a serving signature
     }
+
+
+def tflite_problems(
+    export_dir: Path,
+    blockers: Mapping[str, list[str]],
+    references: Mapping[str, Any],
+) -> list[str]:
+    """``export.targets=[tflite]``: every signature converted with TensorFlow's TFLite converter
+    (builtin ops, its default) and run in its interpreter on the inputs verification sent; each
+    must answer like the in-memory model. A signature with in-graph string ops is refused naming
+    them, before the converter is asked."""
+    import numpy as np
+    import tensorflow as tf
+
+    problems = []
+    for name, reference in references.items():
+        if blockers.get(name):
+            problems.append(
+                f"export.targets includes tflite, but signatures.{name} runs in-graph string ops TFLite "
+                f"lacks ({', '.join(blockers[name])}); take tflite out of export.targets, or move that "
+                "preprocessing out of the serving graph."
+            )
+            continue
+        try:
+            converter = tf.lite.TFLiteConverter.from_saved_model(str(export_dir), signature_keys=[name])
+            runner = tf.lite.Interpreter(model_content=converter.convert()).get_signature_runner(name)
+            answered = runner(**{k: v.numpy() for k, v in reference.inputs.items()})
+        except Exception as err:  # the converter's and interpreter's own errors have no public types
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            problems.append(f"signatures.{name}: TFLite cannot convert or run it: {first[:300]}")
+            continue
+        for key, expected in reference.outputs.items():
+            got = np.asarray(answered.get(key))
+            if got.shape != np.shape(expected) or (
+                got.dtype.kind in "fc" and not np.allclose(got, expected, rtol=1e-4, atol=1e-5)
+            ):
+                problems.append(
+                    f"signatures.{name}: TFLite answers output '{key}' differently from the model"
+                )
+    return problems

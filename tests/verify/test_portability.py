@@ -39,3 +39,22 @@ def test_the_summary_says_which_signatures_tflite_runs_and_names_what_stops_it(e
         expected = loaded.signatures[signature](**{k: tf.constant(v) for k, v in feeds.items()})
         for key, value in expected.items():
             np.testing.assert_allclose(answered[key], value.numpy(), rtol=1e-4, atol=1e-5, err_msg=signature)
+
+
+def test_export_targets_tflite_verifies_the_conversion(export):
+    result = export("multi_input", "export.targets=[tflite]", "model.name=multi_input_tflite")
+    assert any("converts to TFLite" in check for check in result.report.checks)
+
+
+def test_export_targets_tflite_refuses_a_signature_tflite_cannot_run(compose, plugins, tmp_path):
+    from sigforge.config.validate import build_spec
+    from sigforge.errors import VerificationError
+    from sigforge.pipeline import run_export
+
+    cfg = compose("+experiment=tf_example", f"export.base_dir={tmp_path}", "export.targets=[tflite]")
+    with pytest.raises(
+        VerificationError,
+        match=r"signatures.serving_default runs in-graph string ops TFLite lacks \(ParseExampleV2\)",
+    ):
+        run_export(build_spec(cfg, plugins), plugins)
+    assert not [p for p in (tmp_path / "tf_example").iterdir() if p.name.isdigit()]
