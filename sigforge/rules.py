@@ -87,7 +87,7 @@ METHOD_NAMES: Mapping[str, str] = MappingProxyType(
 # in-graph string processing (TFLite needs its TF Select ops for these, tf2onnx's ONNX Runtime its
 # extensions, TF.js has no kernel). A signature whose graph holds one of them serves in TF Serving only.
 OTHER_RUNTIMES = ("TFLite", "ONNX Runtime (tf2onnx)", "TF.js")
-VERIFIED_TARGETS = ("tflite",)  # export.targets: runtimes verification converts to and runs itself
+VERIFIED_TARGETS = ("tflite", "onnx")  # export.targets: runtimes verification converts to and runs itself
 STRING_OPS = frozenset(
     {
         "AsString", "DecodeBase64", "DecodeBmp", "DecodeCSV", "DecodeGif", "DecodeImage", "DecodeJSONExample",

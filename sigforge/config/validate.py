@@ -84,7 +84,7 @@ def _targets(listed: Any, problems: Problems) -> tuple[str, ...]:
         problems.check(
             target in VERIFIED_TARGETS,
             f"export.targets[{i}] = {target!r} is not a runtime sigforge converts to and checks; it can: "
-            f"{', '.join(VERIFIED_TARGETS)}. (Whether ONNX Runtime and TF.js can run each signature is "
+            f"{', '.join(VERIFIED_TARGETS)}. (Whether TF.js can run each signature is "
             "reported in the summary's other_runtimes either way.)",
         )
     return tuple(dict.fromkeys(targets))

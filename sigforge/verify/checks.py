@@ -34,7 +34,7 @@ from sigforge.errors import VerificationError
 from sigforge.report.requests import is_binary
 from sigforge.spec import ExportSpec, SignatureSpec
 from sigforge.verify.inputs import SMOKE_BATCH, Reference
-from sigforge.verify.portability import runtime_blockers, tflite_problems
+from sigforge.verify.portability import onnx_problems, runtime_blockers, tflite_problems
 
 LOAD_BESIDE_BYTES = 64 * 2**20  # up to this much in variables, the two loaders always run side by side
 LOAD_BESIDE_HEADROOM = 4  # above it, side by side only while available memory holds this many copies
@@ -77,6 +77,22 @@ class VerificationReport:
             if keys:
                 found[signature] = sorted(keys)
         return found
+
+
+def _other_runtimes(
+    path: Path, spec: ExportSpec, report: VerificationReport, references: Mapping[str, Reference]
+) -> list[str]:
+    """``export.targets``: the runtimes besides TensorFlow that each signature must also answer in."""
+    checks = {
+        "tflite": (tflite_problems, "TFLite"),
+        "onnx": (onnx_problems, "ONNX Runtime (through tf2onnx)"),
+    }
+    problems = []
+    for target in spec.targets:
+        check, runtime = checks[target]
+        problems += check(path, report.runtime_blockers, references)
+        report.checks.append(f"every signature converts to {runtime} and answers there as in TensorFlow")
+    return problems
 
 
 def _both_loaders(
@@ -143,11 +159,7 @@ def verify(
     )
     if problems:
         raise VerificationError(problems, report)
-    if "tflite" in spec.targets:
-        problems += tflite_problems(path, report.runtime_blockers, references)
-        report.checks.append(
-            "every signature converts to TFLite and answers there as in TensorFlow (export.targets)"
-        )
+    problems += _other_runtimes(path, spec, report, references)
     report.seconds = time.perf_counter() - start
     if problems:
         raise VerificationError(problems, report)

@@ -118,3 +118,62 @@ def tflite_problems(
                     f"signatures.{name}: TFLite answers output '{key}' differently from the model"
                 )
     return problems
+
+
+def onnx_problems(
+    export_dir: Path,
+    blockers: Mapping[str, list[str]],
+    references: Mapping[str, Any],
+) -> list[str]:
+    """``export.targets=[onnx]``: every signature converted by tf2onnx (its command line, the
+    public interface) and run in ONNX Runtime on the inputs verification sent; each must answer
+    like the in-memory model. Needs ``pip install 'sigforge[onnx]'``."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    import numpy as np
+
+    missing = [m for m in ("tf2onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+    if missing:
+        return [
+            f"export.targets includes onnx, but {' and '.join(missing)} is not installed: "
+            "pip install 'sigforge[onnx]' (tf2onnx, onnxruntime), or take onnx out of export.targets."
+        ]
+    import onnxruntime
+
+    problems = []
+    for name, reference in references.items():
+        if blockers.get(name):
+            problems.append(
+                f"export.targets includes onnx, but signatures.{name} runs in-graph string ops ONNX Runtime "
+                f"lacks ({', '.join(blockers[name])}); take onnx out of export.targets, or move that "
+                "preprocessing out of the serving graph."
+            )
+            continue
+        with tempfile.TemporaryDirectory(prefix="sigforge-onnx-") as tmp:
+            model = Path(tmp) / f"{name}.onnx"
+            command = [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(export_dir)]
+            command += ["--tag", "serve", "--signature_def", name, "--output", str(model)]
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+            done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, check=False)
+            if done.returncode != 0 or not model.is_file():
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                problems.append(f"signatures.{name}: tf2onnx cannot convert it: {last[:300]}")
+                continue
+            session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+            feeds = {i.name: reference.inputs[i.name].numpy() for i in session.get_inputs()}
+            answered = dict(
+                zip([o.name for o in session.get_outputs()], session.run(None, feeds), strict=True)
+            )
+        for key, expected in reference.outputs.items():
+            got = np.asarray(answered.get(key))
+            if got.shape != np.shape(expected) or (
+                got.dtype.kind in "fc" and not np.allclose(got, expected, rtol=1e-4, atol=1e-5)
+            ):
+                problems.append(
+                    f"signatures.{name}: ONNX Runtime answers output '{key}' differently from the model"
+                )
+    return problems

@@ -58,3 +58,10 @@ def test_export_targets_tflite_refuses_a_signature_tflite_cannot_run(compose, pl
     ):
         run_export(build_spec(cfg, plugins), plugins)
     assert not [p for p in (tmp_path / "tf_example").iterdir() if p.name.isdigit()]
+
+
+def test_export_targets_onnx_verifies_the_conversion_in_onnx_runtime(export):
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    result = export("variable_length", "export.targets=[onnx]", "model.name=variable_length_onnx")
+    assert any("ONNX Runtime" in check for check in result.report.checks)
