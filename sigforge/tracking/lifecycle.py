@@ -153,7 +153,10 @@ class ExportTracking:
         """A contract refusal's evidence, with the run named for the version it would have been."""
         if not isinstance(error, ContractRefused):
             return None
-        served = served_versions(self.spec.base_dir / self.spec.model.name)
+        try:
+            served = served_versions(self.spec.base_dir / self.spec.model.name)
+        except OSError:  # an unreadable model directory: the run still keeps the diff
+            served = {}
         candidate = self.spec.version or max(served, default=0) + 1
         return Refusal(export_name(self.spec.model.name, candidate), str(error), error.diff)
 
