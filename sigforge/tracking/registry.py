@@ -38,7 +38,17 @@ def check_registration(
     if not versions:
         return f"the first version of registered model `{name}`"
     latest = max(versions, key=lambda v: int(v.version))
-    previous = load_contract(f"models:/{name}/{latest.version}", tracking_uri)
+    try:
+        previous = load_contract(f"models:/{name}/{latest.version}", tracking_uri)
+    except Exception as err:  # a version sigforge did not make: no tfmodel/saved_model.pb to compare
+        if allow_breaking:
+            return f"not compared with version {latest.version}, which holds no SavedModel sigforge can read"
+        raise RegistrationRefused(
+            f"mlflow.registered_model_name = '{name}': its latest version, {latest.version}, holds no "
+            f"SavedModel sigforge can read ({type(err).__name__}: {one_line(err)}), so this contract cannot be "
+            "checked against its clients'. Register under another name, or set mlflow.allow_breaking=true "
+            "to register without the check."
+        ) from err
     changes = compare_contracts(previous, contract)
     breaking = breaking_changes(previous, contract)
     if breaking and not allow_breaking:

@@ -581,3 +581,25 @@ def test_diff_finds_a_runs_model_whatever_its_name(run_cli, tmp_path):
         done = run_cli("diff", uri, published)
         assert done.returncode == 0, done.stderr
         assert "no differences" in done.stdout
+
+
+def test_a_registered_model_sigforge_did_not_make_is_named_not_a_traceback(run_cli, tmp_path):
+    import mlflow
+
+    (tmp_path / "outputs").mkdir()
+    uri = sqlite_uri(tmp_path)
+    client = client_for(uri)
+    client.create_registered_model("foreign")
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run() as run:
+        mlflow.log_text("not a model", "notes/readme.txt")
+    client.create_model_version("foreign", source=f"runs:/{run.info.run_id}/notes", run_id=run.info.run_id)
+    refused = run_cli("experiment=image_classifier", "mlflow.registered_model_name=foreign")
+    assert refused.returncode == 5 and "Traceback" not in refused.stderr
+    assert "its latest version, 1, holds no SavedModel sigforge can read" in refused.stderr
+    assert not list((tmp_path / "outputs" / "exports" / "image_classifier").glob("[0-9]*"))
+    allowed = run_cli(
+        "experiment=image_classifier", "mlflow.registered_model_name=foreign", "mlflow.allow_breaking=true"
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert "not compared with version 1" in client.get_model_version("foreign", "2").description
