@@ -451,31 +451,54 @@ def test_exports_are_never_world_writable_even_under_umask_000(tmp_path):
     assert world_writable == []
 
 
-def test_secrets_in_the_config_do_not_reach_mlflow(tmp_path, mlflow_server):
+def _everything_mlflow_holds(client, experiment: str, dst: Path) -> str:
+    """Params, tags and every artifact of every run, LoggedModel and registered version, as text."""
+    found = client.get_experiment_by_name(experiment)
+    text = []
+    for run in client.search_runs([found.experiment_id]):
+        text += [repr(run.data.params), repr(run.data.tags)]
+        local = Path(client.download_artifacts(run.info.run_id, "", str(dst / run.info.run_id)))
+        text += [f.read_bytes().decode("utf-8", "replace") for f in local.rglob("*") if f.is_file()]
+    for model in client.search_logged_models(experiment_ids=[found.experiment_id]):
+        text += [repr(model.params), repr(model.tags)]
+    for version in client.search_model_versions():
+        text += [version.description or "", repr(version.tags)]
+    return "\n".join(text)
+
+
+def test_secrets_reach_neither_mlflow_nor_the_console_by_any_route(tmp_path, mlflow_server):
+    """Secrets planted through each route a user has: the tracking URI's user info, a secret-looking
+    nested parameter, a value taken from the environment under an innocent name, and the override
+    line. Everything MLflow holds afterwards (runs, artifacts, LoggedModels, registry) and
+    everything printed is searched for them."""
     from mlflow.tracking import MlflowClient
 
     host = mlflow_server.split("://", 1)[1]
+    secrets = {"uri": "hunter2", "param": "tok-4242", "env": "env-secret-value"}
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "sigforge",
-            IMAGE,
-            f"mlflow.tracking_uri=http://alice:hunter2@{host}",
+            sys.executable, "-m", "sigforge", IMAGE,
+            f"mlflow.tracking_uri=http://alice:{secrets['uri']}@{host}",
             "mlflow.experiment_name=secrets",
+            "mlflow.registered_model_name=secret_model",
+            f"+model.params.api_token={secrets['param']}",
+            "+model.params.note=${oc.env:SIGFORGE_TEST_SECRET}",
         ],
         cwd=tmp_path,
-        env={**os.environ, **QUIET_TF, "SIGFORGE_TEST_SECRET": "env-secret-value"},
+        env={**os.environ, **QUIET_TF, "SIGFORGE_TEST_SECRET": secrets["env"]},
         capture_output=True,
         text=True,
-    )
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     client = MlflowClient(mlflow_server)
     run = client.search_runs([client.get_experiment_by_name("secrets").experiment_id])[0]
     assert run.data.params["mlflow.tracking_uri"] == "***"
-    config = Path(client.download_artifacts(run.info.run_id, "config.yaml", str(tmp_path))).read_text()
-    everything = config + repr(run.data.params) + repr(run.data.tags)
-    assert "hunter2" not in everything and "env-secret-value" not in everything
+    assert run.data.params["model.params.note"] == "***"  # from the environment: never logged
+    everything = (
+        _everything_mlflow_holds(client, "secrets", tmp_path / "held") + result.stdout + result.stderr
+    )
+    for route, secret in secrets.items():
+        assert secret not in everything, route
 
 
 def test_unreadable_files_are_refused_naming_them(run_cli, tmp_path):

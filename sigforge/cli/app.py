@@ -91,6 +91,10 @@ def export_from_config(
 
     progress = Progress()
     container = resolved(cfg)
+    from sigforge.tracking.params import without_environment
+
+    # What MLflow logs: the config without values taken from the environment (tokens, whatever the key).
+    logged = without_environment(container, OmegaConf.to_container(cfg, resolve=False))
     spec, plugins = pipeline.prepare(container, cwd=cwd)
     if spec.dry_run:
         print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
@@ -101,7 +105,7 @@ def export_from_config(
         result = pipeline.export_spec(
             spec,
             plugins,
-            container,
+            logged,
             cwd=cwd,
             summary_dir=output_dir,
             overrides=overrides,

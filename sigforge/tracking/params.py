@@ -42,6 +42,22 @@ def looks_secret(key: str, value: str) -> bool:
     return "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]
 
 
+ENV_INTERPOLATION = "${oc.env:"
+
+
+def without_environment(resolved: Any, raw: Any) -> Any:
+    """``resolved`` with every value that ``raw`` (the same config before resolution) takes from
+    the environment (``${oc.env:VAR}``) replaced by ``***``: environment variables carry tokens,
+    whatever the key is called, and are never logged."""
+    if isinstance(raw, str):
+        return REDACTED if ENV_INTERPOLATION in raw else resolved
+    if isinstance(raw, Mapping) and isinstance(resolved, Mapping):
+        return {k: without_environment(v, raw.get(k)) for k, v in resolved.items()}
+    if isinstance(raw, list) and isinstance(resolved, list) and len(raw) == len(resolved):
+        return [without_environment(v, r) for v, r in zip(resolved, raw, strict=True)]
+    return resolved
+
+
 def redact(params: Mapping[str, str]) -> dict[str, str]:
     return {k: (REDACTED if looks_secret(k, v) else v) for k, v in params.items()}
 
