@@ -80,6 +80,25 @@ def runtime_blockers(export_dir: Path) -> dict[str, list[str]]:
     }
 
 
+def _differing_outputs(
+    runtime: str, signature: str, answered: Mapping[str, Any], expected: Mapping[str, Any]
+) -> list[str]:
+    """One problem per output another runtime answers differently from the in-memory model: another
+    shape, or (numeric outputs) values beyond the tolerance verification uses."""
+    import numpy as np
+
+    problems = []
+    for key, want in expected.items():
+        got = np.asarray(answered.get(key))
+        if got.shape != np.shape(want) or (
+            got.dtype.kind in "fc" and not np.allclose(got, want, rtol=1e-4, atol=1e-5)
+        ):
+            problems.append(
+                f"signatures.{signature}: {runtime} answers output '{key}' differently from the model"
+            )
+    return problems
+
+
 def tflite_problems(
     export_dir: Path,
     blockers: Mapping[str, list[str]],
@@ -89,7 +108,6 @@ def tflite_problems(
     (builtin ops, its default) and run in its interpreter on the inputs verification sent; each
     must answer like the in-memory model. A signature with in-graph string ops is refused naming
     them, before the converter is asked."""
-    import numpy as np
     import tensorflow as tf
 
     problems = []
@@ -109,14 +127,7 @@ def tflite_problems(
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             problems.append(f"signatures.{name}: TFLite cannot convert or run it: {first[:300]}")
             continue
-        for key, expected in reference.outputs.items():
-            got = np.asarray(answered.get(key))
-            if got.shape != np.shape(expected) or (
-                got.dtype.kind in "fc" and not np.allclose(got, expected, rtol=1e-4, atol=1e-5)
-            ):
-                problems.append(
-                    f"signatures.{name}: TFLite answers output '{key}' differently from the model"
-                )
+        problems += _differing_outputs("TFLite", name, answered, reference.outputs)
     return problems
 
 
@@ -133,8 +144,6 @@ def onnx_problems(
     import subprocess
     import sys
     import tempfile
-
-    import numpy as np
 
     missing = [m for m in ("tf2onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
     if missing:
@@ -168,12 +177,5 @@ def onnx_problems(
             answered = dict(
                 zip([o.name for o in session.get_outputs()], session.run(None, feeds), strict=True)
             )
-        for key, expected in reference.outputs.items():
-            got = np.asarray(answered.get(key))
-            if got.shape != np.shape(expected) or (
-                got.dtype.kind in "fc" and not np.allclose(got, expected, rtol=1e-4, atol=1e-5)
-            ):
-                problems.append(
-                    f"signatures.{name}: ONNX Runtime answers output '{key}' differently from the model"
-                )
+        problems += _differing_outputs("ONNX Runtime", name, answered, reference.outputs)
     return problems
