@@ -50,8 +50,10 @@ class ExportResult:
     published: bool = True  # False: the newest version already served this byte for byte
 
 
-def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
-    """The contract an export would write, from the spec alone (no TensorFlow)."""
+def dry_run_contract(spec: ExportSpec, cwd: Path | None = None) -> dict[str, Any]:
+    """The contract an export would write, from the spec alone (no TensorFlow), and how it compares
+    with the newest version on disk and, with ``mlflow.registered_model_name``, with the
+    registry's latest version (which imports MLflow, read only)."""
     summary = build_summary(
         contract_to_dict(expected_contract(spec)),
         model=spec.model.name,
@@ -61,6 +63,18 @@ def dry_run_contract(spec: ExportSpec) -> dict[str, Any]:
     model_dir = spec.base_dir / spec.model.name
     summary["compatibility"] = verdict(model_dir, contract_to_dict(known_contract(spec)))
     summary["compatibility"]["allowed"] = not summary["compatibility"]["breaking"] or spec.allow_breaking
+    if spec.mlflow.enabled and spec.mlflow.registered_model_name:
+        from sigforge.tracking.registry import registry_verdict
+        from sigforge.tracking.store import resolve_tracking_uri
+
+        uri = resolve_tracking_uri(spec.mlflow.tracking_uri, Path(cwd or Path.cwd()), create=False)
+        summary["registry"] = registry_verdict(
+            uri,
+            spec.mlflow.registered_model_name,
+            contract_to_dict(known_contract(spec)),
+            spec.mlflow.allow_breaking,
+            spec.mlflow.operation_timeout,
+        )
     for sig in spec.signatures:
         preprocessed = sorted(n for n in sig.inputs if spec.input[n].preprocess)
         if preprocessed:
@@ -95,18 +109,20 @@ def export_spec(
     overrides: Sequence[str] = (),
     progress: Progress | None = None,
     on_published: Callable[[ExportResult], None] | None = None,
+    interrupt: bool = False,
 ) -> ExportResult:
     """``run_export`` inside the export's MLflow run, which this function owns from start to end.
 
     The run starts first (before TensorFlow is imported), may refuse the version before it is
     published, and ends FINISHED, FAILED or KILLED. ``on_published(result)`` runs between
-    publishing and logging (the CLI prints the summary there)."""
+    publishing and logging (the CLI prints the summary there). ``interrupt``: the process ends
+    with this export (the CLI), so a registry refusal may stop it by signal mid-import."""
     from sigforge.tracking.lifecycle import ExportTracking
 
     progress = progress or Silent()
     tracking = ExportTracking(spec, config, Path(cwd or Path.cwd()))
     with tracking.owning():
-        tracking.start(overrides)
+        tracking.start(overrides, interrupt)
         result = run_export(
             spec,
             plugins,

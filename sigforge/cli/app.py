@@ -97,7 +97,7 @@ def export_from_config(
     logged = without_environment(container, OmegaConf.to_container(cfg, resolve=False))
     spec, plugins = pipeline.prepare(container, cwd=cwd)
     if spec.dry_run:
-        print(json.dumps(pipeline.dry_run_contract(spec), indent=2))
+        print(json.dumps(pipeline.dry_run_contract(spec, cwd), indent=2))
         return 0
     progress.done("compose", time.perf_counter() - _STARTED)
 
@@ -111,6 +111,7 @@ def export_from_config(
             overrides=overrides,
             progress=progress,
             on_published=_print_published,
+            interrupt=True,
         )
     uri = without_credentials(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
     if result.mlflow_run_id is not None and uri is not None:

@@ -130,12 +130,17 @@ def verdict(model_dir: Path, contract: Mapping[str, Any]) -> dict[str, Any]:
     if found is None:
         return {"against": None, "breaking": [], "changes": []}
     latest, previous = found
+    return comparison(str(latest), previous, contract)
+
+
+def comparison(against: str, previous: Mapping[str, Any], contract: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"against": against, "breaking": [...], "changes": [...]}``: ``contract`` against ``previous``."""
     changes = compare_contracts(previous, contract)
     as_dicts = [
         {"signature": c.signature, "change": c.what, "old": c.old, "new": c.new, "breaking": c.breaking}
         for c in changes
     ]
-    return {"against": str(latest), "breaking": [c for c in as_dicts if c["breaking"]], "changes": as_dicts}
+    return {"against": against, "breaking": [c for c in as_dicts if c["breaking"]], "changes": as_dicts}
 
 
 def guard_version(model_dir: Path, contract: Mapping[str, Any], allow_breaking: bool) -> None:

@@ -10,13 +10,25 @@ run never stays RUNNING while one of the two lives.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingError, without_credentials
 from sigforge.tracking.lease import run_holding
 from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget, log_start
+
+
+class RefusedEarly(BaseException):
+    """SIGUSR1 from the helper: the registry refused the contract the config alone fixes, so the
+    export stops wherever it is (importing TensorFlow, building). ``early_refusal()`` says why."""
+
+
+def _refused_early(signum: int, frame: Any) -> None:
+    raise RefusedEarly
 
 
 class BackgroundExportRun:
@@ -32,6 +44,9 @@ class BackgroundExportRun:
         self._proc: Any = None
         self.operation_timeout: float = target.operation_timeout
         self._start_args: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        self._early = False  # a check_soon reply is on its way: it comes before any other reply
+        self._armed = False  # SIGUSR1 raises RefusedEarly
+        self._refusal: RegistrationRefused | None = None
 
     def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
         import multiprocessing
@@ -51,6 +66,38 @@ class BackgroundExportRun:
         )
         self._proc.start()
         child.close()
+
+    def check_soon(
+        self, name: str, contract: Mapping[str, Any], allow_breaking: bool, interrupt: bool
+    ) -> None:
+        """Have the helper check ``contract`` against the registry as soon as the run is started,
+        while this process imports TensorFlow and builds. With ``interrupt`` (a process that ends
+        with the export, i.e. the CLI, in its main thread) a refusal arrives as SIGUSR1 and stops
+        the export at once; otherwise it is raised by ``check_registration``, before publishing."""
+        notify = None
+        if interrupt and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGUSR1, _refused_early)
+            self._armed, notify = True, os.getpid()
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self._conn.send(("check", name, dict(contract), allow_breaking, notify))
+            self._early = True
+
+    def early_refusal(self) -> RegistrationRefused | None:
+        """The registry's refusal of the contract given to ``check_soon``, if it refused it."""
+        self._settle_early()
+        return self._refusal
+
+    def _settle_early(self) -> None:
+        """Read the reply to ``check_soon``, which precedes every other reply."""
+        if self._armed:  # from here on the reply is read, not signalled; a late SIGUSR1 is moot
+            signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+            self._armed = False
+        if not self._early or not self._wait_started():
+            return
+        reply = self._receive()
+        self._early = False
+        if reply[0] == "refused":
+            self._refusal = RegistrationRefused(reply[1], reply[2])
 
     def _wait_started(self) -> bool:
         if self.run_id is None and self._start_error is None:
@@ -103,6 +150,7 @@ class BackgroundExportRun:
             return ("dead", "the logging helper process exited unexpectedly")
 
     def _request(self, *message: Any) -> tuple[Any, ...]:
+        self._settle_early()
         try:
             self._conn.send(message)
         except (OSError, ValueError, AttributeError):  # BrokenPipeError: the helper was killed
@@ -143,7 +191,10 @@ class BackgroundExportRun:
     def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
         if not self._wait_started():
             return  # no run: the exporter reports the start error
-        reply = self._request("check", name, dict(contract), allow_breaking)
+        self._settle_early()
+        if self._refusal is not None:
+            raise self._refusal
+        reply = self._request("check", name, dict(contract), allow_breaking, None)
         if reply[0] == "dead":
             self._in_process().check_registration(name, contract, allow_breaking)
             return
@@ -173,6 +224,9 @@ class BackgroundExportRun:
         self._close()
 
     def _close(self) -> None:
+        if self._armed:
+            signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+            self._armed = False
         if self._proc is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()
@@ -184,8 +238,6 @@ class BackgroundExportRun:
 def _run_worker(
     conn: Any, inherited: Any, target: RunTarget, params: dict[str, str], tags: dict[str, str]
 ) -> None:
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the exporter says how it ended
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal hangs up the whole group too
@@ -202,10 +254,13 @@ def _run_worker(
         message = conn.recv()
         while message[0] == "check":  # the registry guard, before the version is published
             try:
-                run.check_registration(*message[1:])
+                run.check_registration(*message[1:4])
                 conn.send(("ok",))
             except RegistrationRefused as err:
                 conn.send(("refused", str(err), err.diff))
+                if message[4] is not None:  # the exporter asked to be stopped at once
+                    with contextlib.suppress(OSError):
+                        os.kill(message[4], signal.SIGUSR1)
             except TrackingError as err:
                 conn.send(("error", str(err)))
             message = conn.recv()

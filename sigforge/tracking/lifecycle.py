@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sigforge.contract.read import contract_to_dict, known_contract
 from sigforge.errors import (
     ContractRefused,
     RegistrationRefused,
@@ -24,7 +25,7 @@ from sigforge.errors import (
     TrackingError,
 )
 from sigforge.rules import served_versions
-from sigforge.tracking.background import BackgroundExportRun
+from sigforge.tracking.background import BackgroundExportRun, RefusedEarly
 from sigforge.tracking.bounded import BoundedExportRun
 from sigforge.tracking.lease import Lease, process_identity
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
@@ -96,13 +97,26 @@ class ExportTracking:
     def tracking_uri(self) -> str | None:
         return self.run.tracking_uri if self.run is not None else None
 
-    def start(self, overrides: Sequence[str] = ()) -> None:
-        """Start the run with the config as params; a config the store refuses raises at once."""
+    def start(self, overrides: Sequence[str] = (), interrupt: bool = False) -> None:
+        """Start the run with the config as params; a config the store refuses raises at once.
+
+        With ``mlflow.registered_model_name``, the registry judges what the config alone fixes of
+        the contract (``contract.read.known_contract``) as soon as the run is started: in the
+        helper while this process imports TensorFlow (``interrupt``: a refusal stops the export
+        wherever it is; see ``BackgroundExportRun.check_soon``), or here and now. Before publishing
+        it judges the written contract in full."""
         if self.run is None:
             return
         self.run.start(flatten(self.config), tags={"sigforge.overrides": redact_overrides(overrides)})
-        if not isinstance(self.run, BackgroundExportRun):  # in-process: the outcome is known now
-            self._settle_start()
+        name = self.spec.mlflow.registered_model_name
+        known = contract_to_dict(known_contract(self.spec)) if name else {}
+        if isinstance(self.run, BackgroundExportRun):
+            if name:
+                self.run.check_soon(name, known, self.spec.mlflow.allow_breaking, interrupt)
+            return
+        self._settle_start()  # in-process: the outcome is known now
+        if name and self.run is not None:
+            self._check_registration(name, known)
 
     def _settle_start(self) -> None:
         """A config error stops the export; any other start failure is reported after the export."""
@@ -121,17 +135,24 @@ class ExportTracking:
             return
         if self._registering is None:  # held until the version is registered, or the export fails
             self._registering = RegistrationLock(self.spec.base_dir, name)
+        self._check_registration(name, contract)
+
+    def _check_registration(self, name: str, contract: Mapping[str, Any]) -> None:
+        assert self.run is not None
         try:
             self.run.check_registration(name, contract, self.spec.mlflow.allow_breaking)
         except RegistrationRefused as refused:
-            raise RegistrationRefused(f"{refused} Nothing was published.", refused.diff) from refused
+            raise _nothing_published(refused) from refused
 
     @contextlib.contextmanager
     def owning(self) -> Iterator[None]:
         """The run's whole life: it is marked KILLED (SIGINT/SIGTERM) or FAILED (anything else) when
         the block raises, and the lease is given back when the block ends, however it ends."""
         try:
-            yield
+            try:
+                yield
+            except RefusedEarly:
+                raise self._early_refusal() from None
         except (KeyboardInterrupt, Terminated) as err:
             if self.run is not None and not self.ended:
                 # What the console says: KILLED, or the status the run had already ended with.
@@ -148,6 +169,13 @@ class ExportTracking:
                 self._registering.release()
             if self.lease is not None:
                 self.lease.release(remove=True)
+
+    def _early_refusal(self) -> BaseException:
+        """What the helper's SIGUSR1 (``RefusedEarly``) stands for: the registry's refusal."""
+        refused = self.run.early_refusal() if isinstance(self.run, BackgroundExportRun) else None
+        if refused is None:  # cannot happen: the helper signals only after sending a refusal
+            return TrackingError("the logging helper stopped the export without saying why")
+        return _nothing_published(refused)
 
     def _refusal(self, error: BaseException) -> Refusal | None:
         """A contract refusal's evidence, with the run named for the version it would have been."""
@@ -180,6 +208,10 @@ class ExportTracking:
         result.registered_version = logged.registered
         if logged.registered:
             log.info("registered %s (alias latest_export)", logged.registered)
+
+
+def _nothing_published(refused: RegistrationRefused) -> RegistrationRefused:
+    return RegistrationRefused(f"{refused} Nothing was published.", refused.diff)
 
 
 def logged_export(result: ExportResult, config: Mapping[str, Any], spec: ExportSpec) -> LoggedExport:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sigforge.errors import RegistrationRefused, TrackingError, one_line, without_credentials
@@ -24,9 +25,38 @@ def check_registration(
     """Raise RegistrationRefused when ``contract`` breaks the latest registered version of ``name``;
     otherwise say how it compares (the registered version's description carries this line).
 
-    Called before the version is published (and again when registering): a version the registry
-    refuses must not be the newest on disk either, or TF Serving would serve it."""
+    Called as soon as the run starts (with what the config alone fixes of the contract), before the
+    version is published and when registering: a version the registry refuses must not be the
+    newest on disk either, or TF Serving would serve it."""
     from sigforge.contract.compat import breaking_changes, compare_contracts, render, render_markdown
+
+    found = registered_contract(client, tracking_uri, name, allow_breaking)
+    if found is None:
+        return f"the first version of registered model `{name}`"
+    version, previous = found
+    if previous is None:
+        return f"not compared with version {version}, which holds no SavedModel sigforge can read"
+    changes = compare_contracts(previous, contract)
+    breaking = breaking_changes(previous, contract)
+    if breaking and not allow_breaking:
+        raise RegistrationRefused(
+            f"mlflow.registered_model_name = '{name}': this contract breaks version {version}'s "
+            f"clients, so it was not registered:\n{render(breaking)}"
+            "Keep the old keys, dtypes and shapes, or set mlflow.allow_breaking=true to register anyway.",
+            diff=f"Compared with registered model `{name}` version {version}:\n\n" + render_markdown(changes),
+        )
+    if breaking:
+        return f"breaks the clients of version {version} (registered with `mlflow.allow_breaking=true`)"
+    if changes:
+        return f"compatible with version {version} ({len(changes)} compatible changes)"
+    return f"the same contract as version {version}"
+
+
+def registered_contract(
+    client: Any, tracking_uri: str, name: str, allow_breaking: bool
+) -> tuple[str, dict[str, Any] | None] | None:
+    """The latest registered version of ``name`` and its contract (None: not one sigforge can read,
+    which only ``allow_breaking`` lets pass); None when nothing is registered under ``name``."""
     from sigforge.tracking.contract_source import load_contract
 
     try:
@@ -36,36 +66,53 @@ def check_registration(
             f"MLflow at {without_credentials(tracking_uri)} could not read registered model '{name}': {type(err).__name__}: {one_line(err)}"
         ) from err
     if not versions:
-        return f"the first version of registered model `{name}`"
+        return None
     latest = max(versions, key=lambda v: int(v.version))
     try:
-        previous = load_contract(f"models:/{name}/{latest.version}", tracking_uri)
+        return latest.version, load_contract(f"models:/{name}/{latest.version}", tracking_uri)
     except Exception as err:  # a version sigforge did not make: no tfmodel/saved_model.pb to compare
         if allow_breaking:
-            return f"not compared with version {latest.version}, which holds no SavedModel sigforge can read"
+            return latest.version, None
         raise RegistrationRefused(
             f"mlflow.registered_model_name = '{name}': its latest version, {latest.version}, holds no "
             f"SavedModel sigforge can read ({type(err).__name__}: {one_line(err)}), so this contract cannot be "
             "checked against its clients'. Register under another name, or set mlflow.allow_breaking=true "
             "to register without the check."
         ) from err
-    changes = compare_contracts(previous, contract)
-    breaking = breaking_changes(previous, contract)
-    if breaking and not allow_breaking:
-        raise RegistrationRefused(
-            f"mlflow.registered_model_name = '{name}': this contract breaks version {latest.version}'s "
-            f"clients, so it was not registered:\n{render(breaking)}"
-            "Keep the old keys, dtypes and shapes, or set mlflow.allow_breaking=true to register anyway.",
-            diff=f"Compared with registered model `{name}` version {latest.version}:\n\n"
-            + render_markdown(changes),
+
+
+def registry_verdict(
+    tracking_uri: str, name: str, contract: Mapping[str, Any], allow_breaking: bool, timeout: float
+) -> dict[str, Any]:
+    """How ``contract`` compares with the latest registered version of ``name``, as the dry run
+    reports it (the form of ``compat.verdict``, plus ``allowed``): read only, within ``timeout`` s."""
+    from mlflow.tracking import MlflowClient
+
+    from sigforge.contract.compat import comparison
+    from sigforge.tracking.bounded import bounded
+
+    verdict: dict[str, Any] = {"against": None, "breaking": [], "changes": []}
+    readable = True
+    store = tracking_uri.removeprefix("sqlite:///")
+    if store == tracking_uri or Path(store).is_file():  # no local store yet: nothing is registered
+        client = MlflowClient(tracking_uri=tracking_uri)
+        found = bounded(
+            timeout,
+            "reading the registry",
+            tracking_uri,
+            registered_contract,
+            client,
+            tracking_uri,
+            name,
+            True,
         )
-    if breaking:
-        return (
-            f"breaks the clients of version {latest.version} (registered with `mlflow.allow_breaking=true`)"
-        )
-    if changes:
-        return f"compatible with version {latest.version} ({len(changes)} compatible changes)"
-    return f"the same contract as version {latest.version}"
+        if found is not None and found[1] is not None:
+            verdict = comparison(f"models:/{name}/{found[0]}", found[1], contract)
+        elif found is not None:
+            verdict["against"] = f"models:/{name}/{found[0]} (holds no SavedModel sigforge can read)"
+            readable = False
+    allowed = (readable and not verdict["breaking"]) or allow_breaking
+    return {"registered_model_name": name, **verdict, "allowed": allowed}
 
 
 @dataclass(frozen=True)

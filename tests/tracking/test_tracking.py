@@ -476,8 +476,17 @@ def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_pa
     first = run_cli("experiment=image_classifier", "mlflow.registered_model_name=digits")
     assert first.returncode == 0, first.stderr
     clash = ("experiment=image_classifier", "model.name=digits_v2", "naming=prefixed")
+    dry = run_cli(*clash, "mlflow.registered_model_name=digits", "export.dry_run=true")
+    registry = json.loads(dry.stdout)["registry"]
+    assert registry["against"] == "models:/digits/1" and registry["allowed"] is False
+    assert [c["change"] for c in registry["breaking"]] == [
+        "input 'image' removed",
+        "input 'input_image' added",
+    ]
     refused = run_cli(*clash, "mlflow.registered_model_name=digits")
     assert refused.returncode == 5, refused.stderr
+    # The config alone shows the renamed key: the helper refuses it while TensorFlow is imported.
+    assert "stage verify" not in refused.stderr and "Nothing was published." in refused.stderr
     assert not (tmp_path / "outputs" / "exports" / "digits_v2" / "1").exists()
     assert "RUNNING" not in statuses(tmp_path)
     client = client_for(sqlite_uri(tmp_path))
@@ -497,6 +506,46 @@ def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_pa
         "breaks the clients of version 1 (registered with `mlflow.allow_breaking=true`)" in second.description
     )
     assert "| input | `input_image` | float32 | [None, 28, 28, 1] |" in second.description
+
+
+def test_an_export_logged_in_process_is_refused_by_the_registry_before_it_builds(tmp_path):
+    """A library caller who imported TensorFlow first logs in this process: the registry judges
+    what the config fixes as the run starts, so not one stage runs."""
+    script = (
+        "import tensorflow, contextlib\n"
+        "from sigforge.config.compose import compose\n"
+        "from sigforge.errors import RegistrationRefused\n"
+        "from sigforge.pipeline import export\n"
+        "from sigforge.report.progress import Silent\n"
+        "class Stages(Silent):\n"
+        "    seen = []\n"
+        "    @contextlib.contextmanager\n"
+        "    def stage(self, name):\n"
+        "        self.seen.append(name)\n"
+        "        yield\n"
+        "export(compose('experiment=image_classifier', 'mlflow.registered_model_name=digits'))\n"
+        "try:\n"
+        "    export(compose('experiment=image_classifier', 'model.name=other', 'naming=prefixed',\n"
+        "                   'mlflow.registered_model_name=digits'), progress=Stages())\n"
+        "except RegistrationRefused as err:\n"
+        "    print('refused after', Stages.seen, str(err).splitlines()[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, **QUIET_TF},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.stdout.strip() == (
+        "refused after [] mlflow.registered_model_name = 'digits': this contract breaks version 1's "
+        "clients, so it was not registered:"
+    ), done.stderr[-3000:]
+    assert not (tmp_path / "outputs" / "exports" / "other").exists() or not list(
+        (tmp_path / "outputs" / "exports" / "other").glob("[0-9]*")
+    )
+    assert "RUNNING" not in statuses(tmp_path)
 
 
 def test_two_exports_registering_one_name_with_clashing_contracts_publish_only_the_registered(tmp_path):
