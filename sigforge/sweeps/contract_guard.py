@@ -91,6 +91,7 @@ def check_sweep(config_name: str, task_overrides: list[str]) -> None:
         contract = contract_to_dict(expected_contract(spec))
         model_dir = spec.base_dir / spec.model.name
         if model_dir not in first_job:
+            _guard_served(model_dir, spec, overrides)
             first_job[model_dir] = (overrides, contract)
             continue
         other, previous = first_job[model_dir]
@@ -106,3 +107,16 @@ def check_sweep(config_name: str, task_overrides: list[str]) -> None:
                 f"Give each its own model directory, e.g. 'model.name={spec.model.name}_{advice}', or set "
                 "export.allow_breaking=true to publish them into one anyway. No job was run."
             )
+
+
+def _guard_served(model_dir: Path, spec: Any, overrides: list[str]) -> None:
+    """Refuse the sweep when a job would break the version served now from its model directory
+    (read from ``saved_model.pb``, no TensorFlow), before any job runs."""
+    from sigforge.contract.compat import guard_version
+    from sigforge.contract.read import contract_to_dict, known_contract
+    from sigforge.errors import BreakingChange
+
+    try:
+        guard_version(model_dir, contract_to_dict(known_contract(spec)), allow_breaking=False)
+    except BreakingChange as err:
+        raise BreakingChange(f"job [{' '.join(overrides)}]: {err} No job was run.", err.diff) from err

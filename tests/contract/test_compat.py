@@ -149,6 +149,17 @@ def test_a_sweep_with_clashing_contracts_is_refused_before_any_job(run_cli, tmp_
 
 
 @pytest.mark.slow
+def test_a_sweep_that_breaks_the_served_version_is_refused_before_any_job(run_cli, tmp_path):
+    assert run_cli("+experiment=image_classifier", "mlflow.enabled=false").returncode == 0
+    refused = run_cli("-m", "+experiment=image_classifier", "naming=prefixed", "model.hidden_units=[16],[32]")
+    assert refused.returncode == 5, refused.stderr
+    assert "job [experiment=image_classifier naming=prefixed model.hidden_units=[16]]" in refused.stderr
+    assert "breaks the clients of" in refused.stderr and "No job was run." in refused.stderr
+    assert sorted(os.listdir(tmp_path / "outputs" / "exports" / "image_classifier")) == ["1"]
+    assert not (tmp_path / "outputs" / "mlflow.db").exists()  # not even a parent run
+
+
+@pytest.mark.slow
 def test_a_sweep_with_a_model_directory_per_contract_runs(run_cli, tmp_path):
     done = run_cli(
         "-m",
