@@ -1,79 +1,134 @@
-"""big_weights_export_vs_save and big_weights_peak_rss_vs_variables: a model with 256 MiB of
-variables and one predict signature. Each side runs in its own process: sigforge's export (build,
-trace, write, verify, publish) against building the same model and ``tf.saved_model.save`` with the
-same serving signature; and sigforge's peak RSS above the process's RSS after imports, over the
-variables' size. The sigforge side runs with the TensorFlow environment ``python -m sigforge`` sets
-(``sigforge.TENSORFLOW_ENV_DEFAULTS``); the hand-written side with TensorFlow's defaults.
+"""Exports of a model whose weights are one big embedding table (1 GiB and 4 GiB by default),
+against Keras's own ``model.export`` of the same model, each side in a fresh process:
 
-    .venv/bin/python bench/big_weights.py
+- ``random``: sigforge's built-in text classifier, randomly initialised / the same architecture in
+  plain Keras, built and exported with ``model.export``;
+- ``weights``: ``model.weights=<file>.weights.h5`` / build, ``load_weights``, ``model.export``;
+- ``source``: ``model.source=<file>.keras`` (a plain Keras model) / ``keras.saving.load_model``,
+  ``model.export``.
+
+Figures per case and size: ``big_weights_<case>_<size>_time_vs_keras_export`` (seconds after the
+imports, medians of ``--runs`` alternating pairs) and ``big_weights_<case>_<size>_peak_rss_vs_weights``
+(the highest peak RSS above the process's RSS after its imports, over the table's size; Keras's
+side is printed beside it). sigforge verifies every export (``tf.saved_model.load`` and TF
+Serving's C++ loader answer, compared with the in-memory model); Keras's export does not.
+
+    .venv/bin/python bench/big_weights.py                    # 1 GiB and 4 GiB
+    .venv/bin/python bench/big_weights.py --sizes 0.25 --runs 1  # a quick look
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from _common import QUIET
 
+DIM = 64  # embedding width: a table of N GiB has N * 2**30 / (4 * DIM) rows
+
 CHILD = r"""
 import json, os, resource, sys, time
 sys.path.insert(0, {bench!r})
-if {mode!r} == "sigforge":
+mode, case, rows, work = {mode!r}, {case!r}, {rows}, {work!r}
+if mode == "sigforge":
     from sigforge import TENSORFLOW_ENV_DEFAULTS
     for name, value in TENSORFLOW_ENV_DEFAULTS.items():
         os.environ.setdefault(name, value)
-from _inprocess import base_dir, compose
-import tensorflow as tf, keras
+import keras, tensorflow as tf
+from _inprocess import compose
 from sigforge.pipeline import build_model, prepare, run_export
-cfg = compose(
-    "+experiment=dnn_classifier", f"export.base_dir={{base_dir()}}", "model.hidden_units=[8192,8192]",
-    "signatures=predict",
-)
-spec, plugins = prepare(cfg)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def rss_kb():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+def builtin(*extra):
+    return compose(
+        "+experiment=multi_input", "inputs=[text]", "model=text_classifier", "signatures=predict",
+        f"model.vocab_size={{rows}}", "model.embedding_dim={dim}", f"export.base_dir={{work}}/exports",
+        "export.publish_identical=true", *extra,
+    )
+
+def plain():
+    text = keras.Input((100,), dtype="int32", name="text")
+    x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(rows, {dim})(text))
+    x = keras.layers.Dense(32, activation="relu")(x)
+    return keras.Model(text, {{"scores": keras.layers.Dense(2, activation="softmax", name="scores")(x)}})
+
+if mode == "prepare":
+    keras.utils.set_random_seed(0)
+    spec, _ = prepare(builtin())
+    build_model(spec).save_weights(f"{{work}}/builtin.weights.h5")
+    plain().save(f"{{work}}/plain.keras")
+    raise SystemExit
+files = {{"weights": [f"model.weights={{work}}/builtin.weights.h5"], "source": [f"model.source={{work}}/plain.keras"]}}
+spec, plugins = prepare(builtin(*files.get(case, [])))
+before = rss_kb()
 start = time.perf_counter()
-if {mode!r} == "sigforge":
-    result = run_export(spec, plugins)
+if mode == "sigforge":
+    run_export(spec, plugins)
 else:
-    model = build_model(spec)
-    names = [i.name for i in spec.inputs]
-    specs = [tf.TensorSpec(i.shape, i.dtype, name=i.name) for i in spec.inputs]
-    serve = tf.function(lambda *xs: model(dict(zip(names, xs))), input_signature=specs)
-    module = tf.Module(); module.model = model
-    tf.saved_model.save(module, str(base_dir() / "plain"), signatures={{"serving_default": serve}})
+    if case == "source":
+        model = keras.saving.load_model(f"{{work}}/plain.keras", compile=False)
+    elif case == "weights":
+        model = build_model(spec)
+        model.load_weights(f"{{work}}/builtin.weights.h5")
+    else:
+        model = plain()
+    model.export(f"{{work}}/keras_export", verbose=False)
 elapsed = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"seconds": elapsed, "rss_before_kb": before, "rss_peak_kb": peak}}))
 """
 
 
-def run(mode: str) -> dict:
-    code = CHILD.format(bench=str(Path(__file__).parent), mode=mode)
+def child(mode: str, case: str, rows: int, work: Path) -> dict:
+    code = CHILD.format(
+        bench=str(Path(__file__).parent), mode=mode, case=case, rows=rows, work=str(work), dim=DIM
+    )
     out = subprocess.run([sys.executable, "-c", code], env=QUIET, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1]) if mode != "prepare" else {}
+
+
+def grown(pairs: list[tuple[dict, dict]], side: int) -> float:
+    """The highest peak RSS growth of one side, in MiB."""
+    return max((p[side]["rss_peak_kb"] - p[side]["rss_before_kb"]) / 1024 for p in pairs)
 
 
 def main() -> None:
-    variables_mib = (8192 * 8192 * 4) / 2**20  # the 8192x8192 float32 kernel dominates
-    runs = 3  # alternating, each in a fresh process: one run of each side is too noisy on 2 cores
-    pairs = [(run("sigforge"), run("save")) for _ in range(runs)]
-    ours = sorted(pairs, key=lambda p: p[0]["seconds"])[runs // 2][0]
-    theirs = sorted(pairs, key=lambda p: p[1]["seconds"])[runs // 2][1]
-    print(f"big_weights_export_vs_save: {ours['seconds'] / theirs['seconds']:.2f}  (medians of {runs})")
-    grown = max((o["rss_peak_kb"] - o["rss_before_kb"]) / 1024 for o, _ in pairs)
-    print(f"big_weights_peak_rss_vs_variables: {grown / variables_mib:.2f}  (the highest of {runs})")
-    ours_s = " ".join(f"{o['seconds']:.2f}" for o, _ in pairs)
-    theirs_s = " ".join(f"{t['seconds']:.2f}" for _, t in pairs)
-    print(f"  sigforge export (s): {ours_s}")
-    print(f"  build + tf.saved_model.save (s): {theirs_s}")
-    saved = max((t["rss_peak_kb"] - t["rss_before_kb"]) / 1024 for _, t in pairs)
-    print(
-        f"  variables: {variables_mib:.0f} MiB; sigforge peak RSS growth: {grown:.0f} MiB (save alone: {saved:.0f} MiB)"
-    )
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1,4", help="table sizes in GiB, comma-separated")
+    parser.add_argument("--runs", type=int, default=3, help="alternating pairs per case and size")
+    parser.add_argument("--cases", default="random,weights,source")
+    args = parser.parse_args()
+    for size in (float(s) for s in args.sizes.split(",")):
+        rows = int(size * 2**30) // (4 * DIM)
+        weights_mib = rows * DIM * 4 / 2**20
+        with tempfile.TemporaryDirectory(prefix="sigforge-bench-") as tmp:
+            work = Path(tmp)
+            child("prepare", "", rows, work)
+            for case in args.cases.split(","):
+                pairs = [
+                    (child("sigforge", case, rows, work), child("keras", case, rows, work))
+                    for _ in range(args.runs)
+                ]
+                ours = statistics.median(o["seconds"] for o, _ in pairs)
+                theirs = statistics.median(t["seconds"] for _, t in pairs)
+
+                name = f"big_weights_{case}_{size:g}gib"
+                print(f"{name}_time_vs_keras_export: {ours / theirs:.2f}  ({ours:.1f} s vs {theirs:.1f} s)")
+                print(
+                    f"{name}_peak_rss_vs_weights: {grown(pairs, 0) / weights_mib:.2f}  "
+                    f"(Keras's export: {grown(pairs, 1) / weights_mib:.2f}; {weights_mib:.0f} MiB of weights)",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

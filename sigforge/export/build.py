@@ -55,14 +55,26 @@ def build_model(spec: ExportSpec) -> Any:
             "name and returns a dict of outputs."
         )
     if spec.model.weights is not None:
-        try:
-            with warnings.catch_warnings():  # Keras warns per mismatched layer, with tensor values
-                warnings.simplefilter("ignore")
-                model.load_weights(str(spec.model.weights))
-        except Exception as err:
-            raise ExportError(
-                f"model.weights = '{spec.model.weights}' cannot be loaded into model "
-                f"'{spec.model.architecture}': {type(err).__name__}: {one_line(err)}. Give weights saved from "
-                "the same architecture and inputs (model.save_weights('x.weights.h5'))."
-            ) from err
+        _load_weights(model, spec)
     return model
+
+
+def _load_weights(model: Any, spec: ExportSpec) -> None:
+    """``model.weights`` into the built model: in place, a slice at a time, where the file is a
+    Keras 3 ``.weights.h5`` laid out as the model is (``export/lean_weights.py``), else by Keras."""
+    from sigforge.export.lean_weights import load_in_place
+
+    path = spec.model.weights
+    assert path is not None
+    try:
+        if path.name.endswith(".weights.h5") and load_in_place(model, path):
+            return
+        with warnings.catch_warnings():  # Keras warns per mismatched layer, with tensor values
+            warnings.simplefilter("ignore")
+            model.load_weights(str(path))
+    except Exception as err:
+        raise ExportError(
+            f"model.weights = '{path}' cannot be loaded into model "
+            f"'{spec.model.architecture}': {type(err).__name__}: {one_line(err)}. Give weights saved from "
+            "the same architecture and inputs (model.save_weights('x.weights.h5'))."
+        ) from err

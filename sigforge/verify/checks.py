@@ -36,8 +36,9 @@ from sigforge.spec import ExportSpec, SignatureSpec
 from sigforge.verify.inputs import SMOKE_BATCH, Reference
 from sigforge.verify.portability import onnx_problems, runtime_blockers, tflite_problems
 
-LOAD_BESIDE_BYTES = 64 * 2**20  # up to this much in variables, the two loaders always run side by side
-LOAD_BESIDE_HEADROOM = 4  # above it, side by side only while available memory holds this many copies
+# Up to this much in variables the two loaders run side by side; above it one after the other, so
+# that an export's peak memory is one copy of its weights plus this much, whatever the machine has.
+LOAD_BESIDE_BYTES = 64 * 2**20
 RTOL, ATOL = 1e-4, 1e-5
 
 
@@ -174,15 +175,7 @@ def _side_by_side(variables: int) -> bool:
     """Whether the two loaders may each hold the weights at once (the C API call releases the GIL,
     so side by side is faster); otherwise the second load waits for the first one's weights to be
     freed, and verification never needs more than one copy beside the process."""
-    if variables <= LOAD_BESIDE_BYTES:
-        return True
-    try:
-        with open("/proc/meminfo") as meminfo:
-            fields = dict(line.split(":", 1) for line in meminfo)
-        available = int(fields["MemAvailable"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        return False
-    return available >= LOAD_BESIDE_HEADROOM * variables
+    return variables <= LOAD_BESIDE_BYTES
 
 
 def _tf_saved_model_load_check(

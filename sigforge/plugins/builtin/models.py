@@ -101,14 +101,16 @@ def _encode(spec: Any, *, tensors: dict[str, Any], filters: int, vocab_size: int
     """The encoder of one input, by modality: the same for every architecture."""
     from keras import layers, ops
 
-    from sigforge.plugins.builtin.keras_layers import MaskedMeanPooling, VocabularyOneHot
+    from sigforge.plugins.builtin.keras_layers import LeanRandomUniform, MaskedMeanPooling, VocabularyOneHot
 
     x = tensors[spec.name]
     if spec.modality == "image":
         x = layers.Conv2D(filters, 3, padding="same", activation="relu")(ops.cast(x, "float32"))
         return layers.GlobalAveragePooling2D()(x)
     if spec.modality == "text":
-        x = layers.Embedding(vocab_size, embedding_dim)(ops.clip(x, 0, vocab_size - 1))
+        x = layers.Embedding(vocab_size, embedding_dim, embeddings_initializer=LeanRandomUniform())(
+            ops.clip(x, 0, vocab_size - 1)
+        )
         return layers.GlobalAveragePooling1D()(x)
     if spec.modality == "sequence":
         if spec.length_input:

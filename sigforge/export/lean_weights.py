@@ -1,0 +1,113 @@
+"""Weights read from a Keras ``.weights.h5`` file into a built model a slice at a time.
+
+Keras's ``load_weights`` reads each variable whole into NumPy, converts it to a tensor and assigns
+that: beside the built model's own variable, three copies of the largest table at once, which
+decides whether a 6 GiB embedding table fits the machine at all. Here each variable is filled in
+place, ``CHUNK_BYTES`` of rows at a time, straight from the file's dataset: the peak is the model
+plus one slice, and it is as fast as reading the file.
+
+The file's layout is Keras 3's: a ``vars`` group per layer, its ``name`` attribute the layer's
+name when it was saved, holding datasets ``0``, ``1``... in the layer's variable order (trainable,
+then non-trainable). Layers are matched by that name: a model built from the same code in a fresh
+process, or from a ``.keras`` archive's config, has the names it was saved with. Only an exact
+match is loaded (every layer with variables has its one group, counts, shapes and dtypes agree, no
+group is left over); otherwise ``load_in_place`` changes nothing and returns False, and the caller
+uses Keras's own ``load_weights``, which matches layers by their place in the model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+CHUNK_BYTES = 8 * 2**20  # rows read and assigned at a time (small enough for malloc to reuse)
+
+
+def load_in_place(model: Any, path: Path) -> bool:
+    """Fill ``model``'s variables from ``path`` in place; False, with nothing assigned, if the layout differs."""
+    import h5py
+
+    with h5py.File(path, "r") as weights:
+        plan = _plan(model, weights)
+        if plan is None:
+            return False
+        for variable, dataset in plan:
+            _fill(variable, dataset)
+    return True
+
+
+def _plan(model: Any, weights: Any) -> list[tuple[Any, Any]] | None:
+    """(tf.Variable, h5py dataset) pairs for every variable of ``model``, or None on any mismatch."""
+    import h5py
+    import tensorflow as tf
+
+    groups: dict[str, Any] = {}
+
+    def collect(name: str, item: Any) -> None:
+        if isinstance(item, h5py.Group) and name.split("/")[-1] == "vars" and len(item):
+            groups.setdefault(str(item.attrs.get("name", "")), []).append(item)
+
+    weights.visititems(collect)
+    if "vars" in weights and len(weights["vars"]):  # the model's own variables: not a layout handled here
+        return None
+    plan: list[tuple[Any, Any]] = []
+    claimed = 0
+    for layer in _layers(model):
+        own = list(layer.weights)
+        if not own:
+            continue
+        found = groups.get(layer.name, [])
+        if len(found) != 1 or len(found[0]) != len(own):
+            return None
+        claimed += 1
+        for index, variable in enumerate(own):
+            dataset = found[0].get(str(index))
+            value = getattr(variable, "value", variable)
+            if (
+                not isinstance(dataset, h5py.Dataset)
+                or not isinstance(value, tf.Variable)
+                or tuple(dataset.shape) != tuple(value.shape)
+                or dataset.dtype != value.dtype.as_numpy_dtype
+                or "dtype" in dataset.attrs  # e.g. bfloat16 stored as another type
+            ):
+                return None
+            plan.append((value, dataset))
+    if claimed != sum(len(g) for g in groups.values()):
+        return None
+    return plan
+
+
+def _layers(model: Any) -> Iterator[Any]:
+    """The layers that own variables directly: nested models are walked into, any other layer that
+    contains layers makes the layout one this module does not handle (its weights are counted twice
+    and ``_plan`` refuses it)."""
+    for layer in getattr(model, "layers", []):
+        if hasattr(layer, "layers"):
+            yield from _layers(layer)
+        else:
+            yield layer
+
+
+def _fill(variable: Any, dataset: Any) -> None:
+    """Rows ``CHUNK_BYTES`` at a time, read into one reused buffer and scattered into the variable
+    in place (``ResourceScatterUpdate``: slicing sugar would read the variable first and make the
+    update copy all of it)."""
+    import numpy as np
+    import tensorflow as tf
+
+    if dataset.ndim == 0 or dataset.nbytes <= CHUNK_BYTES:
+        variable.assign(dataset[()])
+        return
+    rows = max(1, CHUNK_BYTES // (math.prod(dataset.shape[1:]) * dataset.dtype.itemsize))
+    buffer = np.empty((rows, *dataset.shape[1:]), dataset.dtype)
+    total = dataset.shape[0]
+    for start in range(0, total, rows):
+        stop = min(total, start + rows)
+        dataset.read_direct(buffer, np.s_[start:stop], np.s_[0 : stop - start])
+        tf.raw_ops.ResourceScatterUpdate(
+            resource=variable.handle,
+            indices=tf.range(start, stop, dtype=tf.int64),
+            updates=buffer[: stop - start],
+        )
