@@ -1,8 +1,9 @@
 """The script users write by hand, and the baseline for bench/process.py and bench/sweep.py:
 build the multi_input model, ``tf.saved_model.save`` it with a signature, ``mlflow.log_artifacts``
-it to an SQLite store. No verification, no summary, no MLflow model.
+it to an SQLite store. No verification, no summary, no MLflow model. With ``--keras``, what users
+write with Keras 3 and MLflow 3 instead: ``model.export`` and ``mlflow.tensorflow.log_model``.
 
-    python bench/handwritten_export.py OUT_DIR [--hidden 32] [--prefix input_]
+    python bench/handwritten_export.py OUT_DIR [--hidden 32] [--prefix input_] [--keras]
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--prefix", default="")
+    parser.add_argument(
+        "--keras", action="store_true", help="model.export + mlflow.tensorflow.log_model instead"
+    )
     args = parser.parse_args()
 
     import keras
@@ -36,6 +40,18 @@ def main() -> None:
     model = keras.Model(
         {"image": image, "text": text}, {"scores": keras.layers.Dense(10, activation="softmax")(h)}
     )
+
+    if args.keras:  # what users write today with Keras 3 and MLflow 3
+        import mlflow.tensorflow
+
+        export_dir = args.out / "exports" / "keras" / str(os.getpid())
+        model.export(str(export_dir), verbose=False)
+        mlflow.set_tracking_uri(f"sqlite:///{(args.out / 'mlflow.db').resolve()}")
+        mlflow.set_experiment("keras_export")
+        with mlflow.start_run():
+            mlflow.log_params({"hidden": args.hidden})
+            mlflow.tensorflow.log_model(model, name="model")
+        return
 
     p = args.prefix
     serve = tf.function(
