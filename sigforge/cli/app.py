@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sigforge import TENSORFLOW_ENV_DEFAULTS
 from sigforge.cli.exits import quiet_broken_pipe
+from sigforge.cli.lean_imports import block_keras_extras
 from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
 from sigforge.errors import (
@@ -100,6 +101,7 @@ def export_from_config(
         print(json.dumps(pipeline.dry_run_contract(spec, cwd), indent=2))
         return 0
     progress.done("compose", time.perf_counter() - _STARTED)
+    block_keras_extras()  # this process ends with the export: Keras's optional imports are waste here
 
     with _sigterm_raises():
         result = pipeline.export_spec(
