@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+# The suite starts about a thousand Python processes: let them cache compiled modules, as a user's
+# machine does (some CI images set PYTHONDONTWRITEBYTECODE, which recompiles sigforge in each one).
+unset PYTHONDONTWRITEBYTECODE
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
@@ -30,8 +33,16 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 .venv/bin/python -m ruff check sigforge tests bench plugins
 .venv/bin/lint-imports --no-cache  # the layer contracts in pyproject.toml
+# Every core (most tests wait on subprocesses that import TensorFlow); SIGFORGE_TEST_WORKERS=0 runs
+# in one process. Tests that share a session resource (the Slurm cluster, the wheel venv) are
+# pinned to one worker each by their xdist_group.
+workers="${SIGFORGE_TEST_WORKERS:-$(nproc)}"
+parallel=()
+if [ "$workers" -gt 1 ]; then
+  parallel=(-n "$workers" --dist loadgroup)
+fi
 set +e
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -p no:cacheprovider "${parallel[@]}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -54,6 +54,7 @@ def test_every_test_a_document_cites_exists():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("wheel_venv")  # with tests/test_install.py: one wheel venv
 def test_every_readme_command_block_runs_in_order_as_printed(wheel_venv):
     """One shell, as the README says: its blocks in order, in the fresh clone whose ``.venv`` holds
     the wheel install (the set-up line then reinstalls sigforge from the clone, as a user's does).

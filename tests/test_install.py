@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from conftest import REPO, installed_env, saved_model_proto
 
-pytestmark = pytest.mark.slow
+# The wheel venv is built once per worker: its users share one pytest-xdist worker (tests/test_docs.py too).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel_venv")]
 
 
 def run(

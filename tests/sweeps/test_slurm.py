@@ -9,7 +9,8 @@ import time
 import pytest
 from conftest import start_cli
 
-pytestmark = pytest.mark.slow
+# One cluster per session: every Slurm test runs in the one pytest-xdist worker that starts it.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
 SWEEP = [
     "-m",
