@@ -64,16 +64,20 @@ def dry_run_contract(spec: ExportSpec, cwd: Path | None = None) -> dict[str, Any
     summary["compatibility"] = verdict(model_dir, contract_to_dict(known_contract(spec)))
     summary["compatibility"]["allowed"] = not summary["compatibility"]["breaking"] or spec.allow_breaking
     if spec.mlflow.enabled and spec.mlflow.registered_model_name:
+        from sigforge.tracking.bounded import bounded
         from sigforge.tracking.registry import registry_verdict
         from sigforge.tracking.store import resolve_tracking_uri
 
         uri = resolve_tracking_uri(spec.mlflow.tracking_uri, Path(cwd or Path.cwd()), create=False)
-        summary["registry"] = registry_verdict(
+        summary["registry"] = bounded(
+            spec.mlflow.operation_timeout,
+            "reading the registry",
+            uri,
+            registry_verdict,
             uri,
             spec.mlflow.registered_model_name,
             contract_to_dict(known_contract(spec)),
             spec.mlflow.allow_breaking,
-            spec.mlflow.operation_timeout,
         )
     for sig in spec.signatures:
         preprocessed = sorted(n for n in sig.inputs if spec.input[n].preprocess)

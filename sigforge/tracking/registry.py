@@ -82,30 +82,20 @@ def registered_contract(
 
 
 def registry_verdict(
-    tracking_uri: str, name: str, contract: Mapping[str, Any], allow_breaking: bool, timeout: float
+    tracking_uri: str, name: str, contract: Mapping[str, Any], allow_breaking: bool
 ) -> dict[str, Any]:
     """How ``contract`` compares with the latest registered version of ``name``, as the dry run
-    reports it (the form of ``compat.verdict``, plus ``allowed``): read only, within ``timeout`` s."""
+    reports it (the form of ``compat.verdict``, plus ``allowed``): read only."""
     from mlflow.tracking import MlflowClient
 
     from sigforge.contract.compat import comparison
-    from sigforge.tracking.bounded import bounded
 
     verdict: dict[str, Any] = {"against": None, "breaking": [], "changes": []}
     readable = True
     store = tracking_uri.removeprefix("sqlite:///")
-    if store == tracking_uri or Path(store).is_file():  # no local store yet: nothing is registered
+    if store == tracking_uri or Path(store).is_file():  # else no local store yet: nothing registered
         client = MlflowClient(tracking_uri=tracking_uri)
-        found = bounded(
-            timeout,
-            "reading the registry",
-            tracking_uri,
-            registered_contract,
-            client,
-            tracking_uri,
-            name,
-            True,
-        )
+        found = registered_contract(client, tracking_uri, name, True)
         if found is not None and found[1] is not None:
             verdict = comparison(f"models:/{name}/{found[0]}", found[1], contract)
         elif found is not None:
