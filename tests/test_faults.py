@@ -68,3 +68,35 @@ def test_kill_9_at_a_stage_boundary_leaves_nothing_half_done(tmp_path, stage, vi
     assert f"image_classifier v{len(published) + 1} " in out  # the next version, staging cleaned up
     assert not [p for p in model_dir.iterdir() if p.name.startswith(".sigforge-staging")]
     assert "RUNNING" not in statuses(tmp_path), "the next export ends what the dead left RUNNING"
+
+
+def test_a_process_killed_while_mlflow_creates_the_store_leaves_no_half_made_store(run_cli, tmp_path):
+    """MLflow creates a SQLite store's schema in dozens of migrations; killed among them, a store
+    made in place would be refused by every later export as out of date."""
+    import sys
+
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    creating = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom mlflow.tracking import MlflowClient\nfrom sigforge.tracking.store import store_lock\n"
+            "with store_lock(sys.argv[1]):  # as a run's start opens the store\n"
+            "    MlflowClient(tracking_uri=sys.argv[1]).search_experiments()",
+            f"sqlite:///{outputs / 'mlflow.db'}",
+        ]
+    )
+    deadline = time.monotonic() + 120
+
+    def being_made() -> bool:  # tables are being created: the file has grown past its first pages
+        return any(p.stat().st_size > 100_000 for p in outputs.glob("*mlflow.db*") if p.suffix != ".lock")
+
+    while not being_made():
+        assert time.monotonic() < deadline and creating.poll() is None, "the store was never created"
+        time.sleep(0.002)
+    creating.kill()  # the schema is being written now
+    assert creating.wait() == -signal.SIGKILL
+    done = run_cli("experiment=image_classifier")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert statuses(tmp_path) == ["FINISHED"]

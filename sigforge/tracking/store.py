@@ -71,13 +71,29 @@ def store_lock(tracking_uri: str) -> Iterator[None]:
         return
     import fcntl
 
-    lock_path = Path(tracking_uri[len("sqlite:///") :] + ".lock")
-    with open(lock_path, "w") as lock:
+    path = Path(tracking_uri[len("sqlite:///") :])
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            if not path.exists():
+                _create_whole(path)
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _create_whole(path: Path) -> None:
+    """A new SQLite store, made beside its place and renamed into it once MLflow has created its
+    schema: that takes dozens of migrations, and a process killed among them (kill -9, a lost node)
+    would leave a store that every later export refuses as out of date."""
+    from mlflow.tracking import MlflowClient
+
+    partial = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    try:
+        MlflowClient(tracking_uri=f"sqlite:///{partial}").search_experiments(max_results=1)
+        os.replace(partial, path)  # under store_lock: no other sigforge process creates it meanwhile
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 class RegistrationLock:
