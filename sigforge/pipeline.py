@@ -61,7 +61,8 @@ def dry_run_contract(spec: ExportSpec, cwd: Path | None = None) -> dict[str, Any
         example_features=example_features(spec) or None,
     )
     model_dir = spec.base_dir / spec.model.name
-    summary["compatibility"] = verdict(model_dir, contract_to_dict(known_contract(spec)))
+    known = contract_to_dict(known_contract(spec))
+    summary["compatibility"] = verdict(model_dir, known)
     summary["compatibility"]["allowed"] = not summary["compatibility"]["breaking"] or spec.allow_breaking
     if spec.mlflow.enabled and spec.mlflow.registered_model_name:
         from sigforge.tracking.bounded import bounded
@@ -76,7 +77,7 @@ def dry_run_contract(spec: ExportSpec, cwd: Path | None = None) -> dict[str, Any
             registry_verdict,
             uri,
             spec.mlflow.registered_model_name,
-            contract_to_dict(known_contract(spec)),
+            known,
             spec.mlflow.allow_breaking,
         )
     for sig in spec.signatures:

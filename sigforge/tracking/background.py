@@ -89,9 +89,7 @@ class BackgroundExportRun:
 
     def _settle_early(self) -> None:
         """Read the reply to ``check_soon``, which precedes every other reply."""
-        if self._armed:  # from here on the reply is read, not signalled; a late SIGUSR1 is moot
-            signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-            self._armed = False
+        self._disarm()  # from here on the reply is read, not signalled; a late SIGUSR1 is moot
         if not self._early or not self._wait_started():
             return
         reply = self._receive()
@@ -223,10 +221,13 @@ class BackgroundExportRun:
                 self._proc.kill()
         self._close()
 
-    def _close(self) -> None:
+    def _disarm(self) -> None:
         if self._armed:
             signal.signal(signal.SIGUSR1, signal.SIG_IGN)
             self._armed = False
+
+    def _close(self) -> None:
+        self._disarm()
         if self._proc is not None:
             with contextlib.suppress(Exception):
                 self._conn.close()
