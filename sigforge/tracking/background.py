@@ -21,6 +21,20 @@ from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingEr
 from sigforge.tracking.lease import run_holding
 from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget, log_start
 
+# What both processes import: TensorFlow and Keras here, MLflow in the helper (measured with
+# -X importtime on each side). Imported before the fork, the helper inherits them instead of
+# importing them a second time: about 0.5 s of CPU less per export, and no later finish, as this
+# process imports them anyway and the helper then waits for the export.
+SHARED_IMPORTS = (
+    "numpy",
+    "pandas",
+    "scipy.sparse",
+    "requests",
+    "google.protobuf.message",
+    "google.protobuf.json_format",
+    "asyncio",
+)
+
 
 class RefusedEarly(BaseException):
     """SIGUSR1 from the helper: the registry refused the contract the config alone fixes, so the
@@ -54,6 +68,8 @@ class BackgroundExportRun:
         self._start_args = (dict(params), dict(tags or {}))
         # fork is only safe before TensorFlow has started its threads.
         method = "fork" if "tensorflow" not in sys.modules else "spawn"
+        if method == "fork":
+            _import_shared()
         context = multiprocessing.get_context(method)
         self._conn, child = context.Pipe()
         # A forked helper inherits this process's end of the pipe too; it must close that copy, or
@@ -234,6 +250,16 @@ class BackgroundExportRun:
             self._proc.join(timeout=30)
             self._proc = None
             self._conn = None
+
+
+def _import_shared() -> None:
+    """``SHARED_IMPORTS``, those that are installed. Safe before a fork: none starts a thread
+    but OpenBLAS (numpy's), whose own fork handler stops its threads in the parent."""
+    import importlib
+
+    for name in SHARED_IMPORTS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def _run_worker(

@@ -1,9 +1,14 @@
 """The MLflow model around a published SavedModel: ``MLmodel``, environment files, signature,
 input example, and the pyfunc entry (``code/sigforge_pyfunc.py``) that serves it.
 
-Written with MLflow's public ``mlflow.pyfunc.save_model`` (the pyfunc flavor, the environment, the
-input example and its check against the signature), then given the ``tensorflow`` flavor. Both
-flavors point at the same files in ``tfmodel/`` (the published version, not a re-save):
+Assembled from MLflow's public pieces: ``mlflow.models.Model`` (signature, metadata),
+``mlflow.pyfunc.add_to_model`` (the pyfunc flavor), ``convert_input_example_to_serving_input``
+(MLflow's own encoding of the input example) and ``Model.save``. Not ``mlflow.pyfunc.save_model``:
+it checks the pins against every installed distribution's file list (0.7 s of CPU per export,
+``importlib.metadata.packages_distributions``), and sigforge's pins are the installed versions,
+so that check can never warn. The environment files are written here, in the layout MLflow's
+``--env-manager virtualenv|conda`` reads. Both flavors point at the same files in ``tfmodel/``
+(the published version, not a re-save):
 ``mlflow.tensorflow.load_model`` returns the loaded SavedModel (``model_type: tf2-module``, what
 it is), and ``python_function`` goes through sigforge's own small loader, which calls any
 signature by name (``params={"signature_name": ...}``, TF Serving's word), decodes base64 binary
@@ -14,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,13 @@ MODEL_ARTIFACT = "model"
 SAVED_MODEL_SUBDIR = "tfmodel"
 DEFAULT_SIGNATURE = "serving_default"
 SIGNATURE_PARAM = "signature_name"
+DATA_DIR = "data"
+CODE_DIR = "code"
+EXAMPLE_FILE = "input_example.json"
+SERVING_EXAMPLE_FILE = "serving_input_example.json"
+REQUIREMENTS_FILE = "requirements.txt"
+PYTHON_ENV_FILE = "python_env.yaml"
+CONDA_FILE = "conda.yaml"
 
 
 def tensor_schema(tensors: Mapping[str, Any]) -> Any:
@@ -78,30 +89,38 @@ def write_mlmodel(
 ) -> None:
     """An MLflow model directory at ``path`` (which must not exist yet) around a copy of the
     published SavedModel ``export_dir`` under ``tfmodel/``."""
-    import mlflow
+    import mlflow.pyfunc
     from mlflow.models import Model
 
     signatures = summary["signatures"]
     default = DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in signatures else next(iter(signatures))
-    model = Model(run_id=run_id, artifact_path=artifact_path, model_uuid=model_id, model_id=model_id)
-    example = examples.get(default)
-    with tempfile.TemporaryDirectory(prefix="sigforge-pyfunc-") as tmp:
-        config = Path(tmp) / sigforge_pyfunc.CONFIG_FILE
-        config.write_text(json.dumps(pyfunc_config(summary, examples, default), indent=2) + "\n")
-        mlflow.pyfunc.save_model(
-            str(path),
-            loader_module=sigforge_pyfunc.__name__.rsplit(".", 1)[-1],
-            data_path=str(config),
-            code_paths=[sigforge_pyfunc.__file__],
-            mlflow_model=model,
-            signature=model_signature(signatures, default),
-            input_example=(dict(example), {SIGNATURE_PARAM: default}) if example else None,
-            pip_requirements=_requirements(),
-            metadata={"sigforge_signature_def_key": default, "sigforge_version": __version__},
-        )
+    model = Model(
+        run_id=run_id,
+        artifact_path=artifact_path,
+        model_uuid=model_id,
+        model_id=model_id,
+        signature=model_signature(signatures, default),
+        metadata={"sigforge_signature_def_key": default, "sigforge_version": __version__},
+    )
+    path.mkdir(parents=True)
+    data = path / DATA_DIR / sigforge_pyfunc.CONFIG_FILE
+    data.parent.mkdir()
+    data.write_text(json.dumps(pyfunc_config(summary, examples, default), indent=2) + "\n")
+    (path / CODE_DIR).mkdir()
+    shutil.copy2(sigforge_pyfunc.__file__, path / CODE_DIR)
+    if example := examples.get(default):
+        model.saved_input_example_info = write_input_example(path, dict(example), {SIGNATURE_PARAM: default})
+    write_environment(path, _requirements())
+    mlflow.pyfunc.add_to_model(
+        model,
+        loader_module=sigforge_pyfunc.__name__.rsplit(".", 1)[-1],
+        data=data.relative_to(path).as_posix(),
+        code=CODE_DIR,
+        conda_env=CONDA_FILE,
+        python_env=PYTHON_ENV_FILE,
+        streamable=False,
+    )
     shutil.copytree(export_dir, path / SAVED_MODEL_SUBDIR)
-    model = Model.load(str(path / "MLmodel"))
-    model.model_size_bytes = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     model.add_flavor(
         "tensorflow",
         saved_model_dir=SAVED_MODEL_SUBDIR,
@@ -111,7 +130,50 @@ def write_mlmodel(
         model_type="tf2-module",
         code=None,
     )
+    model.model_size_bytes = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     model.save(str(path / "MLmodel"))
+
+
+def write_input_example(path: Path, example: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, str]:
+    """``input_example.json`` (what ``Model.load_input_example`` reads) and
+    ``serving_input_example.json`` (a request body for ``/invocations``), both in MLflow's own
+    encoding of the arrays; returns the MLmodel's ``saved_input_example_info``.
+
+    For a dict of arrays with params both files hold ``{"inputs": ..., "params": ...}``; only
+    the indentation differs."""
+    from mlflow.models import convert_input_example_to_serving_input
+
+    serving = convert_input_example_to_serving_input((dict(example), dict(params)))
+    (path / SERVING_EXAMPLE_FILE).write_text(serving)
+    (path / EXAMPLE_FILE).write_text(json.dumps(json.loads(serving)))
+    return {
+        "artifact_path": EXAMPLE_FILE,
+        "type": "ndarray",
+        "params": "true",
+        "serving_input_path": SERVING_EXAMPLE_FILE,
+    }
+
+
+def write_environment(path: Path, requirements: list[str]) -> None:
+    """``requirements.txt``, ``python_env.yaml`` (``--env-manager virtualenv``) and ``conda.yaml``
+    (``--env-manager conda``), as MLflow writes them: this Python, pip's version as the ceiling
+    for conda (conda-forge lags PyPI), the build tools that are installed."""
+    import platform
+
+    import yaml
+
+    python = platform.python_version()
+    (path / REQUIREMENTS_FILE).write_text("\n".join(requirements))
+    build = [f"{name}=={v}" for name in ("pip", "setuptools", "wheel") if (v := package_version(name))]
+    python_env = {"python": python, "build_dependencies": build, "dependencies": [f"-r {REQUIREMENTS_FILE}"]}
+    (path / PYTHON_ENV_FILE).write_text(yaml.safe_dump(python_env, sort_keys=False))
+    pip = package_version("pip")
+    conda = {
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={python}", f"pip<={pip}" if pip else "pip", {"pip": requirements}],
+        "name": "mlflow-env",
+    }
+    (path / CONDA_FILE).write_text(yaml.safe_dump(conda, default_flow_style=False))
 
 
 def pyfunc_config(summary: Mapping[str, Any], examples: Mapping[str, Any], default: str) -> dict[str, Any]:
