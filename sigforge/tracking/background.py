@@ -253,8 +253,10 @@ class BackgroundExportRun:
 
 
 def _import_shared() -> None:
-    """``SHARED_IMPORTS``, those that are installed. Safe before a fork: none starts a thread
-    but OpenBLAS (numpy's), whose own fork handler stops its threads in the parent."""
+    """``SHARED_IMPORTS``, those that are installed. Two of them start threads: OpenBLAS
+    (numpy's) and jemalloc's background thread (pyarrow's, through pandas). Both libraries take
+    their locks in their own ``pthread_atfork`` handlers, so the forked helper starts with them
+    consistent; TensorFlow's thread pools, which have no such handlers, are not started yet."""
     import importlib
 
     for name in SHARED_IMPORTS:
