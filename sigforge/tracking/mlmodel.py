@@ -109,7 +109,7 @@ def write_mlmodel(
     (path / CODE_DIR).mkdir()
     shutil.copy2(sigforge_pyfunc.__file__, path / CODE_DIR)
     if example := examples.get(default):
-        model.saved_input_example_info = write_input_example(path, dict(example), {SIGNATURE_PARAM: default})
+        model.saved_input_example_info = write_input_example(path, example, {SIGNATURE_PARAM: default})
     write_environment(path, _requirements())
     mlflow.pyfunc.add_to_model(
         model,
@@ -164,10 +164,11 @@ def write_environment(path: Path, requirements: list[str]) -> None:
 
     python = platform.python_version()
     (path / REQUIREMENTS_FILE).write_text("\n".join(requirements))
-    build = [f"{name}=={v}" for name in ("pip", "setuptools", "wheel") if (v := package_version(name))]
+    installed = {name: package_version(name) for name in ("pip", "setuptools", "wheel")}
+    build = [f"{name}=={v}" for name, v in installed.items() if v]
     python_env = {"python": python, "build_dependencies": build, "dependencies": [f"-r {REQUIREMENTS_FILE}"]}
     (path / PYTHON_ENV_FILE).write_text(yaml.safe_dump(python_env, sort_keys=False))
-    pip = package_version("pip")
+    pip = installed["pip"]
     conda = {
         "channels": ["conda-forge"],
         "dependencies": [f"python={python}", f"pip<={pip}" if pip else "pip", {"pip": requirements}],
