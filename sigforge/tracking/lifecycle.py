@@ -29,6 +29,8 @@ from sigforge.tracking.background import BackgroundExportRun, RefusedEarly
 from sigforge.tracking.bounded import BoundedExportRun
 from sigforge.tracking.lease import Lease, process_identity
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
+from sigforge.tracking.registry import judge_registration
+from sigforge.tracking.registry_read import latest_registered
 from sigforge.tracking.run import Logged, LoggedExport, Refusal, RunTarget, export_name, kept_message
 from sigforge.tracking.store import RegistrationLock, resolve_tracking_uri
 
@@ -111,12 +113,27 @@ class ExportTracking:
         name = self.spec.mlflow.registered_model_name
         known = contract_to_dict(known_contract(self.spec)) if name else {}
         if isinstance(self.run, BackgroundExportRun):
-            if name:
+            if name and not self._judged_without_mlflow(name, known):
                 self.run.check_soon(name, known, self.spec.mlflow.allow_breaking, interrupt)
             return
         self._settle_start()  # in-process: the outcome is known now
         if name and self.run is not None:
             self._check_registration(name, known)
+
+    def _judged_without_mlflow(self, name: str, known: Mapping[str, Any]) -> bool:
+        """The registry's first verdict on ``known``, read here without MLflow where that is exact
+        (``registry_read``): a refusal is raised now, in about a second instead of after the
+        helper's MLflow import. False: only the helper can tell (``check_soon``)."""
+        assert self.run is not None
+        latest = latest_registered(self.run.tracking_uri, name)
+        if latest is None:
+            return False
+        found = (latest.version, latest.contract) if latest.version is not None else None
+        try:
+            judge_registration(name, found, known, self.spec.mlflow.allow_breaking)
+        except RegistrationRefused as refused:
+            raise _nothing_published(refused) from refused
+        return True
 
     def _settle_start(self) -> None:
         """A config error stops the export; any other start failure is reported after the export."""

@@ -28,9 +28,20 @@ def check_registration(
     Called as soon as the run starts (with what the config alone fixes of the contract), before the
     version is published and when registering: a version the registry refuses must not be the
     newest on disk either, or TF Serving would serve it."""
+    found = registered_contract(client, tracking_uri, name, allow_breaking)
+    return judge_registration(name, found, contract, allow_breaking)
+
+
+def judge_registration(
+    name: str,
+    found: tuple[str, Mapping[str, Any] | None] | None,
+    contract: Mapping[str, Any],
+    allow_breaking: bool,
+) -> str:
+    """``check_registration``'s verdict on ``found`` (the latest version and its contract, as
+    ``registered_contract`` or ``registry_read`` give it): RegistrationRefused, or how it compares."""
     from sigforge.contract.compat import breaking_changes, compare_contracts, render, render_markdown
 
-    found = registered_contract(client, tracking_uri, name, allow_breaking)
     if found is None:
         return f"the first version of registered model `{name}`"
     version, previous = found
@@ -85,24 +96,34 @@ def registry_verdict(
     tracking_uri: str, name: str, contract: Mapping[str, Any], allow_breaking: bool
 ) -> dict[str, Any]:
     """How ``contract`` compares with the latest registered version of ``name``, as the dry run
-    reports it (the form of ``compat.verdict``, plus ``allowed``): read only."""
-    from mlflow.tracking import MlflowClient
-
+    reports it (the form of ``compat.verdict``, plus ``allowed``): read only, without MLflow where
+    ``registry_read`` can answer exactly (the embedded SQLite store), else through MLflow's client."""
     from sigforge.contract.compat import comparison
+    from sigforge.tracking.registry_read import latest_registered
 
+    quick = latest_registered(tracking_uri, name)
+    if quick is not None:
+        found = (quick.version, quick.contract) if quick.version is not None else None
+    else:
+        found = _registered_through_mlflow(tracking_uri, name)
     verdict: dict[str, Any] = {"against": None, "breaking": [], "changes": []}
     readable = True
-    store = tracking_uri.removeprefix("sqlite:///")
-    if store == tracking_uri or Path(store).is_file():  # else no local store yet: nothing registered
-        client = MlflowClient(tracking_uri=tracking_uri)
-        found = registered_contract(client, tracking_uri, name, True)
-        if found is not None and found[1] is not None:
-            verdict = comparison(f"models:/{name}/{found[0]}", found[1], contract)
-        elif found is not None:
-            verdict["against"] = f"models:/{name}/{found[0]} (holds no SavedModel sigforge can read)"
-            readable = False
+    if found is not None and found[1] is not None:
+        verdict = comparison(f"models:/{name}/{found[0]}", found[1], contract)
+    elif found is not None:
+        verdict["against"] = f"models:/{name}/{found[0]} (holds no SavedModel sigforge can read)"
+        readable = False
     allowed = (readable and not verdict["breaking"]) or allow_breaking
     return {"registered_model_name": name, **verdict, "allowed": allowed}
+
+
+def _registered_through_mlflow(tracking_uri: str, name: str) -> tuple[str, dict[str, Any] | None] | None:
+    store = tracking_uri.removeprefix("sqlite:///")
+    if store != tracking_uri and not Path(store).is_file():
+        return None  # no local store yet: nothing registered
+    from mlflow.tracking import MlflowClient
+
+    return registered_contract(MlflowClient(tracking_uri=tracking_uri), tracking_uri, name, True)
 
 
 @dataclass(frozen=True)
