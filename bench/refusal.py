@@ -1,11 +1,16 @@
 """How long ``sigforge`` takes to refuse a breaking change (a renamed key, which the config alone
-shows) against the floor of any export, a process that only imports TensorFlow, alternating runs,
-medians. Below 1.0 means the refusal comes before TensorFlow would even have loaded.
+shows), alternating runs, medians, each against an anchor measured in the same run:
 
-- ``refusal_vs_tensorflow_import``: against the newest version on disk (read without TensorFlow);
+- ``refusal_vs_tensorflow_import``: against the newest version on disk, ``mlflow.enabled=false``
+  (read without TensorFlow), / a process that only imports TensorFlow (the floor of any export);
+- ``logged_refusal_vs_tensorflow_import``: the same refusal with MLflow on, as by default: the
+  process ends once the refused run is recorded FAILED with its diff;
 - ``registry_refusal_vs_tensorflow_import``: against the registry's latest version
-  (``mlflow.registered_model_name``), asked by the logging helper while TensorFlow is imported;
-- ``refusal_vs_export``: the disk refusal against the same export published where nothing breaks.
+  (``mlflow.registered_model_name``), judged in the exporter from the embedded store without MLflow;
+- ``{logged,registry}_refusal_vs_mlflow_floor``: those two / a process that only imports MLflow and
+  opens the same store, the least that recording the refused run costs;
+- ``registry_dry_run_vs_dry_run``: ``export.dry_run=true`` with the registry's verdict / without;
+- ``refusal_vs_export``: the disk refusal / the same export published where nothing breaks.
 
     .venv/bin/python bench/refusal.py [--runs 5]
 """
@@ -31,9 +36,18 @@ def main() -> None:
     measured_process(
         ["-m", "sigforge", "experiment=image_classifier", "mlflow.registered_model_name=digits"], work
     )
+    store = f"sqlite:///{work / 'outputs' / 'mlflow.db'}"
+    registry = [*BREAKING, "model.name=digits_v2", "mlflow.registered_model_name=digits"]
     sides = {
         "disk": ([*BREAKING, "mlflow.enabled=false"], 5),
-        "registry": ([*BREAKING, "model.name=digits_v2", "mlflow.registered_model_name=digits"], 5),
+        "disk_logged": (BREAKING, 5),
+        "registry": (registry, 5),
+        "mlflow_floor": (
+            ["-c", f"from mlflow.tracking import MlflowClient; MlflowClient('{store}').search_experiments()"],
+            0,
+        ),
+        "registry_dry_run": ([*registry, "export.dry_run=true"], 0),
+        "dry_run": ([*BREAKING, "export.dry_run=true"], 0),
         # the same export, published (into a model directory of its own, so the refusals stay refusals)
         "export": (
             [*BREAKING, "mlflow.enabled=false", "model.name=published", "export.publish_identical=true"],
@@ -46,14 +60,18 @@ def main() -> None:
         for name, (command, expect) in sides.items():
             walls[name].append(measured_process(command, work, expect=expect)[0])
 
-    def median(name: str) -> float:
-        return statistics.median(walls[name])
-
-    print(f"refusal_vs_tensorflow_import: {median('disk') / median('tensorflow_import'):.2f}")
-    print(f"registry_refusal_vs_tensorflow_import: {median('registry') / median('tensorflow_import'):.2f}")
-    print(f"refusal_vs_export: {median('disk') / median('export'):.2f}")
+    for name, ours, anchor in (
+        ("refusal_vs_tensorflow_import", "disk", "tensorflow_import"),
+        ("logged_refusal_vs_tensorflow_import", "disk_logged", "tensorflow_import"),
+        ("registry_refusal_vs_tensorflow_import", "registry", "tensorflow_import"),
+        ("logged_refusal_vs_mlflow_floor", "disk_logged", "mlflow_floor"),
+        ("registry_refusal_vs_mlflow_floor", "registry", "mlflow_floor"),
+        ("registry_dry_run_vs_dry_run", "registry_dry_run", "dry_run"),
+        ("refusal_vs_export", "disk", "export"),
+    ):
+        print(f"{name}: {statistics.median(walls[ours]) / statistics.median(walls[anchor]):.2f}")
     for name, values in walls.items():
-        print(f"  {name}: {' '.join(f'{v:.2f}' for v in values)} s")
+        print(f"  {name}: {' '.join(f'{v:.2f}' for v in values)} s (median {statistics.median(values):.2f})")
 
 
 if __name__ == "__main__":
