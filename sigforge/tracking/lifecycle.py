@@ -128,9 +128,8 @@ class ExportTracking:
         latest = latest_registered(self.run.tracking_uri, name)
         if latest is None:
             return False
-        found = (latest.version, latest.contract) if latest.version is not None else None
         try:
-            judge_registration(name, found, known, self.spec.mlflow.allow_breaking)
+            judge_registration(name, latest.found(), known, self.spec.mlflow.allow_breaking)
         except RegistrationRefused as refused:
             raise _nothing_published(refused) from refused
         return True

@@ -102,10 +102,7 @@ def registry_verdict(
     from sigforge.tracking.registry_read import latest_registered
 
     quick = latest_registered(tracking_uri, name)
-    if quick is not None:
-        found = (quick.version, quick.contract) if quick.version is not None else None
-    else:
-        found = _registered_through_mlflow(tracking_uri, name)
+    found = quick.found() if quick is not None else _registered_through_mlflow(tracking_uri, name)
     verdict: dict[str, Any] = {"against": None, "breaking": [], "changes": []}
     readable = True
     if found is not None and found[1] is not None:

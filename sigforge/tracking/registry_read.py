@@ -47,6 +47,10 @@ class Latest:
     version: str | None
     contract: dict[str, Any] | None = None
 
+    def found(self) -> tuple[str, dict[str, Any] | None] | None:
+        """The form ``registry.registered_contract`` answers in: None when nothing is registered."""
+        return None if self.version is None else (self.version, self.contract)
+
 
 def latest_registered(tracking_uri: str, name: str) -> Latest | None:
     """The newest version of registered model ``name`` and its contract, or None where this
