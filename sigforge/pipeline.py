@@ -19,7 +19,7 @@ from sigforge.config.validate import build_spec
 from sigforge.contract.compat import guard_version, verdict
 from sigforge.contract.features import example_features
 from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
-from sigforge.errors import ConfigError, ExportError
+from sigforge.errors import ConfigError, ContractRefused, ExportError
 from sigforge.export.build import build_model, weights_origin
 from sigforge.plugins.manager import Plugins, load_plugins
 from sigforge.report.progress import Progress, Silent
@@ -114,18 +114,21 @@ def export_spec(
     overrides: Sequence[str] = (),
     progress: Progress | None = None,
     on_published: Callable[[ExportResult], None] | None = None,
+    on_refused: Callable[[ContractRefused], None] | None = None,
     interrupt: bool = False,
 ) -> ExportResult:
     """``run_export`` inside the export's MLflow run, which this function owns from start to end.
 
     The run starts first (before TensorFlow is imported), may refuse the version before it is
     published, and ends FINISHED, FAILED or KILLED. ``on_published(result)`` runs between
-    publishing and logging (the CLI prints the summary there). ``interrupt``: the process ends
-    with this export (the CLI), so a registry refusal may stop it by signal mid-import."""
+    publishing and logging (the CLI prints the summary there); ``on_refused(error)`` as soon as a
+    contract is refused, before MLflow records the refused run (the CLI prints the refusal there).
+    ``interrupt``: the process ends with this export (the CLI), so a registry refusal may stop it
+    by signal mid-import."""
     from sigforge.tracking.lifecycle import ExportTracking
 
     progress = progress or Silent()
-    tracking = ExportTracking(spec, config, Path(cwd or Path.cwd()))
+    tracking = ExportTracking(spec, config, Path(cwd or Path.cwd()), on_refused=on_refused)
     with tracking.owning():
         tracking.start(overrides, interrupt)
         result = run_export(

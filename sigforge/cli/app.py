@@ -30,6 +30,7 @@ from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
 from sigforge.errors import (
     ConfigError,
+    ContractRefused,
     SigforgeError,
     Terminated,
     exit_for,
@@ -113,6 +114,7 @@ def export_from_config(
             overrides=overrides,
             progress=progress,
             on_published=_print_published,
+            on_refused=_print_refused,
             interrupt=True,
         )
     uri = without_credentials(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
@@ -157,6 +159,14 @@ def _print_published(result: Any) -> None:
         )
 
 
+def _print_refused(err: ContractRefused) -> None:
+    """The refusal as soon as it is known; the process ends once MLflow has recorded the refused
+    run (importing MLflow and opening its store take a new process about 2 s)."""
+    tell(str(err))
+    tell("recording the refused export's run in MLflow...")
+    err.told = True  # type: ignore[attr-defined]
+
+
 def result_line(result: pipeline.ExportResult, tracking_uri: str | None) -> dict[str, Any]:
     """The run's last stdout line, for scripts: ``sigforge ... | tail -1 | jq .export_dir``."""
     return {
@@ -188,9 +198,13 @@ def app(cfg: DictConfig) -> int | None:
     except SigforgeError as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        told = getattr(err, "told", False)  # printed when it happened (_print_refused)
         if in_sweep:  # the sweep goes on; sweeps.job_failures ends it with this status
-            tell(str(err))
+            if not told:
+                tell(str(err))
             return err.exit_code
+        if told:
+            sys.exit(err.exit_code)
         exit_for(err)
     except Terminated as err:
         exit_with(f"{err}; {run_outcome(err)}", err.exit_code)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -62,9 +62,16 @@ class Run(Protocol):
 class ExportTracking:
     """The run of one export, or nothing at all with ``mlflow.enabled=false``."""
 
-    def __init__(self, spec: ExportSpec, config: Mapping[str, Any], cwd: Path) -> None:
+    def __init__(
+        self,
+        spec: ExportSpec,
+        config: Mapping[str, Any],
+        cwd: Path,
+        on_refused: Callable[[ContractRefused], None] | None = None,
+    ) -> None:
         self.spec = spec
         self.config = config
+        self.on_refused = on_refused  # told of a refusal before the refused run is recorded
         self.run: Run | None = None
         self.ended = False  # finish() returned or failed: the run is ended (a signal during it is not)
         self.final_status = ""  # how it ended, once ended: FINISHED or FAILED
@@ -178,7 +185,11 @@ class ExportTracking:
             raise
         except BaseException as err:
             if self.run is not None and not self.ended:
-                self.run.fail(err, "FAILED", self._refusal(err))
+                refusal = self._refusal(err)
+                if refusal is not None and self.on_refused is not None:
+                    # Known in about a second; recording it waits on MLflow's import and store.
+                    self.on_refused(err)  # type: ignore[arg-type]
+                self.run.fail(err, "FAILED", refusal)
             raise
         finally:
             if self._registering is not None:

@@ -121,6 +121,10 @@ def test_a_refused_version_leaves_the_mlflow_run_failed_not_running(run_cli, tmp
     assert run_cli("+experiment=image_classifier", "mlflow.enabled=false").returncode == 0
     refused = run_cli("+experiment=image_classifier", "naming.policy=prefixed")
     assert refused.returncode == 5, refused.stderr
+    # Said once, before MLflow records the run (the process ends once it is recorded).
+    assert refused.stderr.count("breaks the clients of") == 1
+    told = refused.stderr.index("breaks the clients of")
+    assert told < refused.stderr.index("recording the refused export's run in MLflow...")
     import sqlite3
 
     with sqlite3.connect(tmp_path / DEFAULT_STORE) as db:
