@@ -186,10 +186,12 @@ class ExportTracking:
         except BaseException as err:
             if self.run is not None and not self.ended:
                 refusal = self._refusal(err)
-                if refusal is not None and self.on_refused is not None:
-                    # Known in about a second; recording it waits on MLflow's import and store.
-                    self.on_refused(err)  # type: ignore[arg-type]
-                self.run.fail(err, "FAILED", refusal)
+                try:
+                    if refusal is not None and self.on_refused is not None:
+                        # Known in about a second; recording it waits on MLflow's import and store.
+                        self.on_refused(err)  # type: ignore[arg-type]
+                finally:
+                    self.run.fail(err, "FAILED", refusal)
             raise
         finally:
             if self._registering is not None:
