@@ -80,7 +80,8 @@ def _latest_location(path: Path, name: str) -> tuple[str, str] | Latest | None:
     """(version, download location) of the newest live version of ``name``; Latest(None) when
     there is none; None at a schema revision not in ``KNOWN_SCHEMAS``."""
     uri = f"{path.resolve().as_uri()}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=2.0)) as db:
+    # A writer holds the lock for milliseconds; past half a second, the helper asks MLflow instead.
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=0.5)) as db:
         revisions = {row[0] for row in db.execute("SELECT version_num FROM alembic_version")}
         if not revisions or not revisions <= KNOWN_SCHEMAS:
             return None

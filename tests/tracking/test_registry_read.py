@@ -92,6 +92,15 @@ def test_what_it_cannot_read_exactly_is_left_to_mlflow(store, tmp_path, monkeypa
     client.create_model_version("foreign", source=f"runs:/{run.info.run_id}/notes", run_id=run.info.run_id)
     assert latest_registered(store, "foreign") is None
     assert through_mlflow(store, "foreign") == Latest("1", None)
+    # a store a writer holds locked: MLflow, which waits for it, answers instead
+    writer = sqlite3.connect(tmp_path / "mlflow.db", isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        assert latest_registered(store, "digits") is None
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert latest_registered(store, "digits").version == "1"
     # a schema revision this reader was not checked against
     with sqlite3.connect(tmp_path / "mlflow.db") as db:
         db.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
