@@ -62,13 +62,17 @@ class BackgroundExportRun:
         self._armed = False  # SIGUSR1 raises RefusedEarly
         self._refusal: RegistrationRefused | None = None
 
-    def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
+    def start(
+        self, params: Mapping[str, str], tags: Mapping[str, str] | None = None, share_imports: bool = True
+    ) -> None:
+        """Fork the helper, which starts the run. ``share_imports``: this process goes on to
+        import TensorFlow (``SHARED_IMPORTS`` are imported first, for both)."""
         import multiprocessing
 
         self._start_args = (dict(params), dict(tags or {}))
         # fork is only safe before TensorFlow has started its threads.
         method = "fork" if "tensorflow" not in sys.modules else "spawn"
-        if method == "fork":
+        if method == "fork" and share_imports:
             _import_shared()
         context = multiprocessing.get_context(method)
         self._conn, child = context.Pipe()

@@ -110,36 +110,45 @@ class ExportTracking:
         """Start the run with the config as params; a config the store refuses raises at once.
 
         With ``mlflow.registered_model_name``, the registry judges what the config alone fixes of
-        the contract (``contract.read.known_contract``) as soon as the run is started: in the
-        helper while this process imports TensorFlow (``interrupt``: a refusal stops the export
-        wherever it is; see ``BackgroundExportRun.check_soon``), or here and now. Before publishing
-        it judges the written contract in full."""
+        the contract (``contract.read.known_contract``) at once: read here without MLflow where
+        ``registry_read`` can (a refusal is raised as soon as the helper is started, to record it),
+        else in the helper while this process imports TensorFlow (``interrupt``: a refusal stops
+        the export wherever it is; see ``BackgroundExportRun.check_soon``), or, in-process, here
+        and now. Before publishing it judges the written contract in full."""
         if self.run is None:
             return
-        self.run.start(flatten(self.config), tags={"sigforge.overrides": redact_overrides(overrides)})
         name = self.spec.mlflow.registered_model_name
         known = contract_to_dict(known_contract(self.spec)) if name else {}
-        if isinstance(self.run, BackgroundExportRun):
-            if name and not self._judged_without_mlflow(name, known):
-                self.run.check_soon(name, known, self.spec.mlflow.allow_breaking, interrupt)
+        params, tags = flatten(self.config), {"sigforge.overrides": redact_overrides(overrides)}
+        if not isinstance(self.run, BackgroundExportRun):
+            self.run.start(params, tags)
+            self._settle_start()  # in-process: the outcome is known now
+            if name and self.run is not None:
+                self._check_registration(name, known)
             return
-        self._settle_start()  # in-process: the outcome is known now
-        if name and self.run is not None:
-            self._check_registration(name, known)
+        judged, refused = self._judge_without_mlflow(name, known) if name else (True, None)
+        # A refused export imports no TensorFlow: nothing to share with the helper but waiting.
+        self.run.start(params, tags, share_imports=refused is None)
+        if refused is not None:
+            raise refused  # the run, being started, records it (owning)
+        if not judged:
+            self.run.check_soon(name, known, self.spec.mlflow.allow_breaking, interrupt)
 
-    def _judged_without_mlflow(self, name: str, known: Mapping[str, Any]) -> bool:
+    def _judge_without_mlflow(
+        self, name: str, known: Mapping[str, Any]
+    ) -> tuple[bool, RegistrationRefused | None]:
         """The registry's first verdict on ``known``, read here without MLflow where that is exact
-        (``registry_read``): a refusal is raised now, in about a second instead of after the
-        helper's MLflow import. False: only the helper can tell (``check_soon``)."""
+        (``registry_read``), before the helper is even started: (judged, the refusal if refused).
+        Not judged: only the helper can tell (``check_soon``), once it has imported MLflow."""
         assert self.run is not None
         latest = latest_registered(self.run.tracking_uri, name)
         if latest is None:
-            return False
+            return False, None
         try:
             judge_registration(name, latest.found(), known, self.spec.mlflow.allow_breaking)
         except RegistrationRefused as refused:
-            raise _nothing_published(refused) from refused
-        return True
+            return True, _nothing_published(refused)
+        return True, None
 
     def _settle_start(self) -> None:
         """A config error stops the export; any other start failure is reported after the export."""
