@@ -19,7 +19,7 @@ from sigforge.config.validate import build_spec
 from sigforge.contract.compat import guard_version, verdict
 from sigforge.contract.features import example_features
 from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
-from sigforge.errors import ConfigError, ContractRefused, ExportError
+from sigforge.errors import BreakingChange, ConfigError, ContractRefused, ExportError
 from sigforge.export.build import build_model, weights_origin
 from sigforge.plugins.manager import Plugins, load_plugins
 from sigforge.report.progress import Progress, Silent
@@ -130,7 +130,7 @@ def export_spec(
     progress = progress or Silent()
     tracking = ExportTracking(spec, config, Path(cwd or Path.cwd()), on_refused=on_refused)
     with tracking.owning():
-        tracking.start(overrides, interrupt)
+        tracking.start(overrides, interrupt, refused=_refused_on_disk(spec))
         result = run_export(
             spec,
             plugins,
@@ -145,6 +145,21 @@ def export_spec(
             tracking.finish(result)
     result.mlflow_tracking_uri = tracking.tracking_uri
     return result
+
+
+def _refused_on_disk(spec: ExportSpec) -> BreakingChange | None:
+    """``run_export``'s first guard, asked before the run starts so that the run can record the
+    refusal at once, before the imports the logging helper would share with TensorFlow's. Any
+    other failure is left to ``run_export``, which raises it where it always has."""
+    model_dir = spec.base_dir / spec.model.name
+    try:
+        if model_dir.is_dir():
+            guard_version(model_dir, contract_to_dict(known_contract(spec)), spec.allow_breaking)
+    except BreakingChange as refused:
+        return refused
+    except Exception:  # an unreadable version, a directory that cannot be listed: run_export says so
+        return None
+    return None
 
 
 def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportSpec, Plugins]:

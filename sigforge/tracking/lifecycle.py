@@ -106,8 +106,12 @@ class ExportTracking:
     def tracking_uri(self) -> str | None:
         return self.run.tracking_uri if self.run is not None else None
 
-    def start(self, overrides: Sequence[str] = (), interrupt: bool = False) -> None:
+    def start(
+        self, overrides: Sequence[str] = (), interrupt: bool = False, refused: ContractRefused | None = None
+    ) -> None:
         """Start the run with the config as params; a config the store refuses raises at once.
+        ``refused``: a refusal the pipeline has already decided (against the newest version on
+        disk), raised once the run is started, so that the run records it.
 
         With ``mlflow.registered_model_name``, the registry judges what the config alone fixes of
         the contract (``contract.read.known_contract``) at once: read here without MLflow where
@@ -125,8 +129,11 @@ class ExportTracking:
             self._settle_start()  # in-process: the outcome is known now
             if name and self.run is not None:
                 self._check_registration(name, known)
+            if refused is not None:
+                raise refused
             return
-        judged, refused = self._judge_without_mlflow(name, known) if name else (True, None)
+        judged, by_registry = self._judge_without_mlflow(name, known) if name else (True, None)
+        refused = by_registry or refused
         # A refused export imports no TensorFlow: nothing to share with the helper but waiting.
         self.run.start(params, tags, share_imports=refused is None)
         if refused is not None:
