@@ -556,6 +556,40 @@ def test_an_export_logged_in_process_is_refused_by_the_registry_before_it_builds
     assert "RUNNING" not in statuses(tmp_path)
 
 
+def test_an_export_logged_in_process_is_refused_on_disk_before_it_builds_and_its_run_records_it(tmp_path):
+    """The disk guard's refusal is decided before the run starts; the run (in this process, as
+    TensorFlow is already imported) starts, records it FAILED, and not one stage runs."""
+    script = (
+        "import tensorflow, contextlib\n"
+        "from sigforge.config.compose import compose\n"
+        "from sigforge.errors import BreakingChange\n"
+        "from sigforge.pipeline import export\n"
+        "from sigforge.report.progress import Silent\n"
+        "class Stages(Silent):\n"
+        "    seen = []\n"
+        "    @contextlib.contextmanager\n"
+        "    def stage(self, name):\n"
+        "        self.seen.append(name)\n"
+        "        yield\n"
+        "export(compose('experiment=image_classifier'))\n"
+        "try:\n"
+        "    export(compose('experiment=image_classifier', 'naming=prefixed'), progress=Stages())\n"
+        "except BreakingChange as err:\n"
+        "    print('refused after', Stages.seen, str(err).split(':')[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, **QUIET_TF},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.stdout.strip() == "refused after [] export.allow_breaking = false", done.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "outputs" / "exports" / "image_classifier").iterdir()) == ["1"]
+    assert statuses(tmp_path) == ["FINISHED", "FAILED"]
+
+
 def test_two_exports_registering_one_name_with_clashing_contracts_publish_only_the_registered(tmp_path):
     """Both pass the registry check if it is not held through publishing and registering; the one
     refused must be refused before its version is on disk, where TF Serving would serve it."""
