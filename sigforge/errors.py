@@ -117,6 +117,29 @@ class Terminated(BaseException):
         self.exit_code = 128 + signum
 
 
+_RAISED_BY_SIGNAL: list[BaseException] = []  # at most one: the last, until forget_signals()
+
+
+def raise_for_signal(err: BaseException) -> NoReturn:
+    """Raise ``err`` (Terminated, KeyboardInterrupt) from a signal handler, and remember it.
+
+    Why: a handler raises wherever Python happens to be, and C code that calls back into Python
+    (TensorFlow's ``nest.flatten`` importing a module while a signature is traced) can turn the
+    exception into another one (SystemError, then TypeError), which would end the export FAILED
+    with a tracing error instead of KILLED. ``raised_by_signal`` lets the run's owner see through it."""
+    _RAISED_BY_SIGNAL[:] = [err]
+    raise err
+
+
+def raised_by_signal() -> BaseException | None:
+    """The exception a signal handler raised since ``forget_signals``, if any."""
+    return _RAISED_BY_SIGNAL[-1] if _RAISED_BY_SIGNAL else None
+
+
+def forget_signals() -> None:
+    _RAISED_BY_SIGNAL.clear()
+
+
 def run_outcome(err: BaseException) -> str:
     """What became of the export's MLflow run when ``err`` (a signal) ended it: the lifecycle
     records it on the exception (``run_status``), so the console never claims a run it did not mark."""

@@ -35,6 +35,8 @@ from sigforge.errors import (
     Terminated,
     exit_for,
     exit_with,
+    forget_signals,
+    raise_for_signal,
     run_outcome,
     tell,
     without_credentials,
@@ -51,13 +53,15 @@ if TYPE_CHECKING:
 
 @contextlib.contextmanager
 def _sigterm_raises() -> Iterator[None]:
-    """SIGTERM and SIGHUP (a closed terminal, a killed session) end the export like Ctrl-C does."""
+    """SIGTERM and SIGHUP (a closed terminal, a killed session) end the export like Ctrl-C does.
+    Each of the three is remembered as it is raised (``errors.raise_for_signal``)."""
 
     def handler(signum: int, frame: Any) -> None:
-        raise Terminated(signum)
+        raise_for_signal(KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum))
 
+    forget_signals()
     try:
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     except ValueError:  # not the main thread (e.g. some launchers): leave signals alone
         yield
         return

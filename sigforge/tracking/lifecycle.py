@@ -23,6 +23,7 @@ from sigforge.errors import (
     Terminated,
     TrackingConfigError,
     TrackingError,
+    raised_by_signal,
 )
 from sigforge.rules import served_versions
 from sigforge.tracking.background import BackgroundExportRun, RefusedEarly
@@ -192,6 +193,11 @@ class ExportTracking:
                 yield
             except RefusedEarly:
                 raise self._early_refusal() from None
+            except Exception as err:
+                signalled = raised_by_signal()
+                if signalled is not None:  # C code turned the signal's exception into this one
+                    raise signalled from err
+                raise
         except (KeyboardInterrupt, Terminated) as err:
             if self.run is not None and not self.ended:
                 # What the console says: KILLED, or the status the run had already ended with.
