@@ -153,7 +153,7 @@ def _refused_on_disk(spec: ExportSpec) -> BreakingChange | None:
     other failure is left to ``run_export``, which raises it where it always has."""
     model_dir = spec.base_dir / spec.model.name
     try:
-        if model_dir.is_dir():
+        if spec.mlflow.enabled and model_dir.is_dir():  # without a run, run_export refuses it
             guard_version(model_dir, contract_to_dict(known_contract(spec)), spec.allow_breaking)
     except BreakingChange as refused:
         return refused
