@@ -452,7 +452,12 @@ def test_signals_end_the_run_killed(tmp_path, signum, code):
     stderr = "".join(before) + rest
     assert proc.returncode == code, stderr
     assert statuses(tmp_path) == ["KILLED"]
-    assert "Traceback" not in stderr and "its MLflow run is marked KILLED" in stderr
+    assert "its MLflow run is marked KILLED" in stderr
+    # sigforge prints no traceback. A signal that lands inside TensorFlow's nest.flatten (tracing
+    # starts right after "stage build done") while it imports a module is turned by C code into
+    # this SystemError, which TensorFlow prints itself; the export still ends KILLED.
+    mangled = "SystemError: <built-in function __import__> returned a result with an exception set"
+    assert stderr.count("Traceback") <= stderr.count(mangled), stderr
 
 
 def test_a_signal_after_the_run_finished_does_not_claim_it_was_killed(tmp_path):
