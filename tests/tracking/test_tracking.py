@@ -521,13 +521,16 @@ def test_registration_refuses_a_breaking_contract_unless_allowed(run_cli, tmp_pa
     assert "| input | `input_image` | float32 | [None, 28, 28, 1] |" in second.description
 
 
-def test_an_export_logged_in_process_is_refused_by_the_registry_before_it_builds(tmp_path):
-    """A library caller who imported TensorFlow first logs in this process: the registry judges
-    what the config fixes as the run starts, so not one stage runs."""
+def refused_in_process(
+    cwd: Path, first: tuple[str, ...], second: tuple[str, ...], error: str
+) -> tuple[list, str]:
+    """Export ``first``, then ``second``, in one process that imported TensorFlow first, as a library
+    caller does (so the run is logged in this process): the stages ``second`` ran before ``error``
+    refused it, and the first line of its message."""
     script = (
-        "import tensorflow, contextlib\n"
+        "import tensorflow, contextlib, json\n"
         "from sigforge.config.compose import compose\n"
-        "from sigforge.errors import RegistrationRefused\n"
+        f"from sigforge.errors import {error}\n"
         "from sigforge.pipeline import export\n"
         "from sigforge.report.progress import Silent\n"
         "class Stages(Silent):\n"
@@ -536,25 +539,39 @@ def test_an_export_logged_in_process_is_refused_by_the_registry_before_it_builds
         "    def stage(self, name):\n"
         "        self.seen.append(name)\n"
         "        yield\n"
-        "export(compose('experiment=image_classifier', 'mlflow.registered_model_name=digits'))\n"
+        f"export(compose(*{first!r}))\n"
         "try:\n"
-        "    export(compose('experiment=image_classifier', 'model.name=other', 'naming=prefixed',\n"
-        "                   'mlflow.registered_model_name=digits'), progress=Stages())\n"
-        "except RegistrationRefused as err:\n"
-        "    print('refused after', Stages.seen, str(err).splitlines()[0])\n"
+        f"    export(compose(*{second!r}), progress=Stages())\n"
+        f"except {error} as err:\n"
+        "    print(json.dumps([Stages.seen, str(err).splitlines()[0]]))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
-        cwd=tmp_path,
+        cwd=cwd,
         env={**os.environ, **QUIET_TF},
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert done.stdout.strip() == (
-        "refused after [] mlflow.registered_model_name = 'digits': this contract breaks version 1's "
-        "clients, so it was not registered:"
-    ), done.stderr[-3000:]
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr[-3000:]
+    stages, line = json.loads(done.stdout.strip().splitlines()[-1])
+    return stages, line
+
+
+def test_an_export_logged_in_process_is_refused_by_the_registry_before_it_builds(tmp_path):
+    """A library caller who imported TensorFlow first logs in this process: the registry judges
+    what the config fixes as the run starts, so not one stage runs."""
+    first = ("experiment=image_classifier", "mlflow.registered_model_name=digits")
+    second = (
+        "experiment=image_classifier",
+        "model.name=other",
+        "naming=prefixed",
+        "mlflow.registered_model_name=digits",
+    )
+    assert refused_in_process(tmp_path, first, second, "RegistrationRefused") == (
+        [],
+        "mlflow.registered_model_name = 'digits': this contract breaks version 1's clients, so it was not registered:",
+    )
     assert not (tmp_path / "outputs" / "exports" / "other").exists() or not list(
         (tmp_path / "outputs" / "exports" / "other").glob("[0-9]*")
     )
@@ -564,33 +581,9 @@ def test_an_export_logged_in_process_is_refused_by_the_registry_before_it_builds
 def test_an_export_logged_in_process_is_refused_on_disk_before_it_builds_and_its_run_records_it(tmp_path):
     """The disk guard's refusal is decided before the run starts; the run (in this process, as
     TensorFlow is already imported) starts, records it FAILED, and not one stage runs."""
-    script = (
-        "import tensorflow, contextlib\n"
-        "from sigforge.config.compose import compose\n"
-        "from sigforge.errors import BreakingChange\n"
-        "from sigforge.pipeline import export\n"
-        "from sigforge.report.progress import Silent\n"
-        "class Stages(Silent):\n"
-        "    seen = []\n"
-        "    @contextlib.contextmanager\n"
-        "    def stage(self, name):\n"
-        "        self.seen.append(name)\n"
-        "        yield\n"
-        "export(compose('experiment=image_classifier'))\n"
-        "try:\n"
-        "    export(compose('experiment=image_classifier', 'naming=prefixed'), progress=Stages())\n"
-        "except BreakingChange as err:\n"
-        "    print('refused after', Stages.seen, str(err).split(':')[0])\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env={**os.environ, **QUIET_TF},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.stdout.strip() == "refused after [] export.allow_breaking = false", done.stderr[-3000:]
+    first = ("experiment=image_classifier",)
+    stages, line = refused_in_process(tmp_path, first, (*first, "naming=prefixed"), "BreakingChange")
+    assert (stages, line.split(":")[0]) == ([], "export.allow_breaking = false")
     assert sorted(p.name for p in (tmp_path / "outputs" / "exports" / "image_classifier").iterdir()) == ["1"]
     assert statuses(tmp_path) == ["FINISHED", "FAILED"]
 
