@@ -4,6 +4,23 @@ This module is the public plugin API. A plugin is any module or object with func
 ``@sigforge.hookimpl`` whose names match these specifications; it is found through the ``sigforge``
 entry-point group of an installed package, or named in config as ``plugins.modules=[pkg.module]``.
 The built-in naming policies, models and checks are plugins of exactly this kind.
+
+Every hook is called through pluggy's own caller, with its documented semantics:
+
+- **order**: ``@hookimpl(tryfirst=True)`` implementations first, ``trylast=True`` last, the others
+  in between, the most recently registered first (built-ins are registered first, then installed
+  entry points, then ``plugins.modules`` in the order listed);
+- **hook wrappers**: ``@hookimpl(wrapper=True)`` (a generator: ``result = yield``, then return
+  the result, changed or not) and the older ``@hookimpl(hookwrapper=True)`` (``outcome = yield``,
+  ``outcome.force_result(...)``) run around the implementations and see what they return or raise;
+- **firstresult**: a hook whose specification says ``firstresult=True`` stops at the first
+  implementation that returns something other than ``None`` (none of sigforge's hooks does today).
+
+Any exception a plugin's implementation or wrapper raises is reported naming the plugin and the hook
+(``plugin 'team' failed in hook validate_signature: ...``); a wrapper sees an inner failure as that
+already-named ``PluginError``. ``SIGFORGE_TRACE_PLUGINS=1`` prints each hook call, the plugins in
+the order they are called, each one's time and the outcome, on stderr. Each hook below says when it is
+called and what its return value means.
 """
 
 from __future__ import annotations
@@ -82,8 +99,10 @@ class ModelBuilder(Protocol):
     def __call__(self, model: ModelSpec, inputs: Sequence[InputSpec], **params: Any) -> Any: ...
 
 
-# -- Registration: called once per plugin when the plugin manager's registries are built, which
-# happens after the config's ``plugins.modules`` are known and before any other config value is read.
+# -- Registration: each called once when the plugin manager's registries are built, which happens
+# after the config's ``plugins.modules`` are known and before any other config value is read. Every
+# implementation runs, in the order above; the return value is ignored. ``register`` is each
+# plugin's own: what a plugin registers is reported under its name.
 
 
 @hookspec
@@ -96,6 +115,9 @@ def register_naming_policies(register):
     take ``inputs``). ``input`` has ``name``, ``modality``, ``dtype`` and ``shape``; ``signature``
     has ``name`` and ``method``. The key must be a valid signature key (``[A-Za-z][A-Za-z0-9_]*``)
     and unique within the signature, or the export stops naming this plugin.
+
+    Call semantics: called once, every implementation in the order of the module docstring; the
+    return value is ignored; a name two plugins register is refused naming both.
     """
 
 
@@ -109,6 +131,9 @@ def register_preprocessors(register):
     ``example_input(batch[, spec])`` (``PreprocessorWithExample``) when synthetic client data would
     not do; each is handed what it needs, so none relies on another having run first.
     Import TensorFlow inside the factory, not at module level, so config validation stays fast.
+
+    Call semantics: called once, every implementation in the order of the module docstring; the
+    return value is ignored; a name two plugins register is refused naming both.
     """
 
 
@@ -121,6 +146,9 @@ def register_models(register):
     name (the model-side dtype and shape of each entry of ``inputs``) and returns a dict of named
     outputs: ``scores`` (float, ``[batch, classes]``) for a classification task, ``outputs`` (float,
     ``[batch]`` or ``[batch, 1]``) for regression, and any other outputs predict signatures may name.
+
+    Call semantics: called once, every implementation in the order of the module docstring; the
+    return value is ignored; a name two plugins register is refused naming both.
     """
 
 
@@ -135,6 +163,12 @@ def validate_signature(signature):
     or written. ``signature`` has ``name``, ``method``, ``method_name``, ``inputs`` (input names),
     ``outputs`` and ``keys`` (input name -> client key). Return a list of problems, each a sentence
     a user can act on; any problem stops the export. Return ``[]`` or ``None`` when all is well.
+
+    Call semantics: every implementation runs, in the order of the module docstring; the hook's
+    result is the list of each plugin's list, in call order, each problem already prefixed with
+    ``plugin '<name>': ``. A hook wrapper receives that list and may return it changed (waive a
+    problem, add one); what it returns is what stops the export. A result that is not a list of
+    strings is reported naming the plugin.
     """
 
 
@@ -150,4 +184,8 @@ def export_finished(result):
     ``spec``, ``report`` (the verification report), ``summary`` and ``mlflow_run_id`` (the MLflow
     run that logs this export, which finishes after the hooks; None without MLflow). The return
     value is ignored; an exception is reported naming the plugin, but the published version stays.
+
+    Call semantics: every implementation runs, in the order of the module docstring, even after
+    one has failed (each failure is logged as a warning naming its plugin); a hook wrapper's own
+    failure is logged the same way.
     """

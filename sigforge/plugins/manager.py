@@ -22,6 +22,7 @@ import pluggy
 from sigforge import PROJECT_NAME
 from sigforge.errors import PluginError, one_line
 from sigforge.plugins import hookspecs
+from sigforge.plugins.calling import PerPlugin, Rule, ShimmedPluginManager, named
 from sigforge.spec import Registered
 
 __all__ = ["Plugins", "Registered", "Registry", "call_hook", "call_with_params", "load_plugins"]
@@ -37,7 +38,6 @@ BUILTIN_MODULES = (
     "sigforge.plugins.builtin.preprocessors",
     "sigforge.plugins.builtin.models",
 )
-BUILTIN_PREFIX = "sigforge.plugins.builtin."
 _MODULE_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -84,71 +84,81 @@ class Registry:
 
 
 class Plugins:
-    """A plugin manager with its registries built; the one object later stages ask about plugins."""
+    """A plugin manager with its registries built; the one object later stages ask about plugins.
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    Every hook is called through pluggy's caller (``pm.hook.<name>(...)``): its order, its hook
+    wrappers and ``firstresult`` apply; ``calling.ShimmedPluginManager`` names each failure."""
+
+    def __init__(self, pm: ShimmedPluginManager) -> None:
         self.pm = pm
         _check_hook_names(pm)
         self.naming_policies = Registry("naming policy")
         self.preprocessors = Registry("preprocessor")
         self.models = Registry("model")
-        self._collect("register_naming_policies", self.naming_policies)
-        self._collect("register_preprocessors", self.preprocessors)
-        self._collect("register_models", self.models)
-
-    def _collect(self, hook_name: str, registry: Registry) -> None:
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-
-            def register(name: str, value: Callable[..., Any], _plugin: str = impl.plugin_name) -> None:
-                registry.add(name, value, _plugin)
-
-            call_hook(impl.plugin_name, f"hook {hook_name}", impl.function, register=register)
+        pm.hook.register_naming_policies(register=_Register(self.naming_policies))
+        pm.hook.register_preprocessors(register=_Register(self.preprocessors))
+        pm.hook.register_models(register=_Register(self.models))
 
     def validate_signature(self, signature: object) -> list[str]:
         """Problems every plugin's ``validate_signature`` finds, each prefixed with the plugin's name."""
-        problems: list[str] = []
-        for impl in self.pm.hook.validate_signature.get_hookimpls():
-            found = call_hook(impl.plugin_name, "hook validate_signature", impl.function, signature=signature)
-            if found is None:
-                continue
-            if isinstance(found, str) or not isinstance(found, Iterable):
-                raise PluginError(
-                    f"plugin '{impl.plugin_name}' hook validate_signature returned {type(found).__name__}; "
-                    "it must return a list of problem strings (or [] / None)."
-                )
-            problems += [f"plugin '{impl.plugin_name}': {p}" for p in found]
-        return problems
+        found = self.pm.hook.validate_signature(signature=signature)
+        return [problem for problems in found for problem in problems]
 
     def export_finished(self, result: object) -> list[str]:
         """Run every ``export_finished`` hook; return the failures (the export itself stands)."""
-        failures = []
-        for impl in self.pm.hook.export_finished.get_hookimpls():
-            try:
-                call_hook(impl.plugin_name, "hook export_finished", impl.function, result=result)
-            except PluginError as err:
-                failures.append(str(err))
-        return failures
+        failures = self.pm.failures
+        start = len(failures)
+        try:
+            self.pm.hook.export_finished(result=result)
+        except PluginError as err:  # a wrapper's own failure (the implementations' are set aside)
+            failures.append(str(err))
+        found = failures[start:]
+        del failures[start:]
+        return found
+
+
+class _Register(PerPlugin):
+    """The ``register`` argument of the registration hooks: each plugin gets one that knows it."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def bind(self, plugin: str) -> Callable[[str, Callable[..., Any]], None]:
+        def register(name: str, value: Callable[..., Any]) -> None:
+            self.registry.add(name, value, plugin)
+
+        return register
+
+
+def _problems(plugin: str, call: Callable[[], Any], failures: list[str]) -> list[str] | None:
+    """``validate_signature``'s rule: a list of strings (or None), each prefixed with the plugin."""
+    found = call()
+    if found is None:
+        return None
+    if isinstance(found, str) or not isinstance(found, Iterable):
+        raise PluginError(
+            f"plugin '{plugin}' hook validate_signature returned {type(found).__name__}; "
+            "it must return a list of problem strings (or [] / None)."
+        )
+    return [f"plugin '{plugin}': {p}" for p in found]
+
+
+def _set_aside(plugin: str, call: Callable[[], Any], failures: list[str]) -> None:
+    """``export_finished``'s rule: a failure is reported, the other plugins' hooks still run."""
+    try:
+        call()
+    except PluginError as err:
+        failures.append(str(err))
+
+
+RULES: dict[str, Rule] = {"validate_signature": _problems, "export_finished": _set_aside}
 
 
 def call_hook(plugin: str, hook: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call one hook implementation (or a callable a plugin registered); any exception becomes an
-    error that names the plugin and the hook or callable."""
-    try:
+    """Call a callable a plugin registered (a policy, a factory, a builder); any exception becomes
+    an error that names the plugin and the callable."""
+    with named(plugin, hook):
         return function(*args, **kwargs)
-    except PluginError:
-        raise
-    except (Exception, SystemExit) as err:  # a hook that calls sys.exit() is a failing hook too
-        reason = f"{type(err).__name__}: {one_line(err)}".rstrip(".")
-        if plugin.startswith(BUILTIN_PREFIX):
-            # A built-in that refuses its input refuses a config value, not a bug to report.
-            raise PluginError(
-                f"{hook} (built in) refused the config: {reason}. Fix the config value it names "
-                "(the inputs, model or preprocess settings it was given)."
-            ) from err
-        raise PluginError(
-            f"plugin '{plugin}' failed in {hook}: {reason}; "
-            "fix the plugin or remove it from plugins.modules / uninstall it."
-        ) from err
 
 
 def call_with_params(
@@ -184,9 +194,9 @@ def _takes(function: Callable[..., Any], params: Mapping[str, Any]) -> bool:
     return set(params) <= names
 
 
-def make_plugin_manager(modules: Sequence[str] = (), *, entry_points: bool = True) -> pluggy.PluginManager:
+def make_plugin_manager(modules: Sequence[str] = (), *, entry_points: bool = True) -> ShimmedPluginManager:
     """Built-ins, then installed entry points (group ``sigforge``), then ``plugins.modules``."""
-    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm = ShimmedPluginManager(PROJECT_NAME, RULES)
     pm.add_hookspecs(hookspecs)
     for name in BUILTIN_MODULES:
         pm.register(importlib.import_module(name), name=name)
@@ -212,7 +222,7 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str, where: str) -
     except pluggy.PluginValidationError as err:
         raise PluginError(
             f"plugin '{name}' ({where}) does not fit sigforge's hooks: {_joined(err)}. Name the hook's arguments "
-            "as sigforge/hookspecs.py does, e.g. def register_models(register)."
+            "as sigforge.plugins.hookspecs does, e.g. def register_models(register)."
         ) from err
 
 
@@ -242,7 +252,7 @@ def _check_hook_names(pm: pluggy.PluginManager) -> None:
     except pluggy.PluginValidationError as err:
         raise PluginError(
             f"plugin '{pm.get_name(err.plugin)}' implements a hook sigforge does not define: {_joined(err)}; "
-            "see sigforge/hookspecs.py for the hook names."
+            "see sigforge.plugins.hookspecs (docs/plugins.md) for the hook names."
         ) from err
 
 
