@@ -17,7 +17,6 @@ from typing import Any
 
 from sigforge.config.validate import build_spec
 from sigforge.contract.compat import guard_version, verdict
-from sigforge.contract.features import example_features
 from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
 from sigforge.errors import BreakingChange, ConfigError, ContractRefused, ExportError
 from sigforge.export.build import build_model, weights_origin
@@ -58,7 +57,6 @@ def dry_run_contract(spec: ExportSpec, cwd: Path | None = None) -> dict[str, Any
         contract_to_dict(expected_contract(spec)),
         model=spec.model.name,
         dry_run=True,
-        example_features=example_features(spec) or None,
     )
     model_dir = spec.base_dir / spec.model.name
     known = contract_to_dict(known_contract(spec))
@@ -267,7 +265,6 @@ def _summary(spec: ExportSpec, report: Any, published: _Published) -> dict[str, 
         export_dir=str(published.export_dir),
         weights=weights_origin(spec),
         binary_inputs=report.binary_inputs(),
-        example_features=example_features(spec) or None,
         other_runtimes=report.runtime_blockers or None,
         warmup=spec.warmup,
         compatibility=published.compatibility,

@@ -6,6 +6,15 @@ clients do not send it), a dtype change, a narrowed input shape (a free dimensio
 changed, a rank changed), a widened output shape, or a method change. Compatible: a new signature, a
 new output, a widened input dimension. Contracts are in ``contract_to_dict`` form; nothing here
 imports TensorFlow, MLflow or the config layer.
+
+For a key that carries serialized tf.Examples, the features parsed from it are compared too, by
+what TensorFlow's ParseExampleV2 does with an Example an old client still sends
+(``shared/tf-serving-rules.md``, docs/serving.md): breaking are a retyped feature, a changed number
+of values of a fixed-length one, a new required feature (fixed-length, no default), a default
+dropped, and a VarLen/ragged feature made fixed-length (its clients send any number of values).
+Compatible: a feature no longer parsed (the parser ignores extra features), a new feature with a
+default or of variable length, a default added or changed, ``[]`` <-> ``[1]`` (one value either way),
+a fixed-length feature made VarLen/ragged, VarLen <-> ragged.
 """
 
 from __future__ import annotations
@@ -85,6 +94,69 @@ def compare_contracts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Ch
                     else:
                         widened = _shape_narrowed(nt["shape"], ot["shape"])
                         changes.append(Change(name, f"{label} shape", _fmt(ot), _fmt(nt), widened))
+        changes += _example_changes(name, o.get("examples"), n.get("examples"))
+    return changes
+
+
+def _count(shape: list[Any] | None) -> int | None:
+    """How many values a fixed-length feature of ``shape`` takes (None: not a fixed number)."""
+    if shape is None or any(d is None for d in shape):
+        return None
+    count = 1
+    for d in shape:
+        count *= d
+    return count
+
+
+def _fmt_feature(f: Mapping[str, Any] | None) -> str:
+    if f is None:
+        return "-"
+    kind = f.get("kind", "fixed")
+    if kind != "fixed":
+        return f"{f['dtype']} {kind}"
+    default = "required" if f.get("default") is None else f"default {f['default']}"
+    return f"{f['dtype']} {shape_text(f.get('shape'))} {default}"
+
+
+def _feature_change(of: Mapping[str, Any], nf: Mapping[str, Any]) -> tuple[str, bool] | None:
+    """(what changed, whether an old client's Example now fails to parse), or None if nothing did."""
+    if of["dtype"] != nf["dtype"]:
+        return "dtype", True
+    okind, nkind = of.get("kind", "fixed"), nf.get("kind", "fixed")
+    if okind != nkind:
+        # A VarLen/ragged feature's clients send any number of values, or none: a fixed length
+        # refuses both. The other way, any fixed count is accepted.
+        return f"{okind} -> {nkind}", nkind == "fixed"
+    if nkind != "fixed":
+        return None
+    if _count(of.get("shape")) != _count(nf.get("shape")):
+        return "number of values", True
+    if of.get("default") != nf.get("default"):
+        return "default", of.get("default") is not None and nf.get("default") is None
+    if of.get("shape") != nf.get("shape"):
+        return "shape", False  # [] <-> [1]: the same one value
+    return None
+
+
+def _example_changes(name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[Change]:
+    """The tf.Example features parsed from each key both contracts give (``None``: not known)."""
+    if not old or not new:
+        return []
+    changes = []
+    for key in sorted(set(old) & set(new)):
+        ofs, nfs = old[key], new[key]
+        for feature in sorted(set(ofs) | set(nfs)):
+            label = f"feature '{feature}' (in '{key}')"
+            of, nf = ofs.get(feature), nfs.get(feature)
+            if nf is None:  # the parser ignores a feature it does not name
+                changes.append(Change(name, f"{label} no longer parsed", _fmt_feature(of), "-", False))
+            elif of is None:
+                required = nf.get("kind", "fixed") == "fixed" and nf.get("default") is None
+                what = "added, required" if required else "added"
+                changes.append(Change(name, f"{label} {what}", "-", _fmt_feature(nf), required))
+            elif (found := _feature_change(of, nf)) is not None:
+                what, breaking = found
+                changes.append(Change(name, f"{label} {what}", _fmt_feature(of), _fmt_feature(nf), breaking))
     return changes
 
 

@@ -1,15 +1,19 @@
-"""The tf.Example features a signature's clients must build, from the spec (no TensorFlow).
+"""The tf.Example features a signature's clients must build: from the spec, and as rows to show.
 
 A signature_def says only that a classify, regress or tf.Example signature takes a string tensor
 of serialized protos; which features go inside, with which dtypes and shapes, lives in the graph's
-ParseExample op. Clients need that list, so the summary, the card, the request files and MLflow
-carry it, built from the same spec the serving graph was traced from.
+parse op. ``spec_examples`` is what the config asks the graph to parse (the same
+``FeatureContract``s ``contract.graph`` reads back from any ``saved_model.pb``);
+``summary_features`` turns a contract's features into the summary's rows, so the summary, card,
+request files, ``inspect`` and MLflow show what the graph parses, for any SavedModel.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from sigforge.contract.graph import FeatureContract, Features
 from sigforge.rules import EXAMPLE_INPUT_KEY, TF_EXAMPLE_PREPROCESSOR
 from sigforge.spec import ExportSpec, InputSpec
 
@@ -17,30 +21,45 @@ from sigforge.spec import ExportSpec, InputSpec
 LIST_KIND = {"float32": "float_list", "int64": "int64_list", "string": "bytes_list"}
 
 
-def _feature(name: str, declared: InputSpec) -> dict[str, Any]:
-    return {
-        "feature": name,
-        "dtype": declared.dtype,
-        "shape": list(declared.shape[1:]),
-        "list": LIST_KIND.get(declared.dtype, "?"),
-        "default": None,  # FixedLenFeature without default_value: every example must carry it
-    }
+def _feature(declared: InputSpec) -> FeatureContract:
+    # FixedLenFeature without default_value: every example must carry it
+    return FeatureContract(declared.dtype, "fixed", tuple(declared.shape[1:]), None)
 
 
-def example_features(spec: ExportSpec) -> dict[str, dict[str, Any]]:
-    """Signature -> ``{"key": client key, "features": [feature, dtype, shape, list, default]}`` for
+def spec_examples(spec: ExportSpec) -> dict[str, dict[str, Features]]:
+    """Signature -> client key -> the features the config has the graph parse from that key, for
     every signature whose clients send serialized tf.Examples."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, Features]] = {}
     for sig in spec.signatures:
         if sig.takes_examples:  # Classify/Regress: each input is a feature named after it
-            features = [_feature(name, spec.input[name]) for name in sig.inputs]
-            found[sig.name] = {"key": EXAMPLE_INPUT_KEY, "features": features}
+            found[sig.name] = {EXAMPLE_INPUT_KEY: {n: _feature(spec.input[n]) for n in sig.inputs}}
             continue
         for name in sig.inputs:
             declared = spec.input[name]
             parse = [s for s in declared.preprocess if s.name == TF_EXAMPLE_PREPROCESSOR]
             if declared.modality == "tf_example" and parse:
                 feature = str(parse[0].params.get("feature") or declared.name)
-                entry = found.setdefault(sig.name, {"key": sig.keys[name], "features": []})
-                entry["features"].append(_feature(feature, declared))
+                found.setdefault(sig.name, {})[sig.keys[name]] = {feature: _feature(declared)}
+    return found
+
+
+def _row(name: str, f: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "feature": name,
+        "dtype": f["dtype"],
+        "kind": f.get("kind", "fixed"),
+        "shape": f.get("shape"),
+        "list": LIST_KIND.get(f["dtype"], "?"),
+        "default": f.get("default"),
+    }
+
+
+def summary_features(contract: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Signature -> one ``{"key": client key, "features": [feature, dtype, kind, shape, list,
+    default]}`` per key that carries serialized Examples, from a contract in ``contract_to_dict`` form."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, sig in contract.items():
+        for key, features in (sig.get("examples") or {}).items():
+            rows = [_row(feature, f) for feature, f in features.items()]
+            found.setdefault(name, []).append({"key": key, "features": rows})
     return found

@@ -17,6 +17,8 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
+from sigforge.contract.features import spec_examples
+from sigforge.contract.graph import Features, parsed_features
 from sigforge.contract.protos import message_class
 from sigforge.errors import UnreadableSavedModel
 from sigforge.rules import DTYPE_BY_NUMBER, EXAMPLE_INPUT_KEY, shape_text
@@ -40,6 +42,9 @@ class SignatureContract:
     method_name: str
     inputs: Mapping[str, TensorContract]
     outputs: Mapping[str, TensorContract | None]  # None: the spec names the key but not its type
+    # input key -> the tf.Example features parsed from it, for keys that carry serialized Examples
+    # (Classify, Regress, an Example-taking Predict); None: not known (a contract loaded in TensorFlow)
+    examples: Mapping[str, Features] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def tensor(t: TensorContract | None) -> dict[str, Any] | None:
@@ -47,11 +52,17 @@ class SignatureContract:
                 None if t is None else {"dtype": t.dtype, "shape": None if t.shape is None else list(t.shape)}
             )
 
-        return {
+        out: dict[str, Any] = {
             "method_name": self.method_name,
             "inputs": {k: tensor(v) for k, v in sorted(self.inputs.items())},
             "outputs": {k: tensor(v) for k, v in sorted(self.outputs.items())},
         }
+        if self.examples:
+            out["examples"] = {
+                key: {name: f.to_dict() for name, f in sorted(features.items())}
+                for key, features in sorted(self.examples.items())
+            }
+        return out
 
 
 Contract = dict[str, SignatureContract]
@@ -68,6 +79,7 @@ def expected_contract(
     """
     contract: Contract = {}
     by_name = spec.input
+    examples = spec_examples(spec)
     for sig in spec.signatures:
         if sig.takes_examples:
             inputs = {EXAMPLE_INPUT_KEY: TensorContract("string", (None,))}
@@ -86,7 +98,9 @@ def expected_contract(
                 if declared.preprocess and client_specs and key in client_specs.get(sig.name, {}):
                     inputs[key] = client_specs[sig.name][key]
             outputs = dict.fromkeys(sig.outputs)
-        contract[sig.name] = SignatureContract(sig.name, sig.method_name, inputs, outputs)
+        contract[sig.name] = SignatureContract(
+            sig.name, sig.method_name, inputs, outputs, examples.get(sig.name)
+        )
     return contract
 
 
@@ -176,8 +190,9 @@ def read_contract(export_dir: str | Path, tag: str = SERVING_TAG) -> Contract:
     if not path.is_file():
         raise FileNotFoundError(f"{export_dir} is not a SavedModel directory: it has no saved_model.pb")
     saved_model = _saved_model_message()()
+    data = path.read_bytes()
     try:
-        saved_model.ParseFromString(path.read_bytes())
+        saved_model.ParseFromString(data)
     except DecodeError as err:
         raise UnreadableSavedModel(
             f"{path} cannot be parsed as a SavedModel ({err}); it is truncated or not a SavedModel. "
@@ -188,17 +203,44 @@ def read_contract(export_dir: str | Path, tag: str = SERVING_TAG) -> Contract:
     )
     if not metas:
         raise UnreadableSavedModel(f"{path} holds no MetaGraph; it is not a SavedModel TF Serving can load.")
+    signatures = {n: s for n, s in sorted(metas[0].signature_def.items()) if not n.startswith("__")}
+    # Only a string input can carry serialized Examples: the graph is parsed when some signature has one.
+    strings = {
+        (name, key): info.name
+        for name, sig in signatures.items()
+        for key, info in sig.inputs.items()
+        if _tensor(info).dtype == "string"
+    }
+    parsed = _parsed_examples(data, tag, strings, path) if strings else {}
     contract: Contract = {}
-    for name, sig in sorted(metas[0].signature_def.items()):
-        if name.startswith("__"):  # e.g. __saved_model_init_op: not a serving signature
-            continue
+    for name, sig in signatures.items():  # __saved_model_init_op and the like are not served
+        examples = {key: parsed[(name, key)] for key in sig.inputs if (name, key) in parsed}
         contract[name] = SignatureContract(
             name,
             sig.method_name,
             {k: _tensor(v) for k, v in sig.inputs.items()},
             {k: _tensor(v) for k, v in sig.outputs.items()},
+            examples or None,
         )
     return contract
+
+
+def _parsed_examples(
+    data: bytes, tag: str, strings: Mapping[tuple[str, str], str], path: Path
+) -> dict[tuple[str, str], Features]:
+    """(signature, input key) -> the tf.Example features the graph parses from that input."""
+    by_tensor = _graph_features(data, tag, sorted(set(strings.values())), path)
+    return {where: by_tensor[tensor] for where, tensor in strings.items() if tensor in by_tensor}
+
+
+def _graph_features(data: bytes, tag: str, tensors: list[str], path: Path) -> dict[str, Features]:
+    try:
+        return parsed_features(data, tag, {t: t for t in tensors})
+    except DecodeError as err:
+        raise UnreadableSavedModel(
+            f"{path}: its graph cannot be parsed ({err}); it is truncated or not a SavedModel. "
+            "Re-export it, or remove that version directory."
+        ) from err
 
 
 def mismatches(expected: Contract, actual: Contract, where: str = "saved_model.pb") -> list[str]:
@@ -236,6 +278,26 @@ def mismatches(expected: Contract, actual: Contract, where: str = "saved_model.p
                 problems.append(
                     f"{where}: signature '{name}' output '{key}' is {got.describe()}, expected {want.describe()}"
                 )
+        problems += _example_mismatches(where, name, exp.examples, act.examples)
+    return problems
+
+
+def _example_mismatches(
+    where: str, name: str, expected: Mapping[str, Features] | None, actual: Mapping[str, Features] | None
+) -> list[str]:
+    """The tf.Example features parsed from each key, where both sides know them."""
+    if expected is None or actual is None:
+        return []
+    problems = []
+    for key in sorted(set(expected) | set(actual)):
+        exp, act = expected.get(key, {}), actual.get(key, {})
+        if exp != act:
+            described = {n: f.describe() for n, f in act.items()}
+            wanted = {n: f.describe() for n, f in exp.items()}
+            problems.append(
+                f"{where}: signature '{name}' parses tf.Example features {described} from '{key}', "
+                f"expected {wanted}"
+            )
     return problems
 
 

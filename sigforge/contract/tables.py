@@ -15,7 +15,7 @@ from typing import Any
 from sigforge.rules import shape_text
 
 TENSOR_HEADER = ("", "key", "dtype", "shape")
-FEATURE_HEADER = ("feature", "dtype", "shape", "tf.Example list", "default")
+FEATURE_HEADER = ("feature", "dtype", "values", "tf.Example list", "if missing")
 
 Row = Sequence[str]
 
@@ -31,18 +31,24 @@ def tensor_rows(signature: Mapping[str, Any]) -> list[tuple[str, str, str, str]]
     return rows
 
 
+def _values(f: Mapping[str, Any]) -> str:
+    kind = f.get("kind", "fixed")
+    if kind == "fixed":
+        return shape_text(f["shape"])
+    return "any number" if kind in ("varlen", "ragged") else f"{kind} (feature list)"
+
+
+def _if_missing(f: Mapping[str, Any]) -> str:
+    if f.get("kind", "fixed") != "fixed":
+        return "empty"
+    return "request fails" if f.get("default") is None else f"default {f['default']!r}"
+
+
 def feature_rows(features: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str, str, str]]:
-    """``(feature, dtype, shape, list kind, default)`` for the tf.Example features a client builds."""
-    return [
-        (
-            f["feature"],
-            f["dtype"],
-            shape_text(f["shape"]),
-            f["list"],
-            "required" if f.get("default") is None else repr(f["default"]),
-        )
-        for f in features
-    ]
+    """``(feature, dtype, values, list kind, if missing)`` for the tf.Example features a client
+    builds: ``[3]`` for a fixed-length feature (exactly 3 values), ``any number`` for a VarLen or
+    ragged one; what the parser does when an Example leaves the feature out."""
+    return [(f["feature"], f["dtype"], _values(f), f["list"], _if_missing(f)) for f in features]
 
 
 def text_table(header: Row, rows: Iterable[Row]) -> str:

@@ -69,8 +69,7 @@ def _signature_section(
         f"<h2 id='sig-{esc(name)}'>{esc(name)} <span class='method'>{esc(sig['method_name'])}</span></h2>",
         html_table(TENSOR_HEADER, tensor_rows(sig)),
     ]
-    entry = (summary.get("example_features") or {}).get(name)
-    if entry:
+    for entry in (summary.get("example_features") or {}).get(name, ()):
         parts.append(
             f"<p class='muted'>Each serialized tf.Example under <code>{esc(entry['key'])}</code> "
             "carries these features:</p>"

@@ -117,7 +117,7 @@ def request_files(
     features: Mapping[str, Any] | None = None,
 ) -> dict[str, bytes]:
     """Relative path under the summary directory -> file content, for every signature in ``inputs``.
-    ``features``: the summary's ``example_features`` (signature -> key and features)."""
+    ``features``: the summary's ``example_features`` (signature -> [{key, features}, ...])."""
     files: dict[str, bytes] = {}
 
     def put(path: str, data: Any) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sigforge.contract.features import summary_features
 from sigforge.contract.tables import (
     FEATURE_HEADER,
     TENSOR_HEADER,
@@ -26,8 +27,12 @@ SUMMARY_MD = "signature_summary.md"
 
 def build_summary(contract: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     """``{"signatures": contract, **extra}`` with extra fields such as model, version, export_dir,
-    and ``grpc_only`` (signature -> key -> dtype) for signatures TF Serving's REST API cannot carry."""
+    ``example_features`` (signature -> the tf.Example features each of its keys carries) and
+    ``grpc_only`` (signature -> key -> dtype) for signatures TF Serving's REST API cannot carry."""
     summary = {**{k: v for k, v in extra.items() if v is not None}, "signatures": dict(contract)}
+    features = summary_features(contract)
+    if features:
+        summary["example_features"] = features
     grpc_only = {name: blockers for name, sig in contract.items() if (blockers := rest_blockers(sig))}
     if grpc_only:
         summary["grpc_only"] = grpc_only
@@ -41,8 +46,7 @@ def signature_markdown(summary: Mapping[str, Any], heading: str = "##") -> list[
     for name, sig in summary["signatures"].items():
         lines.append(f"\n{heading} `{name}` ({sig['method_name']})\n")
         lines.append(markdown_table(TENSOR_HEADER, tensor_rows(sig)).rstrip("\n"))
-        if name in features:
-            entry = features[name]
+        for entry in features.get(name, ()):
             lines.append(f"\nEach serialized tf.Example under `{entry['key']}` carries these features:\n")
             lines.append(
                 markdown_table(FEATURE_HEADER, feature_rows(entry["features"]), code=(0,)).rstrip("\n")

@@ -21,7 +21,7 @@ def test_the_description_holds_endpoints_warmup_features_and_every_signature(exp
     assert "**Registry:** `models:/dnn/1`" in text
     for name in summary["signatures"]:
         assert f"### `{name}`" in text
-    assert "| `hours_per_week` | int64 | [] | int64_list | required |" in text
+    assert "| `hours_per_week` | int64 | [] | int64_list | request fails |" in text
     assert "| input | `occupation` | string | [None] |" in text  # the predict signature's own key
 
 
