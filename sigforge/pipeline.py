@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from sigforge.config.validate import build_spec
-from sigforge.contract.compat import guard_version, verdict
+from sigforge.contract import gate
+from sigforge.contract.gate import Moment
 from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
-from sigforge.errors import BreakingChange, ConfigError, ContractRefused, ExportError
+from sigforge.errors import ConfigError, ContractRefused, ExportError
 from sigforge.export.build import build_model, weights_origin
 from sigforge.plugins.manager import Plugins, load_plugins
 from sigforge.report.progress import Progress, Silent
@@ -60,8 +61,8 @@ def dry_run_contract(spec: ExportSpec, cwd: Path | None = None) -> dict[str, Any
     )
     model_dir = spec.base_dir / spec.model.name
     known = contract_to_dict(known_contract(spec))
-    summary["compatibility"] = verdict(model_dir, known)
-    summary["compatibility"]["allowed"] = not summary["compatibility"]["breaking"] or spec.allow_breaking
+    on_disk_now = gate.on_disk(model_dir, known, spec.allow_breaking, Moment.DRY_RUN)
+    summary["compatibility"] = {**on_disk_now.as_dict(), "allowed": on_disk_now.allowed}
     if spec.mlflow.enabled and spec.mlflow.registered_model_name:
         from sigforge.tracking.bounded import bounded
         from sigforge.tracking.registry import registry_verdict
@@ -145,19 +146,20 @@ def export_spec(
     return result
 
 
-def _refused_on_disk(spec: ExportSpec) -> BreakingChange | None:
+def _refused_on_disk(spec: ExportSpec) -> ContractRefused | None:
     """``run_export``'s first guard, asked before the run starts so that the run can record the
     refusal at once, before the imports the logging helper would share with TensorFlow's. Any
     other failure is left to ``run_export``, which raises it where it always has."""
     model_dir = spec.base_dir / spec.model.name
+    if not spec.mlflow.enabled:  # without a run, run_export refuses it
+        return None
     try:
-        if spec.mlflow.enabled and model_dir.is_dir():  # without a run, run_export refuses it
-            guard_version(model_dir, contract_to_dict(known_contract(spec)), spec.allow_breaking)
-    except BreakingChange as refused:
-        return refused
+        refused = gate.on_disk(
+            model_dir, contract_to_dict(known_contract(spec)), spec.allow_breaking, Moment.EARLY
+        )
     except Exception:  # an unreadable version, a directory that cannot be listed: run_export says so
         return None
-    return None
+    return refused.refusal
 
 
 def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportSpec, Plugins]:
@@ -223,7 +225,7 @@ def run_export(
     model_dir = versions.prepare_model_dir(spec.base_dir, spec.model.name)
     # Refused here, before TensorFlow is imported, when the config alone shows the break; the
     # guard at publish time judges the written contract in full.
-    guard_version(model_dir, contract_to_dict(known_contract(spec)), spec.allow_breaking)
+    gate.on_disk(model_dir, contract_to_dict(known_contract(spec)), spec.allow_breaking, Moment.EARLY).check()
     target = spec.summary_dir or summary_dir
     if target is not None:
         key = "export.summary_dir" if spec.summary_dir else "the run directory (hydra.run.dir)"
@@ -320,11 +322,11 @@ def _publish(spec: ExportSpec, model_dir: Path, staged: Path, contract: Mapping[
     the newest version already is this export byte for byte (then nothing new is published)."""
     from sigforge.export import versions
 
-    compatibility = verdict(model_dir, contract)
     same = None
     if not spec.publish_identical and spec.version is None:
         same = versions.identical_version(model_dir, staged)
     if same is not None:
+        compatibility = gate.on_disk(model_dir, contract, spec.allow_breaking, Moment.FINAL).as_dict()
         log.info(
             "%s v%d already serves this export byte for byte: nothing published "
             "(export.publish_identical=true publishes a new version anyway)",
@@ -332,13 +334,13 @@ def _publish(spec: ExportSpec, model_dir: Path, staged: Path, contract: Mapping[
             same[0],
         )
         return _Published(same[0], same[1], True, compatibility)
-    version, export_dir = versions.publish(
-        staged,
-        model_dir,
-        spec.version,
-        check=lambda: guard_version(model_dir, contract, spec.allow_breaking),
-    )
-    return _Published(version, export_dir, False, compatibility)
+    final: list[gate.Verdict] = []  # the gate's last word, asked just before each rename attempt
+
+    def check() -> None:
+        final.append(gate.on_disk(model_dir, contract, spec.allow_breaking, Moment.FINAL).check())
+
+    version, export_dir = versions.publish(staged, model_dir, spec.version, check=check)
+    return _Published(version, export_dir, False, final[-1].as_dict())
 
 
 def _write_summary_files(

@@ -1,5 +1,5 @@
-"""Which contract changes break clients: one set of rules for ``sigforge diff``, the version guard
-on disk and the MLflow registry guard.
+"""Which contract changes break clients: one set of rules for ``sigforge diff`` and for the publish
+decision (``contract.gate``: the newest version on disk, the registry's latest, a sweep's jobs).
 
 Breaking: a removed signature, a removed or renamed input or output key, a new input key (old
 clients do not send it), a dtype change, a narrowed input shape (a free dimension fixed, a size
@@ -21,12 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sigforge.contract.tables import markdown_table, text_table
-from sigforge.errors import BreakingChange
-from sigforge.rules import served_versions, shape_text
+from sigforge.rules import shape_text
 
 
 @dataclass(frozen=True)
@@ -183,52 +181,3 @@ def render_markdown(changes: list[Change]) -> str:
 
 def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     return [c for c in compare_contracts(old, new) if c.breaking]
-
-
-def latest_contract(model_dir: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The newest published version under ``model_dir`` that holds a SavedModel, and its contract."""
-    from sigforge.contract.read import contract_to_dict, read_contract
-
-    numbered = [p for _, p in sorted(served_versions(model_dir).items()) if (p / "saved_model.pb").is_file()]
-    if not numbered:
-        return None
-    return numbered[-1], contract_to_dict(read_contract(numbered[-1]))
-
-
-def verdict(model_dir: Path, contract: Mapping[str, Any]) -> dict[str, Any]:
-    """How ``contract`` compares with the newest version TF Serving serves from ``model_dir``:
-    ``{"against": path or None, "breaking": [...], "changes": [...]}`` (what a dry run reports)."""
-    found = latest_contract(model_dir) if model_dir.is_dir() else None
-    if found is None:
-        return {"against": None, "breaking": [], "changes": []}
-    latest, previous = found
-    return comparison(str(latest), previous, contract)
-
-
-def comparison(against: str, previous: Mapping[str, Any], contract: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"against": against, "breaking": [...], "changes": [...]}``: ``contract`` against ``previous``."""
-    changes = compare_contracts(previous, contract)
-    as_dicts = [
-        {"signature": c.signature, "change": c.what, "old": c.old, "new": c.new, "breaking": c.breaking}
-        for c in changes
-    ]
-    return {"against": against, "breaking": [c for c in as_dicts if c["breaking"]], "changes": as_dicts}
-
-
-def guard_version(model_dir: Path, contract: Mapping[str, Any], allow_breaking: bool) -> None:
-    """Refuse ``contract`` when it breaks the newest published version's clients (unless allowed):
-    TF Serving serves the newest version, so publishing it would break every client at once."""
-    found = latest_contract(model_dir)
-    if found is None or allow_breaking:
-        return
-    latest, previous = found
-    breaking = breaking_changes(previous, contract)
-    if breaking:
-        raise BreakingChange(
-            f"export.allow_breaking = false: this contract breaks the clients of {latest} (the version "
-            f"TF Serving serves now), so no version was published:\n{render(breaking)}"
-            "Keep the old keys, dtypes and shapes, export under another model.name (a new model directory), "
-            "or set export.allow_breaking=true to publish it anyway.",
-            diff=f"Compared with `{latest}`, the version TF Serving serves now:\n\n"
-            + render_markdown(compare_contracts(previous, contract)),
-        )

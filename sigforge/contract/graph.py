@@ -175,7 +175,13 @@ class FeatureContract:
 
 
 Features = dict[str, FeatureContract]
-PARSE_OPS = ("ParseExample", "ParseExampleV2", "ParseSingleExample", "ParseSequenceExample", "ParseSequenceExampleV2")
+PARSE_OPS = (
+    "ParseExample",
+    "ParseExampleV2",
+    "ParseSingleExample",
+    "ParseSequenceExample",
+    "ParseSequenceExampleV2",
+)
 _PASS_THROUGH = ("Identity", "IdentityN", "Snapshot", "StopGradient")
 
 
@@ -303,7 +309,9 @@ class _Graph:
         return self._reached[key]
 
 
-def _dense(keys: list[Any], types: list[int], shapes: list[Any], defaults: list[list[Any] | None]) -> Features:
+def _dense(
+    keys: list[Any], types: list[int], shapes: list[Any], defaults: list[list[Any] | None]
+) -> Features:
     out: Features = {}
     for i, key in enumerate(keys):
         shape = _shape(shapes[i]) if i < len(shapes) else None
@@ -398,7 +406,9 @@ def _sequence_features(scope: _Scope, node: Any) -> Features:
             (fl_dense, attr["feature_list_dense_types"].list.type),
             (fl_ragged, attr["feature_list_ragged_value_types"].list.type),
         ):
-            features.update({f"{k} (feature list)": v for k, v in _kinds(keys, list(types), "sequence").items()})
+            features.update(
+                {f"{k} (feature list)": v for k, v in _kinds(keys, list(types), "sequence").items()}
+            )
         return features
     for keys_attr, types_attr, kind in (
         ("context_sparse_keys", "context_sparse_types", "varlen"),
@@ -412,7 +422,10 @@ def _sequence_features(scope: _Scope, node: Any) -> Features:
     ):
         keys = [bytes(s).decode() for s in attr[keys_attr].list.s]
         features.update(
-            {f"{k} (feature list)": v for k, v in _kinds(keys, list(attr[types_attr].list.type), "sequence").items()}
+            {
+                f"{k} (feature list)": v
+                for k, v in _kinds(keys, list(attr[types_attr].list.type), "sequence").items()
+            }
         )
     return features
 
@@ -422,7 +435,9 @@ def parsed_features(data: bytes, tag: str, inputs: Mapping[str, str]) -> dict[st
     in the signature_def) that flows into a parse op; keys that flow into none are left out."""
     saved_model = _saved_model_message()()
     saved_model.ParseFromString(data)
-    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(saved_model.meta_graphs)
+    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(
+        saved_model.meta_graphs
+    )
     if not metas:
         return {}
     graph = _Graph(metas[0].graph_def)

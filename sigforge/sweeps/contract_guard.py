@@ -68,18 +68,20 @@ def swept_keys(task_overrides: list[str]) -> list[str]:
 
 
 def check_sweep(config_name: str, task_overrides: list[str]) -> None:
-    """Raise BreakingChange when two jobs would publish clashing contracts into one model directory."""
+    """Raise BreakingChange when a job would break the version served now from its model directory,
+    or two jobs would publish clashing contracts into one (``contract.gate`` decides, early: from
+    each job's config, read from ``saved_model.pb``, no TensorFlow)."""
     from hydra import compose
     from omegaconf import OmegaConf
 
     from sigforge.config.validate import build_spec
-    from sigforge.contract.compat import breaking_changes, render
-    from sigforge.contract.read import contract_to_dict, expected_contract
-    from sigforge.errors import BreakingChange
+    from sigforge.contract import gate
+    from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
     from sigforge.plugins.manager import load_plugins
 
     plugins: dict[tuple[str, ...], Any] = {}
     first_job: dict[Path, tuple[list[str], dict[str, Any]]] = {}
+    swept = swept_keys(task_overrides)
     for overrides in job_overrides(task_overrides):
         cfg = OmegaConf.to_container(compose(config_name, overrides=overrides), resolve=True)
         modules = tuple((cfg.get("plugins") or {}).get("modules") or ())
@@ -91,32 +93,10 @@ def check_sweep(config_name: str, task_overrides: list[str]) -> None:
         contract = contract_to_dict(expected_contract(spec))
         model_dir = spec.base_dir / spec.model.name
         if model_dir not in first_job:
-            _guard_served(model_dir, spec, overrides)
+            known = contract_to_dict(known_contract(spec))
+            gate.on_disk(model_dir, known, False, gate.Moment.EARLY, job=overrides).check()
             first_job[model_dir] = (overrides, contract)
             continue
-        other, previous = first_job[model_dir]
-        clash = breaking_changes(previous, contract) or breaking_changes(contract, previous)
-        if clash:
-            keys = [k for k in swept_keys(task_overrides) if not k.startswith("hydra.")]
-            advice = "_".join(["${" + k + "}" for k in keys]) or "<something per job>"
-            raise BreakingChange(
-                f"this sweep would publish clashing contracts under model.name = '{spec.model.name}' "
-                f"({model_dir}); TF Serving serves the newest version, so each job would break the "
-                f"clients of the one before. Jobs [{' '.join(other)}] and [{' '.join(overrides)}] "
-                f"differ:\n{render(clash)}"
-                f"Give each its own model directory, e.g. 'model.name={spec.model.name}_{advice}', or set "
-                "export.allow_breaking=true to publish them into one anyway. No job was run."
-            )
-
-
-def _guard_served(model_dir: Path, spec: Any, overrides: list[str]) -> None:
-    """Refuse the sweep when a job would break the version served now from its model directory
-    (read from ``saved_model.pb``, no TensorFlow), before any job runs."""
-    from sigforge.contract.compat import guard_version
-    from sigforge.contract.read import contract_to_dict, known_contract
-    from sigforge.errors import BreakingChange
-
-    try:
-        guard_version(model_dir, contract_to_dict(known_contract(spec)), allow_breaking=False)
-    except BreakingChange as err:
-        raise BreakingChange(f"job [{' '.join(overrides)}]: {err} No job was run.", err.diff) from err
+        gate.between_jobs(
+            spec.model.name, model_dir, first_job[model_dir], (overrides, contract), swept
+        ).check()

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sigforge.contract.gate import Moment, in_registry
 from sigforge.contract.read import contract_to_dict, known_contract
 from sigforge.errors import (
     ContractRefused,
@@ -30,7 +31,6 @@ from sigforge.tracking.background import BackgroundExportRun, RefusedEarly
 from sigforge.tracking.bounded import BoundedExportRun
 from sigforge.tracking.lease import Lease, process_identity
 from sigforge.tracking.params import flatten, redact_overrides, redacted_yaml
-from sigforge.tracking.registry import judge_registration
 from sigforge.tracking.registry_read import latest_registered
 from sigforge.tracking.run import Logged, LoggedExport, Refusal, RunTarget, export_name, kept_message
 from sigforge.tracking.store import RegistrationLock, resolve_tracking_uri
@@ -152,11 +152,9 @@ class ExportTracking:
         latest = latest_registered(self.run.tracking_uri, name)
         if latest is None:
             return False, None
-        try:
-            judge_registration(name, latest.found(), known, self.spec.mlflow.allow_breaking)
-        except RegistrationRefused as refused:
-            return True, _nothing_published(refused)
-        return True, None
+        verdict = in_registry(name, latest.found(name), known, self.spec.mlflow.allow_breaking, Moment.EARLY)
+        refused = verdict.refusal
+        return True, _nothing_published(refused) if isinstance(refused, RegistrationRefused) else None
 
     def _settle_start(self) -> None:
         """A config error stops the export; any other start failure is reported after the export."""

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from sigforge.contract.gate import RegisteredVersion
 from sigforge.contract.read import contract_to_dict, read_contract
 from sigforge.errors import SigforgeError
 from sigforge.tracking.mlmodel import SAVED_MODEL_SUBDIR
@@ -47,9 +48,9 @@ class Latest:
     version: str | None
     contract: dict[str, Any] | None = None
 
-    def found(self) -> tuple[str, dict[str, Any] | None] | None:
+    def found(self, name: str) -> RegisteredVersion | None:
         """The form ``registry.registered_contract`` answers in: None when nothing is registered."""
-        return None if self.version is None else (self.version, self.contract)
+        return None if self.version is None else RegisteredVersion(name, self.version, self.contract)
 
 
 def latest_registered(tracking_uri: str, name: str) -> Latest | None:

@@ -52,8 +52,8 @@ def store(registered, tmp_path) -> str:
 def through_mlflow(uri: str, name: str) -> Latest:
     from mlflow.tracking import MlflowClient
 
-    found = registered_contract(MlflowClient(tracking_uri=uri), uri, name, True)
-    return Latest(None) if found is None else Latest(str(found[0]), found[1])
+    found = registered_contract(MlflowClient(tracking_uri=uri), uri, name)
+    return Latest(None) if found is None else Latest(str(found.version), found.contract)
 
 
 def test_the_latest_version_and_its_contract_are_mlflows_own(store):
