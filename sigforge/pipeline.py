@@ -11,7 +11,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,29 +25,11 @@ from sigforge.plugins.manager import Plugins, load_plugins
 from sigforge.report.progress import Progress, Silent
 from sigforge.report.summary import build_summary, client_files, write_summary
 from sigforge.spec import ExportSpec
+from sigforge.verify.result import ExportResult
+
+__all__ = ["ExportResult", "dry_run_contract", "export", "export_spec", "prepare", "run_export"]
 
 log = logging.getLogger("sigforge")
-
-
-@dataclass
-class ExportResult:
-    """A published export: handed to ``export_finished`` hooks and to the MLflow stage."""
-
-    export_dir: Path
-    version: int
-    spec: ExportSpec
-    report: Any
-    summary: dict[str, Any]
-    summary_files: tuple[Path, ...] = ()
-    # relative path -> bytes: request files (from verification's inputs) and the signature card
-    client_files: dict[str, bytes] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    parameter_count: int = 0
-    mlflow_run_id: str | None = None  # the MLflow run that logs this export (None without MLflow)
-    mlflow_tracking_uri: str | None = None  # where that run is (set once it is logged)
-    mlflow_model_uri: str | None = None  # models:/<model_id>, the LoggedModel (set once it is logged)
-    registered_version: str | None = None  # models:/<name>/<version> when mlflow.registered_model_name is set
-    published: bool = True  # False: the newest version already served this byte for byte
 
 
 def dry_run_contract(spec: ExportSpec, cwd: Path | None = None) -> dict[str, Any]:
@@ -141,9 +123,13 @@ def export_spec(
         if on_published is not None:
             on_published(result)
         with progress.stage("log") if tracking.run is not None else contextlib.nullcontext():
-            tracking.finish(result)
-    result.mlflow_tracking_uri = tracking.tracking_uri
-    return result
+            logged = tracking.finish(result)
+    return replace(
+        result,
+        mlflow_tracking_uri=tracking.tracking_uri,
+        mlflow_model_uri=logged.model_uri if logged is not None else None,
+        registered_version=logged.registered if logged is not None else None,
+    )
 
 
 def _refused_on_disk(spec: ExportSpec) -> ContractRefused | None:
@@ -242,18 +228,18 @@ def run_export(
     kit = client_files(summary, report.inputs)
     files = _write_summary_files(summary, target, kit, published.export_dir) if target is not None else ()
     result = ExportResult(
-        published.export_dir,
-        published.version,
-        spec,
-        report,
-        summary,
-        files,
-        kit,
-        stage.timings,
-        parameter_count,
+        export_dir=published.export_dir,
+        version=published.version,
+        spec=spec,
+        report=report,
+        summary=summary,
+        summary_files=files,
+        client_files=kit,
+        timings=stage.timings,
+        parameter_count=parameter_count,
+        published=not published.identical,
+        mlflow_run_id=mlflow_run_id() if mlflow_run_id is not None else None,
     )
-    result.published = not published.identical
-    result.mlflow_run_id = mlflow_run_id() if mlflow_run_id is not None else None
     for failure in plugins.export_finished(result):
         log.warning("%s", failure)
     return result

@@ -19,6 +19,20 @@ from typing import Any
 
 from sigforge.errors import RegistrationRefused, TrackingConfigError, TrackingError, without_credentials
 from sigforge.tracking.lease import run_holding
+from sigforge.tracking.messages import (
+    Check,
+    Dead,
+    Ended,
+    Fail,
+    Failed,
+    Finish,
+    Ok,
+    Refused,
+    Reply,
+    Request,
+    Started,
+    StartFailed,
+)
 from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget, log_start
 
 # What both processes import: TensorFlow and Keras here, MLflow in the helper (measured with
@@ -99,7 +113,7 @@ class BackgroundExportRun:
             signal.signal(signal.SIGUSR1, _refused_early)
             self._armed, notify = True, os.getpid()
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            self._conn.send(("check", name, dict(contract), allow_breaking, notify))
+            self._conn.send(Check(name, dict(contract), allow_breaking, notify))
             self._early = True
 
     def early_refusal(self) -> RegistrationRefused | None:
@@ -114,19 +128,22 @@ class BackgroundExportRun:
             return
         reply = self._receive()
         self._early = False
-        if reply[0] == "refused":
-            self._refusal = RegistrationRefused(reply[1], reply[2])
+        if isinstance(reply, Refused):
+            self._refusal = RegistrationRefused(reply.message, reply.diff)
 
     def _wait_started(self) -> bool:
         if self.run_id is None and self._start_error is None:
             reply = self._receive()
-            if reply[0] == "started":
-                self.run_id = reply[1]
-            elif reply[0] == "dead":
+            if isinstance(reply, Started):
+                self.run_id = reply.run_id
+            elif isinstance(reply, Dead):
                 self._start_in_process()
+            elif isinstance(reply, StartFailed):
+                self._start_error, self._config_error = reply.message, reply.config_error
             else:
-                self._start_error = reply[1]
-                self._config_error = len(reply) > 2 and reply[2]
+                self._start_error = (
+                    getattr(reply, "message", None) or f"the logging helper answered {reply!r}"
+                )
         return self.run_id is not None
 
     def _start_in_process(self) -> None:
@@ -150,29 +167,29 @@ class BackgroundExportRun:
             self._config_error = isinstance(run.start_error, TrackingConfigError)
         self.run_id = run.run_id
 
-    def _receive(self) -> tuple[Any, ...]:
+    def _receive(self) -> Reply:
         """The helper's reply, within ``mlflow.operation_timeout`` seconds: a server that trickles
         bytes defeats a per-read timeout, so every operation is bounded in total here."""
         if self._conn is None:
-            return ("dead", "the logging helper is gone")
+            return Dead("the logging helper is gone")
         try:
             if not self._conn.poll(self.operation_timeout):
                 self._kill()
-                return (
-                    "error",
+                return Failed(
                     f"MLflow at {without_credentials(self.tracking_uri)} did not finish within {self.operation_timeout} s "
                     "(mlflow.operation_timeout); check the server, or raise mlflow.operation_timeout",
                 )
-            return self._conn.recv()
+            reply: Reply = self._conn.recv()
+            return reply
         except (EOFError, OSError):
-            return ("dead", "the logging helper process exited unexpectedly")
+            return Dead()
 
-    def _request(self, *message: Any) -> tuple[Any, ...]:
+    def _request(self, message: Request) -> Reply:
         self._settle_early()
         try:
             self._conn.send(message)
         except (OSError, ValueError, AttributeError):  # BrokenPipeError: the helper was killed
-            return ("dead", "the logging helper process exited unexpectedly")
+            return Dead()
         return self._receive()
 
     def _in_process(self) -> ExportRun:
@@ -196,12 +213,12 @@ class BackgroundExportRun:
         with contextlib.suppress(Exception):
             if self._wait_started():
                 text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-                reply = self._request("fail", text, status, refusal)
-                if reply[0] == "dead":
+                reply = self._request(Fail(text, status, refusal))
+                if isinstance(reply, Dead):
                     ended = self._in_process().fail(error, status, refusal)
-                elif reply[0] == "ended":
-                    ended = reply[1]
-                elif reply[0] == "ok":  # the reply to "finish", crossing the signal: it FINISHED
+                elif isinstance(reply, Ended):
+                    ended = reply.status
+                elif isinstance(reply, Ok):  # the reply to Finish, crossing the signal: it FINISHED
                     ended = "FINISHED"
         self._close()
         return ended
@@ -212,28 +229,28 @@ class BackgroundExportRun:
         self._settle_early()
         if self._refusal is not None:
             raise self._refusal
-        reply = self._request("check", name, dict(contract), allow_breaking, None)
-        if reply[0] == "dead":
+        reply = self._request(Check(name, dict(contract), allow_breaking))
+        if isinstance(reply, Dead):
             self._in_process().check_registration(name, contract, allow_breaking)
             return
-        if reply[0] == "refused":
-            raise RegistrationRefused(reply[1], reply[2])
-        if reply[0] != "ok":
-            raise TrackingError(reply[1])
+        if isinstance(reply, Refused):
+            raise RegistrationRefused(reply.message, reply.diff)
+        if not isinstance(reply, Ok):
+            raise TrackingError(_said(reply))
 
     def finish(self, export: LoggedExport) -> Logged:
         if not self._wait_started():
             self._close()
             raise TrackingError(self._start_error or "the MLflow run was not started")
-        reply = self._request("finish", export)
-        if reply[0] == "dead":
+        reply = self._request(Finish(export))
+        if isinstance(reply, Dead):
             return self._in_process().finish(export)
         self._close()
-        if reply[0] == "refused":
-            raise RegistrationRefused(reply[1], reply[2])
-        if reply[0] != "ok":
-            raise TrackingError(reply[1])
-        return reply[1]
+        if isinstance(reply, Refused):
+            raise RegistrationRefused(reply.message, reply.diff)
+        if not isinstance(reply, Ok) or reply.logged is None:
+            raise TrackingError(_said(reply))
+        return reply.logged
 
     def _kill(self) -> None:
         if self._proc is not None:
@@ -254,6 +271,11 @@ class BackgroundExportRun:
             self._proc.join(timeout=30)
             self._proc = None
             self._conn = None
+
+
+def _said(reply: Reply) -> str:
+    """The message of a reply that reports a failure."""
+    return getattr(reply, "message", None) or f"the logging helper answered {reply!r}"
 
 
 def _import_shared() -> None:
@@ -280,34 +302,35 @@ def _run_worker(
     run.start(params, tags)
     if run.start_error is not None:
         with contextlib.suppress(OSError):
-            conn.send(("error", str(run.start_error), isinstance(run.start_error, TrackingConfigError)))
+            conn.send(StartFailed(str(run.start_error), isinstance(run.start_error, TrackingConfigError)))
         return
     try:
-        conn.send(("started", run.run_id))
-        message = conn.recv()
-        while message[0] == "check":  # the registry guard, before the version is published
+        conn.send(Started(run.run_id))
+        message: Request = conn.recv()
+        while isinstance(message, Check):  # the registry guard, before the version is published
             try:
-                run.check_registration(*message[1:4])
-                conn.send(("ok",))
+                run.check_registration(message.name, message.contract, message.allow_breaking)
+                conn.send(Ok())
             except RegistrationRefused as err:
-                conn.send(("refused", str(err), err.diff))
-                if message[4] is not None:  # the exporter asked to be stopped at once
+                conn.send(Refused(str(err), err.diff))
+                if message.notify is not None:  # the exporter asked to be stopped at once
                     with contextlib.suppress(OSError):
-                        os.kill(message[4], signal.SIGUSR1)
+                        os.kill(message.notify, signal.SIGUSR1)
             except TrackingError as err:
-                conn.send(("error", str(err)))
+                conn.send(Failed(str(err)))
             message = conn.recv()
     except (EOFError, OSError):  # the exporter died (kill -9) before saying how the export ended
         run.fail(RuntimeError("the sigforge process died before the export finished"), "FAILED")
         return
-    if message[0] == "fail":
-        reply: tuple[Any, ...] = ("ended", run.fail(RuntimeError(message[1]), message[2], message[3]))
+    reply: Reply
+    if isinstance(message, Fail):
+        reply = Ended(run.fail(RuntimeError(message.error), message.status, message.refusal))
     else:
         try:
-            reply = ("ok", run.finish(message[1]))
+            reply = Ok(run.finish(message.export))
         except RegistrationRefused as err:
-            reply = ("refused", str(err), err.diff)
+            reply = Refused(str(err), err.diff)
         except TrackingError as err:
-            reply = ("error", str(err))
+            reply = Failed(str(err))
     with contextlib.suppress(OSError):
         conn.send(reply)

@@ -38,8 +38,8 @@ from sigforge.tracking.store import RegistrationLock, resolve_tracking_uri
 log = logging.getLogger("sigforge")
 
 if TYPE_CHECKING:
-    from sigforge.pipeline import ExportResult
     from sigforge.spec import ExportSpec
+    from sigforge.verify.result import ExportResult
 
 
 class Run(Protocol):
@@ -237,26 +237,25 @@ class ExportTracking:
         candidate = self.spec.version or max(served, default=0) + 1
         return Refusal(export_name(self.spec.model.name, candidate), str(error), error.diff)
 
-    def finish(self, result: ExportResult) -> None:
-        """Log the published export and end the run FINISHED. Raises TrackingError, naming the kept export,
-        when the run could not start."""
+    def finish(self, result: ExportResult) -> Logged | None:
+        """Log the published export and end the run FINISHED: what MLflow made of it (None without a
+        run). Raises TrackingError, naming the kept export, when the run could not start."""
         self._settle_start()
         if self.run is None:
             if self.error is not None:
                 raise type(self.error)(
                     f"{self.error}. {kept_message(result.export_dir, self.target)}"  # type: ignore[arg-type]
                 )
-            return
+            return None
         try:
             logged = self.run.finish(logged_export(result, self.config, self.spec))
         except Exception:
             self.ended, self.final_status = True, "FAILED"  # finish itself ended it, with its error
             raise
         self.ended, self.final_status = True, "FINISHED"
-        result.mlflow_model_uri = logged.model_uri
-        result.registered_version = logged.registered
         if logged.registered:
             log.info("registered %s (alias latest_export)", logged.registered)
+        return logged
 
 
 def _nothing_published(refused: RegistrationRefused) -> RegistrationRefused:
