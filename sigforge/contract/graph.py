@@ -175,7 +175,14 @@ class FeatureContract:
 
 
 Features = dict[str, FeatureContract]
-PARSE_OPS = ("ParseExample", "ParseExampleV2", "ParseSingleExample", "ParseSequenceExample", "ParseSequenceExampleV2")
+PARSE_OPS = (
+    "ParseExample",
+    "ParseExampleV2",
+    "ParseSingleExample",
+    "ParseSequenceExample",
+    "ParseSequenceExampleV2",
+)
+_CHECKPOINT_OPS = ("SaveV2", "RestoreV2", "SaveSlices", "RestoreSlice", "MergeV2Checkpoints")
 _PASS_THROUGH = ("Identity", "IdentityN", "Snapshot", "StopGradient")
 
 
@@ -303,7 +310,9 @@ class _Graph:
         return self._reached[key]
 
 
-def _dense(keys: list[Any], types: list[int], shapes: list[Any], defaults: list[list[Any] | None]) -> Features:
+def _dense(
+    keys: list[Any], types: list[int], shapes: list[Any], defaults: list[list[Any] | None]
+) -> Features:
     out: Features = {}
     for i, key in enumerate(keys):
         shape = _shape(shapes[i]) if i < len(shapes) else None
@@ -398,7 +407,9 @@ def _sequence_features(scope: _Scope, node: Any) -> Features:
             (fl_dense, attr["feature_list_dense_types"].list.type),
             (fl_ragged, attr["feature_list_ragged_value_types"].list.type),
         ):
-            features.update({f"{k} (feature list)": v for k, v in _kinds(keys, list(types), "sequence").items()})
+            features.update(
+                {f"{k} (feature list)": v for k, v in _kinds(keys, list(types), "sequence").items()}
+            )
         return features
     for keys_attr, types_attr, kind in (
         ("context_sparse_keys", "context_sparse_types", "varlen"),
@@ -412,7 +423,10 @@ def _sequence_features(scope: _Scope, node: Any) -> Features:
     ):
         keys = [bytes(s).decode() for s in attr[keys_attr].list.s]
         features.update(
-            {f"{k} (feature list)": v for k, v in _kinds(keys, list(attr[types_attr].list.type), "sequence").items()}
+            {
+                f"{k} (feature list)": v
+                for k, v in _kinds(keys, list(attr[types_attr].list.type), "sequence").items()
+            }
         )
     return features
 
@@ -422,7 +436,9 @@ def parsed_features(data: bytes, tag: str, inputs: Mapping[str, str]) -> dict[st
     in the signature_def) that flows into a parse op; keys that flow into none are left out."""
     saved_model = _saved_model_message()()
     saved_model.ParseFromString(data)
-    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(saved_model.meta_graphs)
+    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(
+        saved_model.meta_graphs
+    )
     if not metas:
         return {}
     graph = _Graph(metas[0].graph_def)
@@ -438,3 +454,36 @@ def parsed_features(data: bytes, tag: str, inputs: Mapping[str, str]) -> dict[st
                 features.update(op_features(scope, node))
             found[key] = dict(sorted(features.items()))
     return found
+
+
+def string_constants(data: bytes, tag: str, size: int) -> list[tuple[str, ...]]:
+    """The distinct values of every string ``Const`` of exactly ``size`` elements in the graph and
+    its functions: where a classifier keeps its class labels (an estimator's label vocabulary,
+    sigforge's ``model.class_names``)."""
+    saved_model = _saved_model_message()()
+    saved_model.ParseFromString(data)
+    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(
+        saved_model.meta_graphs
+    )
+    if not metas:
+        return []
+    graph_def = metas[0].graph_def
+    bodies = [graph_def.node, *(f.node_def for f in graph_def.library.function)]
+    found: dict[tuple[str, ...], None] = {}
+    for body in bodies:
+        # Feature names (a parse op's keys) and checkpoint keys are string constants too: not labels.
+        keys = {
+            _base(name)
+            for node in body
+            if node.op in PARSE_OPS or node.op in _CHECKPOINT_OPS
+            for name in node.input
+        }
+        for node in body:
+            if node.op != "Const" or node.name in keys:
+                continue
+            if _dtype(node.attr["value"].tensor.dtype) != "string":
+                continue
+            values = tuple(_values(node.attr["value"].tensor))
+            if len(values) == size:
+                found[values] = None
+    return list(found)

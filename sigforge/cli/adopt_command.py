@@ -1,0 +1,130 @@
+"""``sigforge adopt PATH [--name NAME]``: the experiment config that reproduces PATH's contract.
+
+PATH is a SavedModel version directory, a model directory (its newest version), or a ``runs:/`` /
+``models:/`` URI. Prints on stdout an experiment config (``# @package _global_``): saved as
+``experiment/NAME.yaml`` in a directory on Hydra's search path,
+``sigforge 'hydra.searchpath=[file://DIR]' experiment=NAME`` exports a model with PATH's contract.
+Before printing, the config is composed and its contract compared with PATH's, exactly; where part
+of the contract cannot be reproduced, adopt says what and why and exits 1, printing nothing.
+TensorFlow is not imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sigforge.errors import exit_with
+
+HEADER = """# @package _global_
+# Adopted by `sigforge adopt {source}`: reproduces its serving contract.
+# Random weights unless you pass your trained model: model.source=<.keras or SavedModel>.
+"""
+
+
+def _source(path: str, tracking_uri: str | None) -> tuple[dict[str, Any], bytes | None, str]:
+    """The contract at ``path``, the bytes of its saved_model.pb (None for a URI) and a model name."""
+    if path.startswith(("runs:/", "models:/")):
+        from sigforge.tracking.contract_source import load_contract
+
+        return load_contract(path, tracking_uri), None, path.rstrip("/").split("/")[-1].split("@")[0]
+    from sigforge.contract.read import contract_to_dict, read_contract
+    from sigforge.export.versions import resolve_export_dir
+
+    export_dir = resolve_export_dir(Path(path))
+    model_dir = export_dir.parent if export_dir != Path(path) else Path(path)
+    name = model_dir.resolve().name if export_dir != Path(path) else export_dir.resolve().parent.name
+    return contract_to_dict(read_contract(export_dir)), (export_dir / "saved_model.pb").read_bytes(), name
+
+
+def _labels(data: bytes | None, n: int | None) -> list[str] | None:
+    if data is None or not n:
+        return None
+    from sigforge.contract.graph import string_constants
+    from sigforge.contract.read import SERVING_TAG
+
+    found = string_constants(data, SERVING_TAG, n)
+    return list(found[0]) if len(found) == 1 else None
+
+
+def render(config: dict[str, Any], source: str, notes: list[str]) -> str:
+    import yaml
+
+    text = HEADER.format(source=source)
+    text += "".join(f"# NOTE: {note}\n" for note in notes)
+    return text + yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=100)
+
+
+def reproduced(text: str, name: str, contract: dict[str, Any]) -> list[str]:
+    """Compose ``text`` as experiment ``name`` and compare the contract it asks for with ``contract``."""
+    from sigforge.config.compose import compose
+    from sigforge.config.validate import build_spec
+    from sigforge.contract.compat import compare_contracts
+    from sigforge.contract.read import contract_to_dict, expected_contract
+    from sigforge.errors import ConfigError
+    from sigforge.plugins.manager import load_plugins
+
+    with tempfile.TemporaryDirectory(prefix="sigforge-adopt-") as tmp:
+        (Path(tmp) / "experiment").mkdir()
+        (Path(tmp) / "experiment" / f"{name}.yaml").write_text(text)
+        try:
+            cfg = compose(f"hydra.searchpath=[file://{tmp}]", f"experiment={name}")
+            spec = build_spec(cfg, load_plugins(cfg.get("plugins", {}).get("modules", ())))
+        except ConfigError as err:
+            return [f"the adopted config does not validate: {err}"]
+        except Exception as err:  # Hydra's composition errors
+            return [f"the adopted config does not compose: {type(err).__name__}: {err}"]
+    asked = contract_to_dict(expected_contract(spec))
+    return [
+        f"signature '{c.signature}': {c.what}: {c.old} in the source, {c.new} from the adopted config"
+        for c in compare_contracts(contract, asked)
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sigforge adopt", description=__doc__.splitlines()[0])
+    parser.add_argument("path", help="a SavedModel directory, a model directory, runs:/ or models:/ URI")
+    parser.add_argument(
+        "--name", help="model.name and the experiment's name (default: the model directory's)"
+    )
+    parser.add_argument(
+        "--tracking-uri", help="MLflow tracking URI for runs:/ and models:/ (as sigforge diff)"
+    )
+    args = parser.parse_args(argv)
+    from sigforge.contract.adopt import adopt
+
+    try:
+        contract, data, default_name = _source(args.path, args.tracking_uri)
+    except Exception as err:
+        exit_with(
+            f"cannot read a contract at {args.path}: {type(err).__name__}: {err}", 2, prefix="sigforge adopt"
+        )
+    name = args.name or re.sub(r"[^A-Za-z0-9_.-]", "_", default_name)
+    first = adopt(contract, name)
+    n = first.config["model"].get("num_classes")
+    adoption = adopt(contract, name, _labels(data, n)) if n and n > 1 else first
+    problems = list(adoption.problems)
+    text = render(adoption.config, args.path, adoption.notes)
+    if not problems:
+        problems = reproduced(text, name, contract)
+    if problems:
+        exit_with(
+            f"{args.path}'s contract cannot be reproduced exactly, so no config was printed:\n"
+            + "".join(f"  - {p}\n" for p in problems)
+            + "Export it with model.source=<your trained model> and a hand-written config, or report what "
+            "sigforge lacks.",
+            1,
+            prefix="sigforge adopt",
+        )
+    for note in adoption.notes:
+        print(f"sigforge adopt: note: {note}", file=sys.stderr)
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
