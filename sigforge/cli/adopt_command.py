@@ -26,8 +26,8 @@ HEADER = """# @package _global_
 """
 
 
-def _source(path: str, tracking_uri: str | None) -> tuple[dict[str, Any], bytes | None, str]:
-    """The contract at ``path``, the bytes of its saved_model.pb (None for a URI) and a model name."""
+def _source(path: str, tracking_uri: str | None) -> tuple[dict[str, Any], Path | None, str]:
+    """The contract at ``path``, its version directory (None for a URI) and a model name."""
     if path.startswith(("runs:/", "models:/")):
         from sigforge.tracking.contract_source import load_contract
 
@@ -36,19 +36,28 @@ def _source(path: str, tracking_uri: str | None) -> tuple[dict[str, Any], bytes 
     from sigforge.export.versions import resolve_export_dir
 
     export_dir = resolve_export_dir(Path(path))
-    model_dir = export_dir.parent if export_dir != Path(path) else Path(path)
-    name = model_dir.resolve().name if export_dir != Path(path) else export_dir.resolve().parent.name
-    return contract_to_dict(read_contract(export_dir)), (export_dir / "saved_model.pb").read_bytes(), name
+    model_dir = export_dir.resolve().parent
+    return contract_to_dict(read_contract(export_dir)), export_dir, model_dir.name
 
 
-def _labels(data: bytes | None, n: int | None) -> list[str] | None:
-    if data is None or not n:
+def _labels(export_dir: Path | None, contract: dict[str, Any], n: int) -> list[str] | None:
+    """The class labels a classifier returns, where exactly one candidate is found in its graph."""
+    if export_dir is None:
         return None
-    from sigforge.contract.graph import string_constants
-    from sigforge.contract.read import SERVING_TAG
+    from sigforge.contract.graph import label_constants
+    from sigforge.contract.read import SERVING_TAG, output_tensors
 
-    found = string_constants(data, SERVING_TAG, n)
-    return list(found[0]) if len(found) == 1 else None
+    tensors = output_tensors(export_dir)
+    data = (export_dir / "saved_model.pb").read_bytes()
+    for key in ("classes", "all_classes"):
+        for name in sorted(contract):
+            tensor = tensors.get((name, key))
+            if tensor is None or contract[name]["outputs"][key]["shape"][-1] != n:
+                continue
+            found = label_constants(data, SERVING_TAG, tensor, n)
+            if len(found) == 1:
+                return list(found[0])
+    return None
 
 
 def render(config: dict[str, Any], source: str, notes: list[str]) -> str:
@@ -98,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     from sigforge.contract.adopt import adopt
 
     try:
-        contract, data, default_name = _source(args.path, args.tracking_uri)
+        contract, export_dir, default_name = _source(args.path, args.tracking_uri)
     except Exception as err:
         exit_with(
             f"cannot read a contract at {args.path}: {type(err).__name__}: {err}", 2, prefix="sigforge adopt"
@@ -106,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     name = args.name or re.sub(r"[^A-Za-z0-9_.-]", "_", default_name)
     first = adopt(contract, name)
     n = first.config["model"].get("num_classes")
-    adoption = adopt(contract, name, _labels(data, n)) if n and n > 1 else first
+    adoption = adopt(contract, name, _labels(export_dir, contract, n)) if n and n > 1 else first
     problems = list(adoption.problems)
     text = render(adoption.config, args.path, adoption.notes)
     if not problems:

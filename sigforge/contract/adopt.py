@@ -121,8 +121,11 @@ def _classes(contract: Mapping[str, Any]) -> int | None:
             if shape and len(shape) == 2 and shape[1] and METHODS.get(sig["method_name"]) == "classify":
                 return int(shape[1])
     for sig in contract.values():
-        shape = _shape(sig["outputs"].get("scores"))
-        if shape and len(shape) == 2 and shape[1]:
+        # a predict signature's scores, or its one output under another key (Keras's `output_0`)
+        outputs = sig["outputs"]
+        t = outputs.get("scores") or (next(iter(outputs.values())) if len(outputs) == 1 else None)
+        shape = _shape(t)
+        if t and t["dtype"] == "float32" and shape and len(shape) == 2 and shape[1]:
             return int(shape[1])
     return None
 
