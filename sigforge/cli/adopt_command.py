@@ -26,24 +26,30 @@ HEADER = """# @package _global_
 """
 
 
-def _source(path: str, tracking_uri: str | None) -> tuple[dict[str, Any], Path | None, str]:
-    """The contract at ``path``, its version directory (None for a URI) and a model name."""
-    if path.startswith(("runs:/", "models:/")):
-        from sigforge.tracking.contract_source import load_contract
-
-        return load_contract(path, tracking_uri), None, path.rstrip("/").split("/")[-1].split("@")[0]
+def _source(path: str, tracking_uri: str | None, tmp: Path) -> tuple[dict[str, Any], Path, str]:
+    """The contract at ``path``, the directory holding its saved_model.pb, and a model name."""
     from sigforge.contract.read import contract_to_dict, read_contract
     from sigforge.export.versions import resolve_export_dir
 
-    export_dir = resolve_export_dir(Path(path))
-    model_dir = export_dir.resolve().parent
-    return contract_to_dict(read_contract(export_dir)), export_dir, model_dir.name
+    if path.startswith(("runs:/", "models:/")):
+        from sigforge.tracking.contract_source import download_saved_model_pb
+
+        export_dir, name = download_saved_model_pb(path, tracking_uri, tmp), _uri_name(path)
+    else:
+        export_dir = resolve_export_dir(Path(path))
+        name = export_dir.resolve().parent.name
+    return contract_to_dict(read_contract(export_dir)), export_dir, name
 
 
-def _labels(export_dir: Path | None, contract: dict[str, Any], n: int) -> list[str] | None:
+def _uri_name(uri: str) -> str:
+    """``models:/<name>/<version>`` or ``models:/<name>@<alias>`` -> the registered name; a
+    ``models:/<model_id>`` or ``runs:/<run_id>/...`` -> the id."""
+    rest = uri.split(":/", 1)[1].strip("/")
+    return rest.split("@")[0].split("/")[0]
+
+
+def _labels(export_dir: Path, contract: dict[str, Any], n: int) -> list[str] | None:
     """The class labels a classifier returns, where exactly one candidate is found in its graph."""
-    if export_dir is None:
-        return None
     from sigforge.contract.graph import label_constants
     from sigforge.contract.read import SERVING_TAG, output_tensors
 
@@ -106,16 +112,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from sigforge.contract.adopt import adopt
 
-    try:
-        contract, export_dir, default_name = _source(args.path, args.tracking_uri)
-    except Exception as err:
-        exit_with(
-            f"cannot read a contract at {args.path}: {type(err).__name__}: {err}", 2, prefix="sigforge adopt"
-        )
-    name = args.name or re.sub(r"[^A-Za-z0-9_.-]", "_", default_name)
-    first = adopt(contract, name)
-    n = first.config["model"].get("num_classes")
-    adoption = adopt(contract, name, _labels(export_dir, contract, n)) if n and n > 1 else first
+    with tempfile.TemporaryDirectory(prefix="sigforge-adopt-") as tmp:
+        try:
+            contract, export_dir, default_name = _source(args.path, args.tracking_uri, Path(tmp))
+        except Exception as err:
+            exit_with(
+                f"cannot read a contract at {args.path}: {type(err).__name__}: {err}",
+                2,
+                prefix="sigforge adopt",
+            )
+        name = args.name or re.sub(r"[^A-Za-z0-9_.-]", "_", default_name)
+        first = adopt(contract, name)
+        n = first.config["model"].get("num_classes")
+        adoption = adopt(contract, name, _labels(export_dir, contract, n)) if n and n > 1 else first
     problems = list(adoption.problems)
     text = render(adoption.config, args.path, adoption.notes)
     if not problems:

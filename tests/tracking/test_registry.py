@@ -4,6 +4,7 @@ same registered name is refused, naming the feature, though the signature_def te
 from __future__ import annotations
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.slow
 
@@ -20,3 +21,13 @@ def test_a_feature_dtype_change_is_refused_by_the_registry_naming_the_feature(ru
     assert "feature 'hours_per_week' (in 'inputs') dtype" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not (tmp_path / "outputs" / "exports" / "census_b").exists()
+
+
+def test_adopt_reads_a_registered_version(run_cli, tmp_path):
+    assert run_cli(*CLS_ONLY, "model.name=census_a").returncode == 0
+    adopted = run_cli("adopt", "models:/census/1")
+    assert adopted.returncode == 0, adopted.stderr[-3000:]
+    config = yaml.safe_load(adopted.stdout)
+    assert config["model"]["name"] == "census" and config["model"]["architecture"] == "dnn_classifier"
+    assert config["inputs"]["hours_per_week"]["dtype"] == "int64"
+    assert config["model"]["class_names"] == ["low", "medium", "high"]  # read from the downloaded graph
