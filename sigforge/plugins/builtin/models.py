@@ -87,6 +87,7 @@ def _features(inputs: Sequence[Any], tensors: dict[str, Any], encode: Any) -> li
         if (
             len(spec.shape) == 1
             and spec.vocabulary is None
+            and spec.dtype != "string"
             and spec.modality not in ("sequence_length", "text")
         ):
             scalars.setdefault(spec.dtype, []).append(tensors[spec.name])
@@ -118,6 +119,11 @@ def _encode(spec: Any, *, tensors: dict[str, Any], filters: int, vocab_size: int
         return layers.GlobalAveragePooling1D()(ops.cast(x, "float32"))
     if spec.vocabulary is not None:
         return VocabularyOneHot(spec.vocabulary)(x)
+    if spec.dtype == "string":  # categorical without a vocabulary (e.g. adopted): hashed into buckets
+        x = layers.Embedding(vocab_size, embedding_dim, embeddings_initializer=LeanRandomUniform())(
+            layers.Hashing(vocab_size)(x)
+        )
+        return x if len(spec.shape) == 1 else ops.mean(x, axis=tuple(range(1, len(spec.shape))))
     x = ops.cast(x, "float32")
     if None in spec.shape[1:]:  # free dimensions: pool them away, one feature per input
         return ops.expand_dims(ops.mean(x, axis=tuple(range(1, len(spec.shape)))), -1)
