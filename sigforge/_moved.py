@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import warnings
 
+from sigforge.errors import REMOVAL_VERSION
+
 
 def warn_moved(old: str, new: str) -> None:
     warnings.warn(
-        f"{old} moved to {new} in sigforge 0.2; the old path is removed in 0.3 (CHANGELOG.md).",
+        f"{old} moved to {new} in sigforge 0.2; the old path is removed in {REMOVAL_VERSION} (CHANGELOG.md).",
         DeprecationWarning,
         stacklevel=3,
     )

@@ -193,3 +193,17 @@ def exit_for(err: SigforgeError) -> NoReturn:
     """End the process on a refusal, with the error's message and exit status. For Hydra
     callbacks and the CLI alike."""
     exit_with(str(err), err.exit_code)
+
+
+# -- Deprecations: one removal version, one warning class for the forms plugins and configs use.
+
+REMOVAL_VERSION = "0.3.0"
+"""The release that removes every form deprecated in 0.2 (CHANGELOG.md, "Deprecated")."""
+
+
+class SigforgeDeprecationWarning(FutureWarning):
+    """A plugin or config uses a form sigforge still accepts but stops accepting in ``REMOVAL_VERSION``.
+
+    A ``FutureWarning``, so that users running the command see it (Python hides a plain
+    ``DeprecationWarning`` outside ``__main__``). The 0.1 import paths (``sigforge._moved``) warn
+    with ``DeprecationWarning``: they concern the code that imports them, not a user's config."""

@@ -41,7 +41,7 @@ def dry_run_contract(spec: ExportSpec, cwd: Path | None = None) -> dict[str, Any
         model=spec.model.name,
         dry_run=True,
     )
-    model_dir = spec.base_dir / spec.model.name
+    model_dir = spec.model_dir
     known = contract_to_dict(known_contract(spec))
     on_disk_now = gate.on_disk(model_dir, known, spec.allow_breaking, Moment.DRY_RUN)
     summary["compatibility"] = {**on_disk_now.as_dict(), "allowed": on_disk_now.allowed}
@@ -136,7 +136,7 @@ def _refused_on_disk(spec: ExportSpec) -> ContractRefused | None:
     """``run_export``'s first guard, asked before the run starts so that the run can record the
     refusal at once, before the imports the logging helper would share with TensorFlow's. Any
     other failure is left to ``run_export``, which raises it where it always has."""
-    model_dir = spec.base_dir / spec.model.name
+    model_dir = spec.model_dir
     if not spec.mlflow.enabled:  # without a run, run_export refuses it
         return None
     try:
@@ -225,8 +225,10 @@ def run_export(
             before_publish(report.contract)
         published = _publish(spec, model_dir, staged, report.contract)
     summary = _summary(spec, report, published)
-    kit = client_files(summary, report.inputs)
-    files = _write_summary_files(summary, target, kit, published.export_dir) if target is not None else ()
+    for_clients = client_files(summary, report.inputs)
+    files = (
+        _write_summary_files(summary, target, for_clients, published.export_dir) if target is not None else ()
+    )
     result = ExportResult(
         export_dir=published.export_dir,
         version=published.version,
@@ -234,7 +236,7 @@ def run_export(
         report=report,
         summary=summary,
         summary_files=files,
-        client_files=kit,
+        client_files=for_clients,
         timings=stage.timings,
         parameter_count=parameter_count,
         published=not published.identical,
@@ -330,10 +332,10 @@ def _publish(spec: ExportSpec, model_dir: Path, staged: Path, contract: Mapping[
 
 
 def _write_summary_files(
-    summary: Mapping[str, Any], target: Path, kit: Mapping[str, bytes], export_dir: Path
+    summary: Mapping[str, Any], target: Path, for_clients: Mapping[str, bytes], export_dir: Path
 ) -> tuple[Path, ...]:
     try:
-        return write_summary(summary, target, kit)
+        return write_summary(summary, target, for_clients)
     except OSError as err:
         raise ExportError(
             f"{export_dir} is published, but writing its summary to {target} failed ({err.strerror}); "

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from sigforge.errors import REMOVAL_VERSION, SigforgeDeprecationWarning
 from sigforge.rules import EXAMPLE_INPUT_KEY, METHOD_NAMES
 
 
@@ -106,9 +107,9 @@ class ModelSpec:
         params = object.__getattribute__(self, "params")
         if item in params:
             warnings.warn(
-                f"model_cfg.{item} is deprecated and is removed in sigforge 0.3.0; a model builder gets its "
+                f"model_cfg.{item} is deprecated and is removed in sigforge {REMOVAL_VERSION}; a model builder gets its "
                 f"hyperparameters as keyword arguments: def builder(model, inputs, *, {item}, **params).",
-                DeprecationWarning,
+                SigforgeDeprecationWarning,
                 stacklevel=2,
             )
             return params[item]
@@ -143,6 +144,11 @@ class ExportSpec:
     allow_breaking: bool
     publish_identical: bool = False
     targets: tuple[str, ...] = ()  # export.targets: runtimes verification converts to and runs
+
+    @property
+    def model_dir(self) -> Path:
+        """``<export.base_dir>/<model.name>``: the directory of numbered versions TF Serving watches."""
+        return self.base_dir / self.model.name
 
     @cached_property
     def input(self) -> Mapping[str, InputSpec]:

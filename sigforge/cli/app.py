@@ -79,7 +79,11 @@ QUIET_LOGGERS = ("absl", "tensorflow", "mlflow", "alembic")
 
 
 def export_from_config(
-    cfg: DictConfig, output_dir: Path | None, overrides: tuple[str, ...] = (), cwd: Path | None = None
+    cfg: DictConfig,
+    output_dir: Path | None,
+    overrides: tuple[str, ...] = (),
+    cwd: Path | None = None,
+    refusals: Refusals | None = None,
 ) -> int:
     """Validate, then export and log to MLflow (or print the contract for ``export.dry_run=true``).
 
@@ -118,7 +122,7 @@ def export_from_config(
             overrides=overrides,
             progress=progress,
             on_published=_print_published,
-            on_refused=_print_refused,
+            on_refused=(refusals or Refusals()).print,
             interrupt=True,
         )
     uri = without_credentials(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
@@ -163,12 +167,22 @@ def _print_published(result: Any) -> None:
         )
 
 
-def _print_refused(err: ContractRefused) -> None:
-    """The refusal as soon as it is known; the process ends once MLflow has recorded the refused
-    run (importing MLflow and opening its store take a new process about 2 s)."""
-    tell(str(err))
-    tell("recording the refused export's run in MLflow...")
-    err.told = True  # type: ignore[attr-defined]
+class Refusals:
+    """The refusals this command has printed as soon as they were decided (``export_spec``'s
+    ``on_refused``), so that the exit does not print them a second time."""
+
+    def __init__(self) -> None:
+        self._told: list[ContractRefused] = []
+
+    def print(self, err: ContractRefused) -> None:
+        """The refusal as soon as it is known; the process ends once MLflow has recorded the refused
+        run (importing MLflow and opening its store take a new process about 2 s)."""
+        tell(str(err))
+        tell("recording the refused export's run in MLflow...")
+        self._told.append(err)
+
+    def told(self, err: BaseException) -> bool:
+        return any(err is told for told in self._told)
 
 
 def result_line(result: pipeline.ExportResult, tracking_uri: str | None) -> dict[str, Any]:
@@ -191,6 +205,7 @@ def app(cfg: DictConfig) -> int | None:
 
     hydra_cfg = HydraConfig.get()
     in_sweep = hydra_cfg.mode.name == "MULTIRUN"
+    refusals = Refusals()
     try:
         with quiet_broken_pipe():
             code = export_from_config(
@@ -198,11 +213,12 @@ def app(cfg: DictConfig) -> int | None:
                 Path(hydra_cfg.runtime.output_dir),
                 tuple(OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)),  # as typed
                 cwd=Path(hydra_cfg.runtime.cwd),
+                refusals=refusals,
             )
     except SigforgeError as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        told = getattr(err, "told", False)  # printed when it happened (_print_refused)
+        told = refusals.told(err)  # printed when it was decided (Refusals.print)
         if in_sweep:  # the sweep goes on; sweeps.job_failures ends it with this status
             if not told:
                 tell(str(err))

@@ -1,7 +1,7 @@
 """Structured-config schemas: the type of every config key, checked by Hydra at composition.
 
 A wrong type (``inputs.image.shape=[a]``, ``export.dry_run=maybe``) fails while composing, with the
-key's full path, before sigforge's own validation (sigforge/validate.py) checks the values. This is
+key's full path, before sigforge's own validation (sigforge/config/validate.py) checks the values. This is
 the one home of every default: ``with_defaults`` gives any config, partial or whole, the values
 declared here.
 Only Hydra and OmegaConf are imported here: this module is on the fast path.
@@ -136,7 +136,7 @@ def with_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
         key = getattr(err, "full_key", None) or "the config"
         reason = str(err).splitlines()[0]
         raise ConfigError(
-            [f"{key}: {reason}; give a value of the type sigforge/schema.py declares."]
+            [f"{key}: {reason}; give a value of the type sigforge/config/schema.py declares."]
         ) from None
 
 

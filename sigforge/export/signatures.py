@@ -20,9 +20,9 @@ from typing import Any
 import tensorflow as tf
 
 from sigforge.contract.read import TensorContract
-from sigforge.errors import ExportError, PluginError
+from sigforge.errors import REMOVAL_VERSION, ExportError, PluginError, SigforgeDeprecationWarning
 from sigforge.plugins.hookspecs import Preprocessor, PreprocessorWithExample
-from sigforge.plugins.manager import SigforgeDeprecationWarning, call_hook
+from sigforge.plugins.manager import call_hook
 from sigforge.rules import EXAMPLE_INPUT_KEY, shape_text
 from sigforge.spec import ExportSpec, InputSpec, SignatureSpec
 
@@ -82,7 +82,7 @@ class _Chain:
             warnings.warn(
                 f"plugin '{plugin}': preprocessor '{name}'.serving_spec stores state on the object for "
                 "__call__ or example_input to read, which only works when sigforge calls them in that order "
-                "(deprecated, removed in sigforge 0.3.0); make serving_spec answer from its argument and "
+                f"(deprecated, removed in sigforge {REMOVAL_VERSION}); make serving_spec answer from its argument and "
                 "take the spec as an argument instead: __call__(self, tensor, spec), example_input(self, batch, spec).",
                 SigforgeDeprecationWarning,
                 stacklevel=2,

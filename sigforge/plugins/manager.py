@@ -20,16 +20,20 @@ from typing import Any
 import pluggy
 
 from sigforge import PROJECT_NAME
-from sigforge.errors import PluginError, one_line
+from sigforge.errors import REMOVAL_VERSION, PluginError, SigforgeDeprecationWarning, one_line
 from sigforge.plugins import hookspecs
 from sigforge.plugins.calling import PerPlugin, Rule, ShimmedPluginManager, named
 from sigforge.spec import Registered
 
-__all__ = ["Plugins", "Registered", "Registry", "call_hook", "call_with_params", "load_plugins"]
-
-
-class SigforgeDeprecationWarning(FutureWarning):
-    """A plugin uses a form sigforge still accepts but will stop accepting in 0.3.0."""
+__all__ = [
+    "Plugins",
+    "Registered",
+    "Registry",
+    "SigforgeDeprecationWarning",
+    "call_hook",
+    "call_with_params",
+    "load_plugins",
+]
 
 
 ENTRY_POINT_GROUP = "sigforge"
@@ -173,7 +177,7 @@ def call_with_params(
         return call_hook(entry.plugin, what, entry.value, *args, **params)
     warnings.warn(
         f"plugin '{entry.plugin}': {what} takes no keyword parameters ({old_form} is deprecated and goes "
-        f"in sigforge 0.3.0); accept them as keyword arguments, e.g. def f(..., **params). "
+        f"in sigforge {REMOVAL_VERSION}); accept them as keyword arguments, e.g. def f(..., **params). "
         f"Parameters: {', '.join(params) or 'none'}.",
         SigforgeDeprecationWarning,
         stacklevel=2,

@@ -91,7 +91,7 @@ def check_sweep(config_name: str, task_overrides: list[str]) -> None:
         if spec.allow_breaking:
             continue
         contract = contract_to_dict(expected_contract(spec))
-        model_dir = spec.base_dir / spec.model.name
+        model_dir = spec.model_dir
         if model_dir not in first_job:
             known = contract_to_dict(known_contract(spec))
             gate.on_disk(model_dir, known, False, gate.Moment.EARLY, job=overrides).check()

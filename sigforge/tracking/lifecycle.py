@@ -231,7 +231,7 @@ class ExportTracking:
         if not isinstance(error, ContractRefused):
             return None
         try:
-            served = served_versions(self.spec.base_dir / self.spec.model.name)
+            served = served_versions(self.spec.model_dir)
         except OSError:  # an unreadable model directory: the run still keeps the diff
             served = {}
         candidate = self.spec.version or max(served, default=0) + 1

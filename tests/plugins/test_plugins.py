@@ -643,7 +643,7 @@ def test_plugins_written_for_the_old_parameter_forms_still_work_with_a_deprecati
     assert spec.signatures[0].keys == {"features": "input_features"}
     with (
         pytest.warns(SigforgeDeprecationWarning, match="model builder 'old_model'.*deprecated"),
-        pytest.warns(DeprecationWarning, match=r"model_cfg\.hidden_units is deprecated"),
+        pytest.warns(SigforgeDeprecationWarning, match=r"model_cfg\.hidden_units is deprecated"),
     ):
         model = build_model(spec)
     assert tuple(model.outputs[0].shape) == (None, 3)
