@@ -83,6 +83,10 @@ METHOD_NAMES: Mapping[str, str] = MappingProxyType(
         "regress": "tensorflow/serving/regress",
     }
 )
+# The methods whose one input is a batch of serialized tf.Examples (TF Serving's Classify and Regress APIs).
+EXAMPLE_METHODS = frozenset({"classify", "regress"})
+# What MLflow's registry takes as a registered model's name: words of [\w.-], single inner spaces.
+REGISTERED_MODEL_NAME_PATTERN = re.compile(r"^[\w.\-]+( [\w.\-]+)*$")
 # Runtimes other than TensorFlow that convert SavedModels, and the ops none of them runs by default:
 # in-graph string processing (TFLite needs its TF Select ops for these, tf2onnx's ONNX Runtime its
 # extensions, TF.js has no kernel). A signature whose graph holds one of them serves in TF Serving only.

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sigforge.errors import REMOVAL_VERSION, SigforgeDeprecationWarning
-from sigforge.rules import EXAMPLE_INPUT_KEY, METHOD_NAMES
+from sigforge.rules import EXAMPLE_INPUT_KEY, EXAMPLE_METHODS, METHOD_NAMES
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class SignatureSpec:
 
     @property
     def takes_examples(self) -> bool:
-        return self.method in ("classify", "regress")
+        return self.method in EXAMPLE_METHODS
 
     @property
     def client_keys(self) -> tuple[str, ...]:

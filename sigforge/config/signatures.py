@@ -11,6 +11,7 @@ from sigforge.errors import Problems
 from sigforge.rules import (
     CLASSIFY_OUTPUTS,
     EXAMPLE_DTYPES,
+    EXAMPLE_METHODS,
     METHOD_NAMES,
     REGRESS_OUTPUTS,
     key_problem,
@@ -46,7 +47,7 @@ def signature_specs(
             _check_classify(path, outputs, model, problems)
         if method == "regress":
             _check_regress(path, outputs, model, problems)
-        if method in ("classify", "regress"):
+        if method in EXAMPLE_METHODS:
             _check_example_inputs(path, method, names, inputs, problems)
         out.append(
             SignatureSpec(

@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 
 from sigforge.contract.example import example_features
-from sigforge.rules import OTHER_RUNTIMES, rest_carries
+from sigforge.rules import EXAMPLE_METHODS, METHOD_NAMES, OTHER_RUNTIMES, rest_carries
 
 REQUESTS_DIR = "requests"
 GRPC_PORT, REST_PORT = 8500, 8501
 MLFLOW_PORT = 5000  # mlflow models serve's default
 SERVING_API_PIN = "tensorflow-serving-api==2.21.0"
-_EXAMPLE_METHODS = {"tensorflow/serving/classify": "classify", "tensorflow/serving/regress": "regress"}
+_EXAMPLE_METHODS = {METHOD_NAMES[method]: method for method in EXAMPLE_METHODS}  # method name -> request kind
 
 
 def is_binary(values: np.ndarray) -> bool:
