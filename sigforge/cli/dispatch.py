@@ -17,6 +17,7 @@ READERS = {
     "inspect": "sigforge.cli.inspect_command",
     "diff": "sigforge.cli.diff_command",
     "log": "sigforge.cli.log_command",
+    "serving-config": "sigforge.cli.serving_config_command",
 }
 
 
