@@ -79,7 +79,10 @@ def _config(args: argparse.Namespace) -> tuple[str, list[str]]:
         found = labels.get(entry.base_path, {})
         old_labels, old_served = previous.get(entry.name, ({}, None))
         kept, held = hold_moves(
-            {alias: label.version for alias, label in found.items()}, old_labels, old_served or (), entry.versions
+            {alias: label.version for alias, label in found.items()},
+            old_labels,
+            old_served or (),
+            entry.versions,
         )
         for alias, (old, new) in held.items():
             extra.setdefault(entry.name, []).append(new)

@@ -134,7 +134,10 @@ def model_dirs(base_dir: Path, only: Sequence[str] = ()) -> list[ModelEntry]:
 
 
 def hold_moves(
-    labels: Mapping[str, int], previous: Mapping[str, int], previously_served: Iterable[int], on_disk: Iterable[int]
+    labels: Mapping[str, int],
+    previous: Mapping[str, int],
+    previously_served: Iterable[int],
+    on_disk: Iterable[int],
 ) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
     """TF Serving refuses to move a label to a version it has not loaded yet (even with
     ``--allow_version_labels_for_unavailable_models``): a label whose target the previous config
@@ -155,7 +158,9 @@ def hold_moves(
 
 
 def render(
-    entries: Iterable[ModelEntry], comment: Sequence[str] = (), extra: Mapping[str, Sequence[int]] | None = None
+    entries: Iterable[ModelEntry],
+    comment: Sequence[str] = (),
+    extra: Mapping[str, Sequence[int]] | None = None,
 ) -> str:
     """The ``ModelServerConfig`` text TF Serving reads. ``extra``: model name -> versions served
     beside the labelled ones (a label's next target, see ``hold_moves``)."""
@@ -187,6 +192,8 @@ def read_config(text: str) -> dict[str, tuple[dict[str, int], tuple[int, ...] | 
     found = {}
     for model in config.model_config_list.config:
         policy = model.model_version_policy
-        specific = tuple(policy.specific.versions) if policy.WhichOneof("policy_choice") == "specific" else None
+        specific = (
+            tuple(policy.specific.versions) if policy.WhichOneof("policy_choice") == "specific" else None
+        )
         found[model.name] = (dict(model.version_labels), specific)
     return found

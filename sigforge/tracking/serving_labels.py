@@ -116,3 +116,44 @@ def _label(alias: str, name: str, registry_version: str, tags: dict[str, str]) -
     if number is None:
         return None
     return Label(alias, name, registry_version, number, version_dir)
+
+
+def model_labels(tracking_uri: str | None, model_dir: Path) -> dict[str, int]:
+    """Label -> TF Serving version of one model directory, for its card and request files; empty
+    where there are none or the registry cannot say (the export never fails for this). An embedded
+    store whose only aliases are ``latest_export`` is answered without importing MLflow."""
+    import logging
+
+    if tracking_uri is None or no_store(tracking_uri) or _only_bookkeeping_aliases(tracking_uri):
+        return {}
+    try:
+        found = registry_labels(tracking_uri, [model_dir]).get(model_dir, {})
+    except Exception as err:  # labels decorate the card; the export stands without them
+        logging.getLogger(__name__).warning("no TF Serving labels on the card: %s", one_line(err))
+        return {}
+    return {alias: label.version for alias, label in found.items()}
+
+
+def _only_bookkeeping_aliases(tracking_uri: str) -> bool:
+    """True when an embedded SQLite store holds no alias but ``latest_export`` (read-only, exact
+    at the schema revisions ``registry_read`` knows); False where MLflow must answer."""
+    import contextlib
+    import sqlite3
+
+    from sigforge.tracking.registry_read import KNOWN_SCHEMAS
+
+    path = tracking_uri.removeprefix("sqlite:///")
+    if path == tracking_uri or "?" in path:
+        return False
+    try:
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=0.5)) as db:
+            revisions = {row[0] for row in db.execute("SELECT version_num FROM alembic_version")}
+            if not revisions or not revisions <= KNOWN_SCHEMAS:
+                return False
+            (count,) = db.execute(
+                "SELECT count(*) FROM registered_model_aliases WHERE alias != ?", (REGISTRY_ALIAS,)
+            ).fetchone()
+    except sqlite3.Error:
+        return False
+    return count == 0
