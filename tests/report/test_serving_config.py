@@ -17,7 +17,9 @@ def parse(text: str):
     return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
 
 
-def tf_serving_refusals(config, available: dict[str, set[int]], previous_labels=None, allow_unavailable=False):
+def tf_serving_refusals(
+    config, available: dict[str, set[int]], previous_labels=None, allow_unavailable=False
+):
     """What TF Serving 2.21's ``ServerCore::ReloadConfig`` would refuse in ``config``
     (``ValidateModelConfigList``, ``UpdateModelVersionLabelMap`` in model_servers/server_core.cc):
     ``available``: model -> versions loaded when the config is read; ``previous_labels``: model ->
@@ -84,7 +86,10 @@ def test_names_that_need_escaping_round_trip(tmp_path):
     (model,) = config.model_config_list.config
     assert model.name == odd and model.base_path == str(base)
     assert dict(model.version_labels) == {"é-label_1": 1}
-    assert read_config(render([ModelEntry(odd, base, (1,), {"é-label_1": 1})]))[odd] == ({"é-label_1": 1}, (1,))
+    assert read_config(render([ModelEntry(odd, base, (1,), {"é-label_1": 1})]))[odd] == (
+        {"é-label_1": 1},
+        (1,),
+    )
 
 
 def test_a_label_moves_only_to_a_version_already_served():
