@@ -55,7 +55,8 @@ class PostgresCluster:
     bin: Path
 
     def uri(self, database: str) -> str:
-        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+        # +psycopg2: SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which is not installed
+        return f"postgresql+psycopg2://{USER}@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
         subprocess.run(
