@@ -126,7 +126,7 @@ def export_spec(
     ``interrupt``: the process ends with this export (the CLI), so a registry refusal may stop it
     by signal mid-import."""
     from sigforge.tracking.lifecycle import ExportTracking
-    from sigforge.tracking.serving_labels import model_labels
+    from sigforge.tracking.serving_labels import card_labels
 
     progress = progress or Silent()
     tracking = ExportTracking(spec, config, Path(cwd or Path.cwd()), on_refused=on_refused)
@@ -139,7 +139,7 @@ def export_spec(
             progress=progress,
             before_publish=tracking.before_publish,
             mlflow_run_id=lambda: tracking.run_id,
-            labels=lambda model_dir: model_labels(tracking.tracking_uri, model_dir),
+            labels=card_labels(spec, tracking),
         )
         if on_published is not None:
             on_published(result)

@@ -12,9 +12,10 @@ every export, which is what TF Serving's default policy already does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sigforge.errors import TrackingError, one_line, without_credentials
 from sigforge.rules import serving_version
@@ -118,20 +119,56 @@ def _label(alias: str, name: str, registry_version: str, tags: dict[str, str]) -
     return Label(alias, name, registry_version, number, version_dir)
 
 
-def model_labels(tracking_uri: str | None, model_dir: Path) -> dict[str, int]:
+def model_labels(
+    tracking_uri: str | None,
+    model_dir: Path,
+    *,
+    http_timeout: int,
+    http_retries: int,
+    operation_timeout: float,
+) -> dict[str, int]:
     """Label -> TF Serving version of one model directory, for its card and request files; empty
-    where there are none or the registry cannot say (the export never fails for this). An embedded
-    store whose only aliases are ``latest_export`` is answered without importing MLflow."""
+    where there are none or the registry cannot say within the export's MLflow bounds (the export
+    never fails for this). An embedded store whose only aliases are ``latest_export`` is answered
+    without importing MLflow."""
     import logging
+
+    from sigforge.tracking.bounded import bounded
+    from sigforge.tracking.store import configure_http
 
     if tracking_uri is None or no_store(tracking_uri) or _only_bookkeeping_aliases(tracking_uri):
         return {}
+    configure_http(http_timeout, http_retries)
     try:
-        found = registry_labels(tracking_uri, [model_dir]).get(model_dir, {})
+        found = bounded(
+            operation_timeout,
+            "reading the registry's aliases",
+            tracking_uri,
+            registry_labels,
+            tracking_uri,
+            [model_dir],
+        ).get(model_dir, {})
     except Exception as err:  # labels decorate the card; the export stands without them
         logging.getLogger(__name__).warning("no TF Serving labels on the card: %s", one_line(err))
         return {}
     return {alias: label.version for alias, label in found.items()}
+
+
+def card_labels(spec: Any, tracking: Any) -> Callable[[Path], dict[str, int]]:
+    """``pipeline.run_export``'s ``labels``: the model directory's labels, asked of the export's
+    tracking store within its bounds, and only where its run started (else MLflow cannot answer)."""
+    bounds = spec.mlflow
+
+    def labels(model_dir: Path) -> dict[str, int]:
+        return model_labels(
+            tracking.tracking_uri if tracking.run_id else None,
+            model_dir,
+            http_timeout=bounds.http_timeout,
+            http_retries=bounds.http_retries,
+            operation_timeout=bounds.operation_timeout,
+        )
+
+    return labels
 
 
 def _only_bookkeeping_aliases(tracking_uri: str) -> bool:
