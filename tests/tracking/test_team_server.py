@@ -222,6 +222,7 @@ def test_basic_auth_credentials_from_the_environment_and_never_recorded(auth_ser
     assert not [
         p for p in (root / "artifacts").rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()
     ]
+    assert PASSWORD.encode() not in (root / "mlflow.db").read_bytes()  # the server's whole store
     assert PASSWORD not in done.stdout + done.stderr
 
 
