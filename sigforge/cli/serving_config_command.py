@@ -73,6 +73,8 @@ def _config(args: argparse.Namespace) -> tuple[str, list[str]]:
     entries = model_dirs(args.base_dir, tuple(args.model))
     uri = resolve_tracking_uri(args.tracking_uri, Path.cwd(), create=False)
     labels = _labels(uri, entries, args.alias)
+    if args.output is not None and args.output.is_dir():
+        raise ValueError(f"-o {args.output} is a directory; give the file TF Serving reads (models.config)")
     previous = _previous(args.previous or (args.output if args.output and args.output.exists() else None))
     chosen, extra, notes = [], {}, []
     for entry in entries:
@@ -159,9 +161,14 @@ def write_atomically(path: Path, text: str) -> None:
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise ValueError(
+                f"-o {path} cannot be replaced ({err.strerror or err}); it is left as it was. "
+                "Give a file path in a directory you can write"
+            ) from err
         raise
     with contextlib.suppress(OSError):  # the rename itself survives a crash once the directory is synced
         dir_fd = os.open(directory, os.O_RDONLY)

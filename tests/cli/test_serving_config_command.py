@@ -16,7 +16,7 @@ import pytest
 from conftest import QUIET_TF
 from google.protobuf import text_format
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving_config_store")]
+pytestmark = pytest.mark.xdist_group("serving_config_store")
 
 MODEL = "dnn_classifier"
 
@@ -41,6 +41,34 @@ def parse(text: str):
 def entry(text: str, name: str = MODEL):
     (found,) = [m for m in parse(text).model_config_list.config if m.name == name]
     return found
+
+
+def test_without_a_tracking_store_neither_mlflow_nor_tensorflow_is_imported(tmp_path):
+    for version in ("1", "2"):
+        (tmp_path / "outputs" / "exports" / "plain" / version).mkdir(parents=True)
+    probe = (
+        "import sys; from sigforge.cli.serving_config_command import main; main([]); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'mlflow', 'tensorflow', 'keras'}), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+    assert entry(done.stdout, "plain").base_path == str(tmp_path / "outputs" / "exports" / "plain")
+    assert not (tmp_path / "outputs" / "mlflow.db").exists()  # asking created no store
+
+
+def test_a_file_that_cannot_be_replaced_is_one_error_and_leaves_nothing(tmp_path):
+    (tmp_path / "outputs" / "exports" / "plain" / "1").mkdir(parents=True)
+    (tmp_path / "taken").mkdir()
+    for target, said in ((tmp_path / "taken", "is a directory"), (tmp_path / "no" / "f", "does not exist")):
+        done = serving_config(tmp_path, "-o", str(target))
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith("sigforge serving-config: ") and said in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs", "taken"]
+    assert list((tmp_path / "taken").iterdir()) == []
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +104,7 @@ def client(store):
     return MlflowClient(tracking_uri=f"sqlite:///{store / 'outputs' / 'mlflow.db'}")
 
 
+@pytest.mark.slow
 def test_without_aliases_the_default_policy_serves_the_newest_version(store, client):
     # latest_export, sigforge's bookkeeping alias, is not a label unless asked for
     assert client.get_registered_model("digits").aliases == {"latest_export": 2}
@@ -90,6 +119,7 @@ def test_without_aliases_the_default_policy_serves_the_newest_version(store, cli
     assert dict(asked.version_labels) == {"latest_export": 3}  # registry version 2 is directory 3
 
 
+@pytest.mark.slow
 def test_aliases_become_labels_of_the_version_directories_and_follow_a_move(store, client, tmp_path):
     client.set_registered_model_alias("digits", "champion", "1")  # directory 2
     client.set_registered_model_alias("digits", "challenger", "2")  # directory 3
@@ -124,6 +154,7 @@ def test_aliases_become_labels_of_the_version_directories_and_follow_a_move(stor
     assert dict(entry(serving_config(store).stdout).version_labels) == {"champion": 3, "challenger": 2}
 
 
+@pytest.mark.slow
 def test_an_alias_on_a_version_gone_from_disk_is_refused_and_nothing_is_written(store, client, tmp_path):
     out = tmp_path / "models.config"
     out.write_text("the config TF Serving runs now\n")
@@ -156,6 +187,7 @@ def test_an_alias_on_a_version_gone_from_disk_is_refused_and_nothing_is_written(
         client.delete_registered_model_alias("digits", "gone")
 
 
+@pytest.mark.slow
 def test_the_card_and_request_files_name_the_label_endpoints(store, client):
     client.set_registered_model_alias("digits", "champion", "2")
     # breaking: version 10, the newest on disk, is another tool's with another contract
