@@ -18,6 +18,7 @@ READERS = {
     "diff": "sigforge.cli.diff_command",
     "log": "sigforge.cli.log_command",
     "adopt": "sigforge.cli.adopt_command",
+    "serving-config": "sigforge.cli.serving_config_command",
 }
 
 
