@@ -1,15 +1,15 @@
 """An input's tf.Example side: how a signature that takes serialized Examples parses it
 (``inputs.<name>.feature_kind``) and what a fixed-length feature takes when an Example lacks it
 (``inputs.<name>.default``). What the graph stores for these is what ``contract.graph`` reads back,
-so the values are kept in the form TensorFlow stores them: flattened, float32-rounded."""
+so the values are kept in the form it reads them: flattened, float32 as its shortest decimal."""
 
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Sequence
 from typing import Any
 
+from sigforge.contract.graph import float32_text
 from sigforge.errors import Problems
 from sigforge.rules import EXAMPLE_DTYPES, shape_text
 
@@ -49,7 +49,10 @@ def _typed(dtype: str, value: Any) -> Any:
     if isinstance(value, bool):
         return None
     if dtype == "float32" and isinstance(value, (int, float)):
-        return struct.unpack("<f", struct.pack("<f", float(value)))[0]  # what a DT_FLOAT holds
+        try:
+            return float32_text(float(value))  # as contract.graph reads a DT_FLOAT back
+        except OverflowError:  # beyond float32's range
+            return None
     if dtype == "int64" and isinstance(value, int):
         return value
     if dtype == "string" and isinstance(value, str):

@@ -177,6 +177,9 @@ class FeatureContract:
 Features = dict[str, FeatureContract]
 PARSE_OPS = ("ParseExample", "ParseExampleV2", "ParseSingleExample", "ParseSequenceExample", "ParseSequenceExampleV2")
 _PASS_THROUGH = ("Identity", "IdentityN", "Snapshot", "StopGradient")
+# Ops whose first input's values, flattened, are their own: parse_example reshapes each dense default
+# (a Const) to the feature's shape, so a default reaches the parse op through a Reshape.
+_SAME_VALUES = (*_PASS_THROUGH, "Reshape")
 
 
 def _base(name: str) -> str | None:
@@ -192,6 +195,20 @@ def _shape(shape: Any) -> tuple[int | None, ...] | None:
     if shape.unknown_rank:
         return None
     return tuple(None if d.size < 0 else int(d.size) for d in shape.dim)
+
+
+def float32_text(value: float) -> float:
+    """The shortest decimal that is the same float32 as ``value`` (0.1, not 0.10000000149011612): a
+    default reads as it was written, and a config's value compares equal to the graph's."""
+    stored = struct.unpack("<f", struct.pack("<f", value))[0]
+    for digits in range(1, 10):
+        short = float(f"{stored:.{digits}g}")
+        try:
+            if struct.unpack("<f", struct.pack("<f", short))[0] == stored:
+                return short
+        except OverflowError:  # rounded past float32's largest value
+            continue
+    return stored
 
 
 def _values(tensor: Any) -> list[Any]:
@@ -215,6 +232,8 @@ def _values(tensor: Any) -> list[Any]:
                 dtype, tensor.int_val
             )
         )
+    if dtype == "float32":
+        vals = [float32_text(v) for v in vals]
     if len(vals) == 1 and size > 1:
         vals = vals * size
     return vals if shape else vals[:1]
@@ -242,7 +261,7 @@ class _Scope:
                 return None
             if node.op == "Const":
                 return _values(node.attr["value"].tensor)
-            if node.op not in _PASS_THROUGH or not node.input:
+            if node.op not in _SAME_VALUES or not node.input:
                 return None
             base = _base(node.input[0])
         return None
