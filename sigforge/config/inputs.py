@@ -12,7 +12,7 @@ from dataclasses import MISSING, fields
 from types import MappingProxyType
 from typing import Any
 
-from sigforge.config.features import check_feature_kind, feature_default
+from sigforge.config.feature_settings import check_feature_kind, feature_default
 from sigforge.config.schema import InputConf
 from sigforge.errors import Problems
 from sigforge.plugins.manager import Plugins
