@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, saved_model_proto, session_run
+from conftest import REPO, saved_model_proto, session_run, with_plugin
 
 from sigforge.config.validate import build_spec
 from sigforge.contract.compat import compare_contracts
@@ -208,3 +208,111 @@ def test_defaults_varlen_and_ragged_features_are_parsed_as_declared(export):
         for value in out.values():
             if value.dtype != object:
                 np.testing.assert_array_equal(value[0], value[1])  # the graph filled in the defaults
+
+
+def logits_model(keras):
+    image = keras.Input(shape=(28, 28, 1), name="image")
+    logits = keras.layers.Dense(3, kernel_initializer="glorot_uniform")(keras.layers.Flatten()(image))
+    return keras.Model({"image": image}, {"logits": logits})
+
+
+HEAD_ON_IMAGES = (
+    "+experiment=image_classifier",
+    "model.head=multi_class_classifier",
+    "model.num_classes=3",
+    "model.class_names=[cat,dog,bird]",
+    "signatures.serving_default.outputs=[probabilities,classes,class_ids]",
+    "mlflow.enabled=false",
+)
+
+
+def check_head_answers(export_dir: Path, model, keras) -> None:
+    images = np.random.default_rng(0).standard_normal((4, 28, 28, 1)).astype("float32")
+    out = session_run(export_dir, "serving_default", {"image": images})
+    logits = model({"image": images})["logits"].numpy()
+    np.testing.assert_allclose(out["probabilities"], keras.ops.softmax(logits).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out["class_ids"][:, 0], logits.argmax(-1))
+    assert out["classes"][:, 0].astype(str).tolist() == [["cat", "dog", "bird"][i] for i in logits.argmax(-1)]
+
+
+@pytest.mark.slow
+def test_a_plugin_model_that_returns_logits_gets_the_head(compose, tmp_path):
+    import keras
+
+    from sigforge import hookimpl
+    from sigforge.pipeline import run_export
+
+    built = {}
+
+    class LogitsModel:
+        @hookimpl
+        def register_models(self, register):
+            def build(model, inputs, **params):
+                assert model.head == "multi_class_classifier"
+                built["model"] = logits_model(keras)
+                return built["model"]
+
+            register("logits_model", build)
+
+    plugins = with_plugin(LogitsModel())
+    cfg = compose(*HEAD_ON_IMAGES, "model.architecture=logits_model", f"export.base_dir={tmp_path}")
+    result = run_export(build_spec(cfg, plugins), plugins)
+    check_head_answers(result.export_dir, built["model"], keras)
+
+
+@pytest.mark.slow
+def test_a_source_model_s_single_output_is_taken_as_the_logits(compose, plugins, tmp_path):
+    import keras
+
+    from sigforge.pipeline import run_export
+
+    model = logits_model(keras)
+    model.save(tmp_path / "trained.keras")
+    cfg = compose(
+        *HEAD_ON_IMAGES, f"model.source={tmp_path / 'trained.keras'}", f"export.base_dir={tmp_path}"
+    )
+    result = run_export(build_spec(cfg, plugins), plugins)
+    check_head_answers(result.export_dir, model, keras)
+
+
+def test_a_model_without_logits_is_refused_naming_the_head(compose, tmp_path):
+    import keras
+
+    from sigforge import hookimpl
+    from sigforge.errors import ExportError
+    from sigforge.pipeline import run_export
+
+    class ScoresModel:
+        @hookimpl
+        def register_models(self, register):
+            def build(model, inputs, **params):
+                image = keras.Input(shape=(28, 28, 1), name="image")
+                scores = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(image))
+                return keras.Model({"image": image}, {"scores": scores})
+
+            register("scores_model", build)
+
+    plugins = with_plugin(ScoresModel())
+    cfg = compose(*HEAD_ON_IMAGES, "model.architecture=scores_model", f"export.base_dir={tmp_path}")
+    with pytest.raises(
+        ExportError, match="model.head = multi_class_classifier computes the estimator's outputs"
+    ):
+        run_export(build_spec(cfg, plugins), plugins)
+    assert list((tmp_path / "image_classifier").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_predict_signature_over_examples_without_a_head(export):
+    result = export("dnn_classifier", "signatures.predict.examples=examples", "mlflow.enabled=false")
+    sig = saved_model_proto(result.export_dir).signature_def["predict"]
+    assert (sig.method_name, list(sig.inputs), list(sig.outputs)) == (
+        "tensorflow/serving/predict",
+        ["examples"],
+        ["scores"],
+    )
+    assert read_contract(result.export_dir)["predict"].examples == spec_examples(result.spec)["predict"]
+    loaded = tf.saved_model.load(str(result.export_dir)).signatures["predict"]
+    examples = tf.constant([example(age=[30.0], hours_per_week=[40], occupation=["nurse"])])
+    scores = loaded(examples=examples)["scores"].numpy()
+    classify = session_run(result.export_dir, "classification", {"inputs": examples.numpy()})["scores"]
+    np.testing.assert_allclose(scores, classify, rtol=1e-6)  # the same features, the same model
