@@ -49,6 +49,10 @@ class InputSpec:
     preprocess: tuple[PreprocessStep, ...] = ()
     vocabulary: tuple[str, ...] | None = None
     length_input: str | None = None
+    # How a signature that takes serialized tf.Examples parses it: fixed, varlen or ragged; a fixed
+    # feature's default values (flattened, one per value of shape[1:]); None: required.
+    feature_kind: str = "fixed"
+    default: tuple[Any, ...] | None = None
 
     @property
     def path(self) -> str:
@@ -60,7 +64,9 @@ class SignatureSpec:
     """One signature: its method, the inputs it takes, its outputs and every client key.
 
     ``keys`` maps input name -> client key for predict signatures. Classify and regress signatures
-    take one key, ``inputs`` (serialized tf.Example), whose features are named after the inputs.
+    take one key, ``inputs`` (serialized tf.Example), whose features are named after the inputs; so
+    does a predict signature with ``examples`` set, under that key. ``output_sources`` maps an output
+    key to the model (or head) output it returns, where the two differ.
     ``naming`` is the naming config, kept for naming policies written before they received their
     parameters as keyword arguments (deprecated).
     """
@@ -71,6 +77,8 @@ class SignatureSpec:
     outputs: tuple[str, ...]
     keys: Mapping[str, str] = field(default_factory=dict)
     naming: Mapping[str, Any] = field(default_factory=dict)
+    examples: str | None = None
+    output_sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def method_name(self) -> str:
@@ -78,13 +86,25 @@ class SignatureSpec:
 
     @property
     def takes_examples(self) -> bool:
-        return self.method in EXAMPLE_METHODS
+        """Whether clients send serialized tf.Examples, every input parsed from one key."""
+        return self.method in EXAMPLE_METHODS or self.examples is not None
+
+    @property
+    def example_key(self) -> str | None:
+        """The key that carries serialized tf.Examples (None: one key per input)."""
+        if self.method in EXAMPLE_METHODS:
+            return EXAMPLE_INPUT_KEY
+        return self.examples
 
     @property
     def client_keys(self) -> tuple[str, ...]:
-        if self.takes_examples:
-            return (EXAMPLE_INPUT_KEY,)
+        if self.example_key is not None:
+            return (self.example_key,)
         return tuple(self.keys[name] for name in self.inputs)
+
+    def source(self, key: str) -> str:
+        """The model (or head) output that output ``key`` returns."""
+        return self.output_sources.get(key, key)
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,7 @@ class ModelSpec:
     params: Mapping[str, Any]
     builder: Registered | None = None
     source: Path | None = None
+    head: str | None = None  # a tf.estimator canned head computed from the model's logits
 
     def __getattr__(self, item: str) -> Any:
         # Deprecated: builders once read hyperparameters as attributes (model_cfg.hidden_units).

@@ -35,6 +35,7 @@ EXPERIMENTS = [  # every experiment in conf/experiment/
     "image_bytes",
     "text_raw",
     "tf_example",
+    "estimator_classifier",
 ]
 
 

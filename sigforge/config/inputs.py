@@ -12,6 +12,7 @@ from dataclasses import MISSING, fields
 from types import MappingProxyType
 from typing import Any
 
+from sigforge.config.feature_settings import check_feature_kind, feature_default
 from sigforge.config.schema import InputConf
 from sigforge.errors import Problems
 from sigforge.plugins.manager import Plugins
@@ -80,6 +81,15 @@ def _input_spec(name: str, icfg: Any, plugins: Plugins, problems: Problems) -> I
     chain = icfg["preprocess"] or []
     if modality == "tf_example" and not chain:
         chain = [{"name": TF_EXAMPLE_PREPROCESSOR, "feature": name}]
+    kind = icfg["feature_kind"]
+    check_feature_kind(path, kind, dtype, shape, problems)
+    problems.check(
+        not chain or (kind == "fixed" and icfg["default"] is None),
+        f"{path}.feature_kind and {path}.default say how a classify, regress or examples-taking predict "
+        f"signature parses {name!r} from a tf.Example, which takes no preprocessors; {path} has a "
+        "preprocess chain (a tf_example input's parse_example reads one fixed-length, required feature): "
+        "drop feature_kind/default, or the preprocessors.",
+    )
     return InputSpec(
         name=name,
         modality=modality,
@@ -89,6 +99,8 @@ def _input_spec(name: str, icfg: Any, plugins: Plugins, problems: Problems) -> I
         preprocess=tuple(_preprocess(chain, path, plugins, problems)),
         vocabulary=_vocabulary(path, icfg["vocabulary"], dtype, problems),
         length_input=icfg["length_input"],
+        feature_kind=kind,
+        default=feature_default(path, icfg["default"], kind, dtype, shape, problems),
     )
 
 

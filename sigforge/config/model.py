@@ -9,6 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from sigforge.contract.heads import HEADS
 from sigforge.errors import Problems
 from sigforge.plugins.manager import Plugins
 from sigforge.rules import MAX_NAME_BYTES, MODEL_NAME_PATTERN, TASKS, serving_version
@@ -16,7 +17,9 @@ from sigforge.spec import ModelSpec
 
 # The model settings sigforge reads itself; every other key of the group is a hyperparameter that
 # the builder gets as a keyword argument, together with the entries of ``model.params``.
-MODEL_FIELDS = ("architecture", "name", "weights", "source", "task", "num_classes", "class_names", "params")
+MODEL_FIELDS = (
+    "architecture", "name", "weights", "source", "task", "num_classes", "class_names", "params", "head",
+)  # fmt: skip
 
 
 def model_name(cfg: Mapping[str, Any]) -> str:
@@ -31,7 +34,8 @@ def model_spec(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: Pr
     name = model_name(cfg)
     _check_name(name, problems)
     weights = _weights(cfg["weights"], cwd, problems)
-    task, num_classes = cfg["task"], cfg["num_classes"]
+    task, num_classes, head = cfg["task"], cfg["num_classes"], cfg["head"]
+    task = _check_head(head, num_classes, problems) or task
     _check_task(task, num_classes, problems)
     params = {k: v for k, v in cfg.items() if k not in MODEL_FIELDS}
     params.update(cfg["params"])  # a plugin architecture's own settings
@@ -50,6 +54,7 @@ def model_spec(cfg: Mapping[str, Any], plugins: Plugins, cwd: Path, problems: Pr
         params=MappingProxyType(params),
         builder=None if source is not None else builder,
         source=source,
+        head=head,
     )
 
 
@@ -80,6 +85,29 @@ def _check_name(name: str, problems: Problems) -> None:
         f"model.name = {name!r} would leave export.base_dir or is not a plain directory name: "
         "use letters, digits, '.', '_' and '-' only, without '/', '..' or a leading '.'.",
     )
+
+
+def _check_head(head: Any, num_classes: Any, problems: Problems) -> str | None:
+    """``model.head``: a tf.estimator canned head; it decides the task (returned), and a binary one
+    has two classes, a multi-class one more."""
+    if head is None:
+        return None
+    if not problems.check(
+        head in HEADS,
+        f"model.head = {head!r} is not one of {', '.join(HEADS)}; or null for the model's own outputs.",
+    ):
+        return None
+    problems.check(
+        head != "binary_classifier" or num_classes == 2,
+        f"model.head = binary_classifier has two classes (the estimator's n_classes=2), but "
+        f"model.num_classes = {num_classes!r}: set model.num_classes=2.",
+    )
+    problems.check(
+        head != "multi_class_classifier" or num_classes > 2,
+        f"model.head = multi_class_classifier needs model.num_classes > 2 (the estimator's n_classes), "
+        f"but it is {num_classes!r}; for two classes use model.head=binary_classifier.",
+    )
+    return "regression" if head == "regressor" else "classification"
 
 
 def _check_task(task: Any, num_classes: Any, problems: Problems) -> None:

@@ -29,6 +29,9 @@ class ModelConf:
     task: str = "classification"  # classification (output `scores`) or regression (output `outputs`)
     num_classes: int = 10
     class_names: list[str] | None = None  # labels for a classify signature's `classes`; default "0".."n-1"
+    # a tf.estimator canned head's outputs, computed in the serving graph from the model's `logits`:
+    # binary_classifier, multi_class_classifier or regressor; null: the model's own outputs
+    head: str | None = None
     hidden_units: list[int] = field(default_factory=lambda: [32])
     filters: int = 8
     vocab_size: int = 1000
@@ -46,6 +49,10 @@ class InputConf:
     preprocess: list[Any] = field(default_factory=list)  # [{name: decode_image, ...}, ...]
     vocabulary: list[str] | None = None  # categorical tabular feature: its values
     length_input: str | None = None  # sequence: the input holding each example's length
+    # how a signature that takes serialized tf.Examples parses it: fixed (FixedLenFeature), varlen
+    # (VarLenFeature) or ragged (RaggedFeature); varlen/ragged reach the model densified, shape [null, null]
+    feature_kind: str = "fixed"
+    default: Any = None  # a fixed feature's value(s) when an Example lacks it; null = required
 
 
 @dataclass
@@ -53,6 +60,12 @@ class SignatureConf:
     method: str = "predict"  # predict, classify or regress
     inputs: list[str] | None = None  # input names; null = every input
     outputs: list[str] = field(default_factory=lambda: ["scores"])
+    # predict only: the key under which clients send serialized tf.Examples ([None] string); every
+    # input is then parsed from it as a feature named after the input. null: one key per input
+    examples: str | None = None
+    # output key -> the model (or head) output it returns, e.g. {output_0: scores}; unlisted keys
+    # return the output of their own name
+    output_sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,7 +118,10 @@ class SigforgeConfig:
     # ('+inputs.features={modality: dense, shape: [null, 8]}'); sigforge.config.inputs checks every
     # key against InputConf and takes InputConf's defaults.
     inputs: dict[str, Any] = field(default_factory=dict)
-    signatures: dict[str, SignatureConf] = field(default_factory=dict)
+    # name -> the fields of SignatureConf. Untyped for the same reason as inputs
+    # ('+signatures.regression={method: regress, outputs: [outputs]}', '+signatures.r.method=regress');
+    # with_defaults checks every signature against SignatureConf and takes its defaults.
+    signatures: dict[str, Any] = field(default_factory=dict)
     naming: NamingConf = field(default_factory=NamingConf)
     export: ExportConf = field(default_factory=ExportConf)
     mlflow: MlflowConf = field(default_factory=MlflowConf)
@@ -129,6 +145,10 @@ def with_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
             OmegaConf.structured(SigforgeConfig), {k: v for k, v in cfg.items() if k in known}
         )
         container: dict[str, Any] = OmegaConf.to_container(merged, resolve=True)  # type: ignore[assignment]
+        container["signatures"] = {
+            name: _entry(SignatureConf, f"signatures.{name}", value)
+            for name, value in container["signatures"].items()
+        }
         if OmegaConf.is_missing(merged.model, "architecture"):
             container["model"]["architecture"] = None
         return container
@@ -140,8 +160,41 @@ def with_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
         ) from None
 
 
+def _entry(node: type, path: str, value: Any) -> Any:
+    """One entry of an open mapping (``signatures.<name>``) typed by ``node``, with its defaults; a
+    wrong key or type raises ConfigError naming ``path.<key>``."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sigforge.errors import ConfigError
+
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            [f"{path} = {value!r} must be a mapping of {node.__name__}'s settings, e.g. {{method: predict}}."]
+        )
+    try:
+        return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(node), value), resolve=True)
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None)
+        for name in value if not key else ():  # a mapping merged over a list names no key: find it
+            try:
+                OmegaConf.merge(OmegaConf.structured(node), {name: value[name]})
+            except OmegaConfBaseException:
+                key = name
+                break
+        reason = str(err).splitlines()[0]
+        raise ConfigError(
+            [
+                f"{path}{'.' + key if key else ''}: {reason}; give a value of the type sigforge/schema.py declares."
+            ]
+        ) from None
+
+
 SCHEMA_NAME = "sigforge_schema"
 INPUT_SCHEMA_NAME = "sigforge_input"
+SIGNATURE_SCHEMA_NAME = "sigforge_signature"
 
 
 def register_schema() -> None:
@@ -152,3 +205,5 @@ def register_schema() -> None:
     # Each input in conf/inputs/ starts from this (defaults: [/sigforge_input@<name>]): its settings
     # typed and overridable by name (inputs.image.key=x), while inputs itself stays an open mapping.
     ConfigStore.instance().store(name=INPUT_SCHEMA_NAME, node=InputConf)
+    # The same for each signature in conf/signatures/ (defaults: [/sigforge_signature@<name>]).
+    ConfigStore.instance().store(name=SIGNATURE_SCHEMA_NAME, node=SignatureConf)

@@ -238,21 +238,18 @@ def adopt(contract: Mapping[str, Any], name: str, labels: list[str] | None = Non
         model["head"] = head
     if task == "classification" and num_classes:
         model["num_classes"] = num_classes
-        if labels:
-            model["class_names"] = list(labels)
-        elif _returns_labels(contract):
+        model["class_names"] = list(labels) if labels else [str(i) for i in range(num_classes)]
+        if not labels and _returns_labels(contract):
             notes.append(
                 "the class labels were not found in the graph: sigforge's default labels "
-                f"'0'..'{num_classes - 1}' are used; set model.class_names if the source returns others"
+                f"'0'..'{num_classes - 1}' are used (a tf.estimator without label_vocabulary returns "
+                "those too); set model.class_names if the source returns others"
             )
     elif task == "regression":
         model["num_classes"] = 1
     config = {
-        "defaults": [
-            {"override /model": architecture},
-            {"override /inputs": []},
-            {"override /signatures": None},
-        ],
+        # No model group: the model is the schema's defaults and what is set below, nothing more.
+        "defaults": [{"override /inputs": []}, {"override /signatures": None}],
         "model": model,
         "inputs": inputs.declared,
         "signatures": signatures,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sigforge.contract.graph import FeatureContract, Features
-from sigforge.rules import EXAMPLE_INPUT_KEY, TF_EXAMPLE_PREPROCESSOR
+from sigforge.rules import TF_EXAMPLE_PREPROCESSOR
 from sigforge.spec import ExportSpec, InputSpec
 
 # tf.Example stores three kinds of list; the parser casts nothing, so the client's kind is the dtype's.
@@ -22,8 +22,11 @@ LIST_KIND = {"float32": "float_list", "int64": "int64_list", "string": "bytes_li
 
 
 def _feature(declared: InputSpec) -> FeatureContract:
-    # FixedLenFeature without default_value: every example must carry it
-    return FeatureContract(declared.dtype, "fixed", tuple(declared.shape[1:]), None)
+    """What the graph's parse op stores for one input: a VarLen / Ragged feature's dtype, or a
+    FixedLenFeature's dtype, shape and default (flattened; None: every Example must carry it)."""
+    if declared.feature_kind != "fixed":
+        return FeatureContract(declared.dtype, declared.feature_kind, None, None)
+    return FeatureContract(declared.dtype, "fixed", tuple(declared.shape[1:]), declared.default)
 
 
 def spec_examples(spec: ExportSpec) -> dict[str, dict[str, Features]]:
@@ -31,8 +34,8 @@ def spec_examples(spec: ExportSpec) -> dict[str, dict[str, Features]]:
     every signature whose clients send serialized tf.Examples."""
     found: dict[str, dict[str, Features]] = {}
     for sig in spec.signatures:
-        if sig.takes_examples:  # Classify/Regress: each input is a feature named after it
-            found[sig.name] = {EXAMPLE_INPUT_KEY: {n: _feature(spec.input[n]) for n in sig.inputs}}
+        if sig.example_key is not None:  # Classify/Regress/examples: each input a feature named after it
+            found[sig.name] = {sig.example_key: {n: _feature(spec.input[n]) for n in sig.inputs}}
             continue
         for name in sig.inputs:
             declared = spec.input[name]

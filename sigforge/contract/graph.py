@@ -210,6 +210,20 @@ def _shape(shape: Any) -> tuple[int | None, ...] | None:
     return tuple(None if d.size < 0 else int(d.size) for d in shape.dim)
 
 
+def float32_text(value: float) -> float:
+    """The shortest decimal that is the same float32 as ``value`` (0.1, not 0.10000000149011612): a
+    default reads as it was written, and a config's value compares equal to the graph's."""
+    stored = struct.unpack("<f", struct.pack("<f", value))[0]
+    for digits in range(1, 10):
+        short = float(f"{stored:.{digits}g}")
+        try:
+            if struct.unpack("<f", struct.pack("<f", short))[0] == stored:
+                return short
+        except OverflowError:  # rounded past float32's largest value
+            continue
+    return stored
+
+
 def _values(tensor: Any) -> list[Any]:
     """A Const tensor's values, flattened (a single stored value is repeated to the shape's size)."""
     dtype = _dtype(tensor.dtype)
@@ -231,6 +245,8 @@ def _values(tensor: Any) -> list[Any]:
                 dtype, tensor.int_val
             )
         )
+    if dtype == "float32":
+        vals = [float32_text(v) for v in vals]
     if len(vals) == 1 and size > 1:
         vals = vals * size
     return vals if shape else vals[:1]

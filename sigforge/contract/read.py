@@ -19,10 +19,11 @@ from google.protobuf.message import DecodeError
 
 from sigforge.contract.features import spec_examples
 from sigforge.contract.graph import Features, parsed_features
+from sigforge.contract.heads import head_outputs
 from sigforge.contract.protos import message_class
 from sigforge.errors import UnreadableSavedModel
-from sigforge.rules import DTYPE_BY_NUMBER, EXAMPLE_INPUT_KEY, shape_text
-from sigforge.spec import ExportSpec
+from sigforge.rules import DTYPE_BY_NUMBER, shape_text
+from sigforge.spec import ExportSpec, SignatureSpec
 
 SERVING_TAG = "serve"
 
@@ -81,14 +82,8 @@ def expected_contract(
     by_name = spec.input
     examples = spec_examples(spec)
     for sig in spec.signatures:
-        if sig.takes_examples:
-            inputs = {EXAMPLE_INPUT_KEY: TensorContract("string", (None,))}
-            outputs: dict[str, TensorContract | None] = {
-                "classes": TensorContract("string", (None, spec.model.num_classes)),
-                "scores": TensorContract("float32", (None, spec.model.num_classes)),
-                "outputs": TensorContract("float32", (None,)),
-            }
-            outputs = {k: outputs[k] for k in sig.outputs}
+        if sig.example_key is not None:
+            inputs = {sig.example_key: TensorContract("string", (None,))}
         else:
             inputs = {}
             for name in sig.inputs:
@@ -97,11 +92,31 @@ def expected_contract(
                 inputs[key] = TensorContract(declared.dtype, declared.shape)
                 if declared.preprocess and client_specs and key in client_specs.get(sig.name, {}):
                     inputs[key] = client_specs[sig.name][key]
-            outputs = dict.fromkeys(sig.outputs)
+        outputs = _expected_outputs(spec, sig)
         contract[sig.name] = SignatureContract(
             sig.name, sig.method_name, inputs, outputs, examples.get(sig.name)
         )
     return contract
+
+
+def _expected_outputs(spec: ExportSpec, sig: SignatureSpec) -> dict[str, TensorContract | None]:
+    """Output key -> dtype and shape where the config fixes them (TF Serving's Classify and Regress
+    outputs, a head's outputs), else None (whatever the model returns)."""
+    n = spec.model.num_classes
+    if spec.model.head is not None:
+        produced = head_outputs(spec.model.head, sig.method, n)
+        known = {
+            k: TensorContract(*produced[sig.source(k)]) for k in sig.outputs if sig.source(k) in produced
+        }
+        return {k: known.get(k) for k in sig.outputs}
+    if sig.method in ("classify", "regress"):
+        fixed = {
+            "classes": TensorContract("string", (None, n)),
+            "scores": TensorContract("float32", (None, n)),
+            "outputs": TensorContract("float32", (None,)),
+        }
+        return {k: fixed.get(k) for k in sig.outputs}
+    return dict.fromkeys(sig.outputs)
 
 
 # tensorflow/core/protobuf/{saved_model,meta_graph}.proto and framework/{tensor_shape,types}.proto:
@@ -307,7 +322,7 @@ def known_contract(spec: ExportSpec) -> Contract:
     which ``compat.compare_contracts`` skips. Enough to refuse most breaking changes in a second."""
     contract = expected_contract(spec)
     for sig in spec.signatures:
-        if sig.takes_examples:
+        if sig.example_key is not None:
             continue
         for name in sig.inputs:
             if spec.input[name].preprocess:

@@ -19,11 +19,14 @@ from typing import Any
 
 import tensorflow as tf
 
+from sigforge.contract.heads import LOGITS, logits_dimension
 from sigforge.contract.read import TensorContract
 from sigforge.errors import REMOVAL_VERSION, ExportError, PluginError, SigforgeDeprecationWarning
+from sigforge.export.example_parsing import dense_feature, parse_spec
+from sigforge.export.heads import head_tensors
 from sigforge.plugins.hookspecs import Preprocessor, PreprocessorWithExample
 from sigforge.plugins.manager import call_hook
-from sigforge.rules import EXAMPLE_INPUT_KEY, shape_text
+from sigforge.rules import shape_text
 from sigforge.spec import ExportSpec, InputSpec, SignatureSpec
 
 
@@ -214,29 +217,53 @@ def _concrete(sig: SignatureSpec, fn: Any, specs: Any) -> Any:
 def _select_outputs(
     sig: SignatureSpec, outputs: Any, *, spec: ExportSpec, labels: list[str]
 ) -> dict[str, tf.Tensor]:
-    """The signature's outputs from the model's; ``classes`` and regress ``outputs`` are derived."""
+    """The signature's outputs from the model's (or, with ``model.head``, from the head computed
+    over the model's ``logits``), each under its key; ``classes`` and regress ``outputs`` are derived."""
     if not isinstance(outputs, Mapping):
         raise ExportError(
             f"model.architecture = '{spec.model.architecture}' returns a single tensor; sigforge needs a "
             "dict of named outputs (keras.Model(..., outputs={'scores': ...}))."
         )
+    if spec.model.head is not None:
+        outputs = _head_outputs(sig, outputs, spec, labels)
     selected = {}
     for key in sig.outputs:
-        if key == "outputs" and sig.takes_examples and key in outputs:
+        source = sig.source(key)
+        if spec.model.head is not None:
+            selected[key] = outputs[source]
+        elif key == "outputs" and sig.method == "regress" and source in outputs:
             # TF Serving's Regress API reads one value per example: [batch].
-            selected[key] = tf.reshape(outputs[key], [-1])
-        elif key in outputs:
-            selected[key] = outputs[key]
-        elif key == "classes" and "scores" in outputs:
+            selected[key] = tf.reshape(outputs[source], [-1])
+        elif source in outputs:
+            selected[key] = outputs[source]
+        elif source == "classes" and "scores" in outputs:
             batch = tf.shape(outputs["scores"])[0]
             selected[key] = tf.tile(tf.constant([labels], dtype=tf.string), [batch, 1])
         else:
             produced = sorted(set(outputs) | ({"classes"} if "scores" in outputs else set()))
+            named = f"'{key}'" if source == key else f"'{key}' (output_sources: '{source}')"
             raise ExportError(
-                f"signatures.{sig.name}.outputs names '{key}', which model '{spec.model.architecture}' "
+                f"signatures.{sig.name}.outputs names {named}, which model '{spec.model.architecture}' "
                 f"does not produce (it produces: {', '.join(produced)}); name one of those."
             )
     return selected
+
+
+def _head_outputs(sig: SignatureSpec, outputs: Mapping[str, Any], spec: ExportSpec, labels: list[str]) -> Any:
+    """The head's outputs for ``sig``'s method, computed from the model's ``logits``."""
+    model = spec.model
+    assert model.head is not None
+    if LOGITS not in outputs:
+        raise ExportError(
+            f"model.head = {model.head} computes the estimator's outputs from the model's '{LOGITS}' "
+            f"output, but model '{model.architecture}' returns {', '.join(sorted(outputs))}; return "
+            f"{{'{LOGITS}': <float [batch, {logits_dimension(model.head, model.num_classes)}] before any "
+            "sigmoid/softmax>} (docs/config.md, model.head), or set model.head=null."
+        )
+    try:
+        return head_tensors(model.head, sig.method, outputs[LOGITS], labels, model.num_classes)
+    except ValueError as err:
+        raise ExportError(f"signatures.{sig.name}: {err}.") from err
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -302,14 +329,12 @@ def _predict_function(sig: SignatureSpec, chains: Mapping[str, _Chain], model: A
 
 def _example_function(sig: SignatureSpec, spec: ExportSpec, model: Any, select: Any) -> Any:
     by_name = spec.input
-    feature_spec = {
-        n: tf.io.FixedLenFeature(shape=list(by_name[n].shape[1:]), dtype=tf.as_dtype(by_name[n].dtype))
-        for n in sig.inputs
-    }
-    specs = [tf.TensorSpec([None], tf.string, name=EXAMPLE_INPUT_KEY)]
+    feature_spec = {n: parse_spec(by_name[n]) for n in sig.inputs}
+    specs = [tf.TensorSpec([None], tf.string, name=sig.example_key)]
 
     def serve(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        features = tf.io.parse_example(serialized, feature_spec)
+        parsed = tf.io.parse_example(serialized, feature_spec)
+        features = {n: dense_feature(parsed[n]) for n in sig.inputs}
         return select(sig, model(features, training=False))
 
     return serve, specs

@@ -7,7 +7,7 @@ names an unnamed input ``input_layer``), and a mismatch in names, dtypes or rank
 anything is written, naming both sides. The
 source model is wrapped so that the rest of the pipeline sees what a builder returns: called with a
 dict of model inputs, it returns a dict of named outputs (a model with a single unnamed output
-gives ``scores`` for classification, ``outputs`` for regression).
+gives ``scores`` for classification, ``outputs`` for regression, ``logits`` with a ``model.head``).
 """
 
 from __future__ import annotations
@@ -149,7 +149,10 @@ def load_source(spec: ExportSpec) -> SourceModel:
         "serving graph. Export only models you trust.",
         source,
     )
+    # A single unnamed output: the logits a model.head is computed from, else the task's output.
     default_output = "outputs" if spec.model.task == "regression" else "scores"
+    if spec.model.head is not None:
+        default_output = "logits"
     try:
         if source.is_dir():
             return _load_saved_model(source, spec, default_output)

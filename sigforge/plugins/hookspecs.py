@@ -89,8 +89,10 @@ PreprocessorFactory = Callable[..., Preprocessor]
 class ModelBuilder(Protocol):
     """``builder(model, inputs, **params) -> keras.Model``.
 
-    ``model`` has ``architecture``, ``name``, ``task``, ``num_classes`` and ``class_names``;
-    ``params`` are its hyperparameters: the ``model.*`` settings sigforge does not read itself
+    ``model`` has ``architecture``, ``name``, ``task``, ``num_classes``, ``class_names`` and ``head``
+    (a tf.estimator canned head, or None; when set, the model returns ``{"logits": ...}``, float
+    [batch, 1] for a binary classifier or a regressor, [batch, num_classes] for a multi-class one,
+    from which sigforge computes the head's outputs); ``params`` are its hyperparameters: the ``model.*`` settings sigforge does not read itself
     (``hidden_units``, ``filters``, ``vocab_size``, ``embedding_dim``, ``seed``) and the entries of
     ``model.params``. Deprecated, until sigforge 0.3.0: ``builder(model_cfg, inputs)`` reading
     ``model_cfg.<param>``.
@@ -145,7 +147,8 @@ def register_models(register):
     ``builder(model, inputs, **params)`` returns a ``keras.Model`` that takes a dict keyed by input
     name (the model-side dtype and shape of each entry of ``inputs``) and returns a dict of named
     outputs: ``scores`` (float, ``[batch, classes]``) for a classification task, ``outputs`` (float,
-    ``[batch]`` or ``[batch, 1]``) for regression, and any other outputs predict signatures may name.
+    ``[batch]`` or ``[batch, 1]``) for regression, and any other outputs predict signatures may name;
+    with ``model.head`` set, ``logits`` (see ``ModelBuilder``), from which the head's outputs come.
 
     Call semantics: called once, every implementation in the order of the module docstring; the
     return value is ignored; a name two plugins register is refused naming both.

@@ -1,6 +1,6 @@
 """What verification sends, and what it expects back: deterministic client batches of the
 declared dtypes and shapes (free dimensions 2; real serialized tf.Examples for classify and
-regress; a preprocessor's own ``example_input`` where synthetic values mean nothing), and the
+regress and an examples-taking predict; a preprocessor's own ``example_input`` where synthetic values mean nothing), and the
 in-memory model's answers to them, computed before the SavedModel is reloaded."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import numpy as np
 import tensorflow as tf
 
 from sigforge.errors import PluginError, one_line
-from sigforge.rules import EXAMPLE_INPUT_KEY
 from sigforge.spec import ExportSpec, SignatureSpec
 
 SMOKE_BATCH = 2  # every free dimension of a synthetic input
@@ -71,18 +70,21 @@ def synthetic_inputs(sig: SignatureSpec, spec: ExportSpec, plan: Any) -> dict[st
     """Deterministic inputs of the client's dtypes and shapes, keyed by client key, in signature order."""
     rng = np.random.default_rng(0)
     by_name = spec.input
-    if sig.takes_examples:
+    if sig.example_key is not None:
         examples = []
         for row in range(SMOKE_BATCH):
             feature = {}
             for name in sig.inputs:
                 declared = by_name[name]
-                values = _values(declared.dtype, declared.shape[1:], declared.vocabulary, rng, row).reshape(
-                    -1
-                )
+                if row == 1 and declared.default is not None:
+                    continue  # the second Example leaves out what has a default: the graph fills it
+                shape = declared.shape[1:]
+                if declared.feature_kind != "fixed":  # any number of values: row + 1 of them
+                    shape = (row + 1,)
+                values = _values(declared.dtype, shape, declared.vocabulary, rng, row).reshape(-1)
                 feature[name] = _feature(declared.dtype, values)
             examples.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
-        return {EXAMPLE_INPUT_KEY: tf.constant(examples)}
+        return {sig.example_key: tf.constant(examples)}
     args = {}
     for name in sig.inputs:
         key = sig.keys[name]

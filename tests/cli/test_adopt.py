@@ -62,7 +62,13 @@ def _requests(fixture: dict, signature: dict) -> dict[str, np.ndarray]:
     keys = list(signature["inputs"])
     if len(keys) == 1 and signature["inputs"][keys[0]]["dtype"] == "string" and "examples_b64" in samples:
         return {keys[0]: np.array([base64.b64decode(e) for e in samples["examples_b64"]], dtype=object)}
-    return {key: np.asarray(samples["batch"][key], dtype=signature["inputs"][key]["dtype"]) for key in keys}
+    return {key: _array(samples["batch"][key], signature["inputs"][key]["dtype"]) for key in keys}
+
+
+def _array(values: list, dtype: str) -> np.ndarray:
+    if dtype == "string":
+        return np.vectorize(lambda v: v.encode(), otypes=[object])(np.asarray(values, dtype=object))
+    return np.asarray(values, dtype=dtype)
 
 
 @pytest.mark.slow

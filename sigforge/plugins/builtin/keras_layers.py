@@ -34,7 +34,9 @@ class MaskedMeanPooling(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="sigforge")
 class VocabularyOneHot(keras.layers.Layer):
-    """One-hot of a string feature over a fixed vocabulary (all zeros when out of vocabulary).
+    """One-hot of a string feature over a fixed vocabulary (all zeros when out of vocabulary); a
+    feature of several values per example ([batch, n], e.g. a VarLen one padded with '') gets the
+    mean of its non-empty values' one-hots.
 
     A comparison against a constant needs no lookup-table resource, so the SavedModel holds
     nothing but the vocabulary itself.
@@ -45,14 +47,46 @@ class VocabularyOneHot(keras.layers.Layer):
         self.vocabulary = list(vocabulary)
 
     def call(self, values):
-        values = tf.reshape(values, [-1, 1])
-        return tf.cast(tf.equal(values, tf.constant(self.vocabulary)), "float32")
+        if values.shape.rank == 1:
+            values = tf.reshape(values, [-1, 1])
+            return tf.cast(tf.equal(values, tf.constant(self.vocabulary)), "float32")
+        values = tf.reshape(values, [tf.shape(values)[0], -1])
+        hot = tf.cast(tf.equal(values[..., None], tf.constant(self.vocabulary)), "float32")
+        present = tf.reduce_sum(tf.cast(values != "", "float32"), axis=1, keepdims=True)
+        return tf.reduce_sum(hot, axis=1) / tf.maximum(present, 1.0)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], len(self.vocabulary))
 
     def get_config(self):
         return {**super().get_config(), "vocabulary": self.vocabulary}
+
+
+@keras.saving.register_keras_serializable(package="sigforge")
+class HashedStrings(keras.layers.Layer):
+    """A string feature without a vocabulary: each value hashed into one of ``num_buckets``
+    embeddings, averaged over an example's non-empty values (a VarLen feature is padded with '')."""
+
+    def __init__(self, num_buckets: int, dim: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_buckets, self.dim = int(num_buckets), int(dim)
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(
+            shape=(self.num_buckets, self.dim), initializer=LeanRandomUniform(), name="embeddings"
+        )
+
+    def call(self, values):
+        values = tf.reshape(values, [tf.shape(values)[0], -1])
+        vectors = tf.gather(self.embeddings, tf.strings.to_hash_bucket_fast(values, self.num_buckets))
+        present = tf.cast(values != "", vectors.dtype)[..., None]
+        return tf.reduce_sum(vectors * present, axis=1) / tf.maximum(tf.reduce_sum(present, axis=1), 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "num_buckets": self.num_buckets, "dim": self.dim}
 
 
 @tf.function(reduce_retracing=True)

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from sigforge import hookimpl
+from sigforge.contract.heads import LOGITS, logits_dimension
 
 # What each architecture needs: for every entry, an input of one of the entry's modalities.
 ARCHITECTURES: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -38,7 +39,8 @@ def build(
     requires: Sequence[Sequence[str]] = (),
     **params: Any,
 ) -> Any:
-    """Build the model: a dict of named inputs in, ``{"scores"}`` or ``{"outputs"}`` out. The
+    """Build the model: a dict of named inputs in, ``{"scores"}`` or ``{"outputs"}`` out (with
+    ``model.head``: ``{"logits"}``, from which the head's outputs are computed). The
     hyperparameters are ``model.*`` settings, whose defaults live in ``sigforge/config/schema.py``."""
     import keras
     from keras import layers
@@ -59,7 +61,11 @@ def build(
     x = features[0] if len(features) == 1 else layers.Concatenate()(features)
     for units in hidden_units:
         x = layers.Dense(int(units), activation="relu", kernel_initializer=LeanGlorotUniform())(x)
-    if model.task == "regression":
+    head = getattr(model, "head", None)
+    if head is not None:  # the estimator's outputs are computed from these (sigforge.export.heads)
+        units = logits_dimension(head, model.num_classes)
+        outputs = {LOGITS: layers.Dense(units, name=LOGITS)(x)}
+    elif model.task == "regression":
         outputs = {"outputs": layers.Dense(1, name="outputs")(x)}
     else:
         outputs = {"scores": layers.Dense(model.num_classes, activation="softmax", name="scores")(x)}
@@ -102,7 +108,12 @@ def _encode(spec: Any, *, tensors: dict[str, Any], filters: int, vocab_size: int
     """The encoder of one input, by modality: the same for every architecture."""
     from keras import layers, ops
 
-    from sigforge.plugins.builtin.keras_layers import LeanRandomUniform, MaskedMeanPooling, VocabularyOneHot
+    from sigforge.plugins.builtin.keras_layers import (
+        HashedStrings,
+        LeanRandomUniform,
+        MaskedMeanPooling,
+        VocabularyOneHot,
+    )
 
     x = tensors[spec.name]
     if spec.modality == "image":
@@ -119,11 +130,8 @@ def _encode(spec: Any, *, tensors: dict[str, Any], filters: int, vocab_size: int
         return layers.GlobalAveragePooling1D()(ops.cast(x, "float32"))
     if spec.vocabulary is not None:
         return VocabularyOneHot(spec.vocabulary)(x)
-    if spec.dtype == "string":  # categorical without a vocabulary (e.g. adopted): hashed into buckets
-        x = layers.Embedding(vocab_size, embedding_dim, embeddings_initializer=LeanRandomUniform())(
-            layers.Hashing(vocab_size)(x)
-        )
-        return x if len(spec.shape) == 1 else ops.mean(x, axis=tuple(range(1, len(spec.shape))))
+    if spec.dtype == "string":  # categorical without a vocabulary: hashed
+        return HashedStrings(vocab_size, embedding_dim)(x)
     x = ops.cast(x, "float32")
     if None in spec.shape[1:]:  # free dimensions: pool them away, one feature per input
         return ops.expand_dims(ops.mean(x, axis=tuple(range(1, len(spec.shape)))), -1)
