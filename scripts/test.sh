@@ -19,16 +19,18 @@ fi
 # The browser test drives Debian's Chromium (Playwright's own browser download is not reachable).
 # Where it can install it (root with apt, as in CI), the browser test must run, not skip.
 # The Slurm tests start a single-node cluster from Debian's packages (tests/slurm_cluster.py).
-# Where both can be installed (root with apt, as in CI), those tests must run, not skip.
+# The team-server tests back an mlflow server with Debian's PostgreSQL (tests/postgres_cluster.py).
+# Where they can be installed (root with apt, as in CI), those tests must run, not skip.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  export SIGFORGE_REQUIRE_BROWSER=1 SIGFORGE_REQUIRE_SLURM=1
+  export SIGFORGE_REQUIRE_BROWSER=1 SIGFORGE_REQUIRE_SLURM=1 SIGFORGE_REQUIRE_POSTGRES=1
   missing=""
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   command -v slurmctld >/dev/null 2>&1 || missing="$missing slurmctld slurmd slurm-client munge"
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
   if [ -n "$missing" ]; then
-    echo "installing Debian's$missing for the browser and Slurm tests..." >&2
+    echo "installing Debian's$missing for the browser, Slurm and PostgreSQL tests..." >&2
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null \
-      || echo "installing$missing failed; the browser or Slurm tests will fail" >&2
+      || echo "installing$missing failed; the browser, Slurm or PostgreSQL tests will fail" >&2
   fi
 fi
 .venv/bin/python -m ruff check sigforge tests bench plugins

@@ -124,6 +124,7 @@ def export_spec(
     ``interrupt``: the process ends with this export (the CLI), so a registry refusal may stop it
     by signal mid-import."""
     from sigforge.tracking.lifecycle import ExportTracking
+    from sigforge.tracking.serving_labels import card_labels
 
     progress = progress or Silent()
     tracking = ExportTracking(spec, config, Path(cwd or Path.cwd()), on_refused=on_refused)
@@ -136,6 +137,7 @@ def export_spec(
             progress=progress,
             before_publish=tracking.before_publish,
             mlflow_run_id=lambda: tracking.run_id,
+            labels=card_labels(spec, tracking),
         )
         if on_published is not None:
             on_published(result)
@@ -210,13 +212,15 @@ def run_export(
     progress: Progress | None = None,
     before_publish: Callable[[dict[str, Any]], None] | None = None,
     mlflow_run_id: Callable[[], str | None] | None = None,
+    labels: Callable[[Path], Mapping[str, int]] | None = None,
 ) -> ExportResult:
     """Build, write, verify and publish one version; nothing numbered appears unless all of it worked.
 
     ``before_publish(contract)`` runs after verification, just before the version is published: a
     last chance to refuse it (the MLflow stage raises there when the run could not start for a
     reason in the config, or when the registry would refuse the contract). ``mlflow_run_id()`` gives
-    the run that will log the export, for ``export_finished`` hooks."""
+    the run that will log the export, for ``export_finished`` hooks. ``labels(model_dir)``: its TF
+    Serving version labels, named on the card and in the request files."""
     from sigforge.export import versions
 
     stage = _Stages(progress or Silent())
@@ -237,6 +241,8 @@ def run_export(
             before_publish(report.contract)
         published = _publish(spec, model_dir, staged, report.contract)
     summary = _summary(spec, report, published)
+    if found := labels(model_dir) if labels is not None else None:
+        summary["labels"] = dict(found)
     kit = client_files(summary, report.inputs)
     files = _write_summary_files(summary, target, kit, published.export_dir) if target is not None else ()
     result = ExportResult(

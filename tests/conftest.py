@@ -155,6 +155,14 @@ def with_plugin(*plugins: object):
     return Plugins(pm)
 
 
+def imported(stderr: str, *packages: str) -> set[str]:
+    """The modules of ``packages`` that ``python -X importtime`` reports in ``stderr``."""
+    names = {
+        line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")
+    }
+    return {name for name in names if name.split(".")[0] in packages}
+
+
 def saved_model_proto(export_dir: Path):
     """The SavedModel proto, parsed with TensorFlow's own classes (an independent reader)."""
     from tensorflow.core.protobuf import saved_model_pb2

@@ -94,3 +94,26 @@ def test_every_readme_command_block_runs_in_order_as_printed(wheel_venv):
         "digits",
     }
     assert sorted(p.name for p in (exports / "multi_input").iterdir() if p.name.isdigit()) == ["1"]
+
+
+@pytest.mark.slow
+def test_the_migration_walk_through_runs_as_printed(tmp_path):
+    """docs/migrating.md's blocks in order, in one shell, from a directory holding the fixture it
+    adopts (the clone's root has it at the same path)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    shutil.copytree(REPO / "tests" / "fixtures" / "adopt" / "dnn_binary_parsing",
+                    tmp_path / "tests" / "fixtures" / "adopt" / "dnn_binary_parsing")  # fmt: skip
+    blocks = bash_blocks((REPO / "docs" / "migrating.md").read_text())
+    script = "\n".join(["set -eu", *blocks])
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, **QUIET_TF, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "no differences: the contracts are identical" in done.stdout
+    assert "refused: exit 5" in done.stdout
+    assert "feature 'age' (in 'inputs') dtype" in done.stderr

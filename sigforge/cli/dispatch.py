@@ -17,6 +17,8 @@ READERS = {
     "inspect": "sigforge.cli.inspect_command",
     "diff": "sigforge.cli.diff_command",
     "log": "sigforge.cli.log_command",
+    "adopt": "sigforge.cli.adopt_command",
+    "serving-config": "sigforge.cli.serving_config_command",
 }
 
 

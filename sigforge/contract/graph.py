@@ -94,11 +94,19 @@ message_type {
   name: "OpDef"
   field { name: "name" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING }
   field { name: "input_arg" number: 2 label: LABEL_REPEATED type: TYPE_MESSAGE type_name: ".sigforge_graph.ArgDef" }
+  field { name: "output_arg" number: 3 label: LABEL_REPEATED type: TYPE_MESSAGE type_name: ".sigforge_graph.ArgDef" }
 }
 message_type {
   name: "FunctionDef"
   field { name: "signature" number: 1 label: LABEL_OPTIONAL type: TYPE_MESSAGE type_name: ".sigforge_graph.OpDef" }
   field { name: "node_def" number: 3 label: LABEL_REPEATED type: TYPE_MESSAGE type_name: ".sigforge_graph.NodeDef" }
+  field { name: "ret" number: 4 label: LABEL_REPEATED type: TYPE_MESSAGE type_name: ".sigforge_graph.FunctionDef.RetEntry" }
+  nested_type {
+    name: "RetEntry"
+    field { name: "key" number: 1 label: LABEL_OPTIONAL type: TYPE_STRING }
+    field { name: "value" number: 2 label: LABEL_OPTIONAL type: TYPE_STRING }
+    options { map_entry: true }
+  }
 }
 message_type {
   name: "Library"
@@ -175,11 +183,16 @@ class FeatureContract:
 
 
 Features = dict[str, FeatureContract]
-PARSE_OPS = ("ParseExample", "ParseExampleV2", "ParseSingleExample", "ParseSequenceExample", "ParseSequenceExampleV2")
-_PASS_THROUGH = ("Identity", "IdentityN", "Snapshot", "StopGradient")
-# Ops whose first input's values, flattened, are their own: parse_example reshapes each dense default
-# (a Const) to the feature's shape, so a default reaches the parse op through a Reshape.
-_SAME_VALUES = (*_PASS_THROUGH, "Reshape")
+PARSE_OPS = (
+    "ParseExample",
+    "ParseExampleV2",
+    "ParseSingleExample",
+    "ParseSequenceExample",
+    "ParseSequenceExampleV2",
+)
+_SHAPE_OPS = ("Shape", "ShapeN", "Size", "Rank")
+# Ops whose first input holds the same values (a default value is often reshaped to its feature's shape).
+_PASS_THROUGH = ("Identity", "IdentityN", "Snapshot", "StopGradient", "Reshape", "ExpandDims", "Squeeze")
 
 
 def _base(name: str) -> str | None:
@@ -261,7 +274,7 @@ class _Scope:
                 return None
             if node.op == "Const":
                 return _values(node.attr["value"].tensor)
-            if node.op not in _SAME_VALUES or not node.input:
+            if node.op not in _PASS_THROUGH or not node.input:
                 return None
             base = _base(node.input[0])
         return None
@@ -322,7 +335,9 @@ class _Graph:
         return self._reached[key]
 
 
-def _dense(keys: list[Any], types: list[int], shapes: list[Any], defaults: list[list[Any] | None]) -> Features:
+def _dense(
+    keys: list[Any], types: list[int], shapes: list[Any], defaults: list[list[Any] | None]
+) -> Features:
     out: Features = {}
     for i, key in enumerate(keys):
         shape = _shape(shapes[i]) if i < len(shapes) else None
@@ -417,7 +432,9 @@ def _sequence_features(scope: _Scope, node: Any) -> Features:
             (fl_dense, attr["feature_list_dense_types"].list.type),
             (fl_ragged, attr["feature_list_ragged_value_types"].list.type),
         ):
-            features.update({f"{k} (feature list)": v for k, v in _kinds(keys, list(types), "sequence").items()})
+            features.update(
+                {f"{k} (feature list)": v for k, v in _kinds(keys, list(types), "sequence").items()}
+            )
         return features
     for keys_attr, types_attr, kind in (
         ("context_sparse_keys", "context_sparse_types", "varlen"),
@@ -431,7 +448,10 @@ def _sequence_features(scope: _Scope, node: Any) -> Features:
     ):
         keys = [bytes(s).decode() for s in attr[keys_attr].list.s]
         features.update(
-            {f"{k} (feature list)": v for k, v in _kinds(keys, list(attr[types_attr].list.type), "sequence").items()}
+            {
+                f"{k} (feature list)": v
+                for k, v in _kinds(keys, list(attr[types_attr].list.type), "sequence").items()
+            }
         )
     return features
 
@@ -441,7 +461,9 @@ def parsed_features(data: bytes, tag: str, inputs: Mapping[str, str]) -> dict[st
     in the signature_def) that flows into a parse op; keys that flow into none are left out."""
     saved_model = _saved_model_message()()
     saved_model.ParseFromString(data)
-    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(saved_model.meta_graphs)
+    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(
+        saved_model.meta_graphs
+    )
     if not metas:
         return {}
     graph = _Graph(metas[0].graph_def)
@@ -457,3 +479,58 @@ def parsed_features(data: bytes, tag: str, inputs: Mapping[str, str]) -> dict[st
                 features.update(op_features(scope, node))
             found[key] = dict(sorted(features.items()))
     return found
+
+
+def _output_index(name: str) -> int | None:
+    """``node:2`` (a graph) or ``node:output:2`` (a function body) -> 2; ``node`` -> 0."""
+    parts = name.split(":")
+    return int(parts[-1]) if len(parts) > 1 and parts[-1].isdigit() else 0
+
+
+def label_constants(data: bytes, tag: str, tensor: str, size: int) -> list[tuple[str, ...]]:
+    """The distinct values of the string ``Const``s of exactly ``size`` elements that ``tensor`` (an
+    output's tensor name in the signature_def) is computed from: where a classifier's class labels
+    are (sigforge's tiled ``model.class_names``, an estimator's label vocabulary and its lookup
+    table). Followed backwards through function calls, output by output, and into the initializer
+    of every lookup table on the way."""
+    saved_model = _saved_model_message()()
+    saved_model.ParseFromString(data)
+    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(
+        saved_model.meta_graphs
+    )
+    if not metas:
+        return []
+    graph = _Graph(metas[0].graph_def)
+    found: dict[tuple[str, ...], None] = {}
+    seen: set[tuple[int, str]] = set()
+    todo: list[tuple[_Scope, str, int, int]] = [(graph.top, tensor, 0, 0)]
+    while todo:
+        scope, name, index, depth = todo.pop()
+        base = _base(name)
+        node = scope.nodes.get(base or "")
+        if node is None or (id(scope), f"{base}:{index}") in seen or depth > 32:
+            continue
+        seen.add((id(scope), f"{base}:{index}"))
+        if node.op == "Const" and _dtype(node.attr["value"].tensor.dtype) == "string":
+            values = tuple(_values(node.attr["value"].tensor))
+            if len(values) == size:
+                found[values] = None
+            continue
+        if node.op in PARSE_OPS or node.op in _SHAPE_OPS:  # feature names; a shape, not values
+            continue
+        for callee, _ in graph._callees(node):
+            body = graph.scope(callee)
+            function = graph.functions.get(callee)
+            if body is None or function is None:
+                continue
+            outputs = [a.name for a in function.signature.output_arg]
+            ret = dict(function.ret)
+            wanted = [outputs[index]] if index < len(outputs) else outputs
+            todo += [(body, ret[o], _output_index(ret[o]) or 0, depth + 1) for o in wanted if o in ret]
+        inputs = list(node.input)
+        if node.op.endswith("TableV2"):  # a lookup table: its values come from its initializer
+            inputs += [c.name for c, _ in scope.consumers.get(node.name, ()) if "Initialize" in c.op]
+        for i in inputs:
+            if not i.startswith("^"):
+                todo.append((scope, i, _output_index(i) or 0, depth))
+    return list(found)

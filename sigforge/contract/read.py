@@ -332,3 +332,16 @@ def known_contract(spec: ExportSpec) -> Contract:
 
 def contract_to_dict(contract: Contract) -> dict[str, Any]:
     return {name: sig.to_dict() for name, sig in sorted(contract.items())}
+
+
+def output_tensors(export_dir: str | Path, tag: str = SERVING_TAG) -> dict[tuple[str, str], str]:
+    """(signature, output key) -> the graph tensor that output is fetched from."""
+    saved_model = _saved_model_message()()
+    saved_model.ParseFromString((Path(export_dir) / "saved_model.pb").read_bytes())
+    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(saved_model.meta_graphs)
+    return {
+        (name, key): info.name
+        for meta in metas[:1]
+        for name, sig in meta.signature_def.items()
+        for key, info in sig.outputs.items()
+    }

@@ -49,6 +49,16 @@ def render_card(summary: Mapping[str, Any], files: Mapping[str, bytes] | None = 
             f"<code>{REQUESTS_DIR}/</code> folder (in MLflow: download the run's artifacts). The request "
             "files hold the inputs verification sent to this export.</p>"
         )
+    labels = summary.get("labels") or {}
+    if labels:
+        named = ", ".join(
+            f"<code>{esc(label)}</code> (version {version})" for label, version in sorted(labels.items())
+        )
+        parts.append(
+            f"<p class='muted'>TF Serving version labels of {esc(model)}: {named}, from the MLflow registry's "
+            "aliases (<code>sigforge serving-config</code> writes them into TF Serving's model config). Each "
+            "label's lines below send this version's requests to the version the label names.</p>"
+        )
     for name, sig in summary["signatures"].items():
         parts += _signature_section(summary, name, sig, files, model, export_dir)
     parts.append("</body></html>")
@@ -84,7 +94,15 @@ def _signature_section(
     script = files.get(f"{REQUESTS_DIR}/{name}.grpc.py")
     if script is None:
         return parts
-    lines = command_lines(model, export_dir, name, sig["method_name"], list(sig["inputs"]), rest=not blockers)
+    lines = command_lines(
+        model,
+        export_dir,
+        name,
+        sig["method_name"],
+        list(sig["inputs"]),
+        rest=not blockers,
+        labels=summary.get("labels"),
+    )
     parts += [f"<div class='muted'>{esc(label)}</div><pre>{esc(text)}</pre>" for label, text in lines.items()]
     parts.append(
         f"<details><summary class='muted'>{esc(REQUESTS_DIR)}/{esc(name)}.grpc.py</summary>"

@@ -166,7 +166,8 @@ def _grpc_head(model: str, signature: str, kind: str) -> str:
     return f'''"""gRPC {kind} request for model '{model}', signature '{signature}' (TF Serving's gRPC port).
 
 Needs TF Serving's protos: pip install --no-deps {SERVING_API_PIN}  (--no-deps keeps tensorflow-cpu)
-Run: python {REQUESTS_DIR}/{signature}.grpc.py [host:port]   (default localhost:{GRPC_PORT})
+Run: python {REQUESTS_DIR}/{signature}.grpc.py [host:port] [label]   (default localhost:{GRPC_PORT})
+A label (TF Serving's version_labels, e.g. from `sigforge serving-config`) asks for the version it names.
 """
 
 import sys
@@ -182,12 +183,14 @@ HERE = Path(__file__).resolve().parent / "{signature}"
 def _predict_request(model: str, signature: str, dtypes: Mapping[str, str | None]) -> str:
     return f'''
 
-def build_request():
+def build_request(label=None):
     from tensorflow_serving.apis import predict_pb2
 
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "{model}"
     request.model_spec.signature_name = "{signature}"
+    if label:
+        request.model_spec.version_label = label
     for key, dtype in {dict(dtypes)!r}.items():
         value = np.load(HERE / f"{{key}}.npy", allow_pickle=True)
         request.inputs[key].CopyFrom(tf.make_tensor_proto(value, dtype=dtype and tf.as_dtype(dtype)))
@@ -203,12 +206,14 @@ def _example_request(model: str, signature: str, kind: str, key: str) -> str:
     )
     return f'''
 
-def build_request():
+def build_request(label=None):
     from tensorflow_serving.apis import {module}
 
     request = {module}.{message}()
     request.model_spec.name = "{model}"
     request.model_spec.signature_name = "{signature}"
+    if label:
+        request.model_spec.version_label = label
     for serialized in np.load(HERE / "{key}.npy", allow_pickle=True):
         request.input.example_list.examples.add().ParseFromString(serialized)
     return request
@@ -224,16 +229,25 @@ if __name__ == "__main__":
 
     target = sys.argv[1] if len(sys.argv) > 1 else "localhost:{GRPC_PORT}"
     stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(target))
-    print(stub.{call}(build_request(), timeout=30.0))
+    label = sys.argv[2] if len(sys.argv) > 2 else None
+    print(stub.{call}(build_request(label), timeout=30.0))
 """
 
 
 def command_lines(
-    model: str, export_dir: str, signature: str, method_name: str, keys: list[str], *, rest: bool = True
+    model: str,
+    export_dir: str,
+    signature: str,
+    method_name: str,
+    keys: list[str],
+    *,
+    rest: bool = True,
+    labels: Mapping[str, int] | None = None,
 ) -> dict[str, str]:
     """The shell lines of one signature, run from the directory that holds ``requests/``; every
     path and name is shell-quoted, so a line pasted into a shell runs as printed and nothing else.
-    ``rest=False`` (``rest_blockers``): no curl lines, TF Serving would refuse them."""
+    ``rest=False`` (``rest_blockers``): no curl lines, TF Serving would refuse them. ``labels``
+    (label -> version, the model's TF Serving version labels): the label form of each endpoint too."""
     q = shlex.quote
     kind = _EXAMPLE_METHODS.get(method_name, "predict")
     url = q(f"http://localhost:{REST_PORT}/v1/models/{model}:{kind}")
@@ -253,6 +267,16 @@ def command_lines(
     lines[f"TF Serving gRPC {kind} (Python)"] = (
         f"python {q(f'{REQUESTS_DIR}/{signature}.grpc.py')} localhost:{GRPC_PORT}"
     )
+    for label, version in sorted((labels or {}).items()):
+        where = f"label {label} (version {version})"
+        if rest:
+            label_url = q(f"http://localhost:{REST_PORT}/v1/models/{model}/labels/{label}:{kind}")
+            lines[f"TF Serving REST {kind}, {where}"] = (
+                f"curl -s -X POST {label_url} -d {q(f'@{REQUESTS_DIR}/{signature}.json')}"
+            )
+        lines[f"TF Serving gRPC {kind} (Python), {where}"] = (
+            f"python {q(f'{REQUESTS_DIR}/{signature}.grpc.py')} localhost:{GRPC_PORT} {q(label)}"
+        )
     lines["MLflow (mlflow models serve -m models:/<model_id>), this signature by signature_name"] = (
         f"curl -s -X POST http://localhost:{MLFLOW_PORT}/invocations -H 'Content-Type: application/json' "
         f"-d {q(f'@{REQUESTS_DIR}/{signature}.invocations.json')}"

@@ -17,22 +17,27 @@ from sigforge.tracking.mlmodel import SAVED_MODEL_SUBDIR
 def load_contract(location: str, tracking_uri: str | None = None) -> dict[str, Any]:
     """The contract at an export directory, a ``runs:/`` or a ``models:/`` URI."""
     if location.startswith(("runs:/", "models:/")):
-        import mlflow
-
-        from sigforge.tracking.store import resolve_tracking_uri
-
-        # The store every sigforge entry point uses: --tracking-uri, MLFLOW_TRACKING_URI, outputs/mlflow.db.
-        uri = resolve_tracking_uri(tracking_uri, Path.cwd(), create=False)
-        if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
-            raise FileNotFoundError(
-                f"no MLflow store at {uri}; run from the directory you exported in, or pass --tracking-uri"
-            )
-        mlflow.set_tracking_uri(uri)
-        pb = _saved_model_pb(location.rstrip("/"), uri)
         with tempfile.TemporaryDirectory(prefix="sigforge-diff-") as tmp:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=pb, dst_path=tmp)
-            return contract_to_dict(read_contract(Path(local).parent))
+            return contract_to_dict(read_contract(download_saved_model_pb(location, tracking_uri, Path(tmp))))
     return contract_to_dict(read_contract(resolve_export_dir(Path(location))))
+
+
+def download_saved_model_pb(location: str, tracking_uri: str | None, destination: Path) -> Path:
+    """The directory under ``destination`` that holds the ``saved_model.pb`` (only) of the model a
+    ``runs:/`` or ``models:/`` URI names, in the store every sigforge entry point uses."""
+    import mlflow
+
+    from sigforge.tracking.store import resolve_tracking_uri
+
+    # The store every sigforge entry point uses: --tracking-uri, MLFLOW_TRACKING_URI, outputs/mlflow.db.
+    uri = resolve_tracking_uri(tracking_uri, Path.cwd(), create=False)
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
+        raise FileNotFoundError(
+            f"no MLflow store at {uri}; run from the directory you exported in, or pass --tracking-uri"
+        )
+    mlflow.set_tracking_uri(uri)
+    pb = _saved_model_pb(location.rstrip("/"), uri)
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=pb, dst_path=str(destination))).parent
 
 
 def _saved_model_pb(location: str, tracking_uri: str) -> str:

@@ -58,9 +58,19 @@ def experiment_id(client: Any, name: str, tracking_uri: str, cwd: Path) -> str:
     location = None
     if tracking_uri.startswith("sqlite:") or "://" not in tracking_uri:
         location = (cwd / DEFAULT_ARTIFACTS).resolve().as_uri()
-    return client.create_experiment(
-        name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
-    )
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.create_experiment(
+            name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+        )
+    except MlflowException as err:
+        # Concurrent exports to one tracking server: another made it between the lookup and here
+        # (a SQLite store serialises creation under store_lock; a server's database refuses the twin).
+        made = client.get_experiment_by_name(name) if err.error_code == "RESOURCE_ALREADY_EXISTS" else None
+        if made is None:
+            raise
+        return made.experiment_id
 
 
 @contextlib.contextmanager

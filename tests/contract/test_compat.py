@@ -202,3 +202,12 @@ def test_hydra_job_chdir_does_not_move_the_model_directory_past_the_guard(run_cl
     assert sorted(os.listdir(tmp_path / "outputs" / "exports" / "image_classifier")) == ["1"]
     assert (tmp_path / "outputs" / "mlflow.db").is_file()
     assert not list((tmp_path / "outputs").glob("*/*/outputs"))  # nothing inside a run directory
+
+
+def test_a_sweep_whose_jobs_parse_a_feature_differently_is_refused_naming_it(run_cli, tmp_path):
+    """The jobs' Classify signatures show the same `inputs` tensor; only the parsed feature differs."""
+    refused = run_cli("-m", "experiment=dnn_classifier", "inputs.hours_per_week.dtype=int64,float32")
+    assert refused.returncode == 5, refused.stderr
+    assert "clashing contracts under model.name = 'dnn_classifier'" in refused.stderr
+    assert "feature 'hours_per_week' (in 'inputs') dtype" in refused.stderr
+    assert not (tmp_path / "outputs" / "exports").exists()

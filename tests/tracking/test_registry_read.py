@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import QUIET_TF
+from conftest import QUIET_TF, imported
 
 from sigforge.tracking.registry import registered_contract
 from sigforge.tracking.registry_read import KNOWN_SCHEMAS, Latest, latest_registered
@@ -123,14 +123,6 @@ def test_the_schema_this_mlflow_writes_is_one_the_reader_knows(registered):
     with sqlite3.connect(registered / "outputs" / "mlflow.db") as db:
         (revision,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
     assert revision in KNOWN_SCHEMAS
-
-
-def imported(stderr: str, *packages: str) -> set[str]:
-    """The modules of ``packages`` that ``python -X importtime`` reports in ``stderr``."""
-    names = {
-        line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")
-    }
-    return {name for name in names if name.split(".")[0] in packages}
 
 
 def test_the_dry_run_reads_the_registry_without_importing_mlflow_or_tensorflow(registered):
