@@ -178,13 +178,13 @@ def _entry(node: type, path: str, value: Any) -> Any:
         return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(node), value), resolve=True)
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None)
+        reason = str(err).splitlines()[0].rstrip(".")
         for name in value if not key else ():  # a mapping merged over a list names no key: find it
             try:
                 OmegaConf.merge(OmegaConf.structured(node), {name: value[name]})
             except OmegaConfBaseException:
                 key = name
                 break
-        reason = str(err).splitlines()[0]
         raise ConfigError(
             [
                 f"{path}{'.' + key if key else ''}: {reason}; give a value of the type sigforge/schema.py declares."

@@ -175,7 +175,8 @@ def _check_regress(path: str, outputs: list[str], model: ModelSpec, problems: Pr
     problems.check(
         model.task == "regression" or model.head is not None,  # a head says itself (binary: the logistic)
         f"{path}.method = regress needs a regression model (model.task=regression), "
-        f"but model.task = {model.task!r}.",
+        f"but model.task = {model.task!r}; a binary classifier's regress signature (the estimator's: the "
+        "logistic as `outputs`) comes with model.head=binary_classifier.",
     )
     problems.check(
         outputs == list(REGRESS_OUTPUTS),
