@@ -24,7 +24,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from sigforge import TENSORFLOW_ENV_DEFAULTS
-from sigforge.cli.exits import quiet_broken_pipe
+from sigforge.cli.exits import end_process, quiet_broken_pipe, say_lost_stdout, write_out
 from sigforge.cli.lean_imports import block_keras_extras
 from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
@@ -33,6 +33,7 @@ from sigforge.errors import (
     ContractRefused,
     SigforgeError,
     Terminated,
+    TrackingError,
     exit_for,
     exit_with,
     forget_signals,
@@ -103,7 +104,7 @@ def export_from_config(
     logged = without_environment(container, OmegaConf.to_container(cfg, resolve=False))
     spec, plugins = pipeline.prepare(container, cwd=cwd)
     if spec.dry_run:
-        print(json.dumps(pipeline.dry_run_contract(spec, cwd), indent=2))
+        write_out(json.dumps(pipeline.dry_run_contract(spec, cwd), indent=2))
         return 0
     progress.done("compose", time.perf_counter() - _STARTED)
     block_keras_extras()  # this process ends with the export: Keras's optional imports are waste here
@@ -124,7 +125,7 @@ def export_from_config(
     uri = without_credentials(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
     if result.mlflow_run_id is not None and uri is not None:
         tell(f"logged MLflow run {result.mlflow_run_id} to {uri}")
-    print(json.dumps(result_line(result, uri)))
+    write_out(json.dumps(result_line(result, uri)))
     return 0
 
 
@@ -147,12 +148,16 @@ def resolved(cfg: DictConfig) -> dict[str, Any]:
         ) from err
 
 
+_PUBLISHED: list[Any] = []  # the published export, once it is: its line is printed even if MLflow fails
+
+
 def _print_published(result: Any) -> None:
     """The summary on stdout as soon as the version is published (before MLflow logs it), and
     one line on stderr saying what was published."""
     from sigforge.report.summary import to_markdown
 
-    print(to_markdown(result.summary), end="", flush=True)
+    _PUBLISHED[:] = [result]
+    write_out(to_markdown(result.summary), end="")
     name = result.spec.model.name
     if result.published:
         tell(f"exported {name} v{result.version} to {result.export_dir}")
@@ -191,6 +196,7 @@ def app(cfg: DictConfig) -> int | None:
 
     hydra_cfg = HydraConfig.get()
     in_sweep = hydra_cfg.mode.name == "MULTIRUN"
+    _PUBLISHED.clear()
     try:
         with quiet_broken_pipe():
             code = export_from_config(
@@ -202,6 +208,7 @@ def app(cfg: DictConfig) -> int | None:
     except SigforgeError as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        _print_kept(err)
         told = getattr(err, "told", False)  # printed when it happened (_print_refused)
         if in_sweep:  # the sweep goes on; sweeps.job_failures ends it with this status
             if not told:
@@ -214,8 +221,22 @@ def app(cfg: DictConfig) -> int | None:
         exit_with(f"{err}; {run_outcome(err)}", err.exit_code)
     except KeyboardInterrupt as err:
         exit_with(f"interrupted (SIGINT); {run_outcome(err)}", 130)
+    finally:
+        say_lost_stdout()
     if code:
         sys.exit(code)
+
+
+def _print_kept(err: SigforgeError) -> None:
+    """Exit 4 (the version is published, MLflow failed): the result line still comes last on
+    stdout, with no run, so that a script reading it finds the export; ``mlflow_error`` says why."""
+    if err.exit_code != TrackingError.exit_code or not _PUBLISHED:
+        return
+    result = _PUBLISHED[-1]
+    uri = without_credentials(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
+    line = result_line(result, uri)
+    line.update(model_uri=None, registered=None, mlflow_error=without_credentials(str(err)))
+    write_out(json.dumps(line))
 
 
 OUTPUT_DIR_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
@@ -239,4 +260,9 @@ def run(args: list[str]) -> None:
     if problem:
         exit_with(problem, 2)
     sys.argv = [sys.argv[0], *normalize_overrides(args)]
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        end_process(done.code)
+        raise
+    end_process(0)

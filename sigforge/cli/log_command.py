@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             warmup=(export_dir / WARMUP_FILE).is_file(),
         )
         config_yaml, params = _config(args.config)
+        inputs = _warmup_inputs(export_dir)  # read before the run starts: a refusal leaves no run
         run = ExportRun(_target(args, model_name))
         run.start(params, tags={"sigforge.logged_later": "true"})
-        inputs = _warmup_inputs(export_dir)
         run.finish(
             LoggedExport(
                 export_dir=export_dir,

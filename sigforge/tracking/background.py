@@ -40,6 +40,8 @@ class RefusedEarly(BaseException):
     """SIGUSR1 from the helper: the registry refused the contract the config alone fixes, so the
     export stops wherever it is (importing TensorFlow, building). ``early_refusal()`` says why."""
 
+    signal_borne = True  # only the SIGUSR1 handler raises it (plugins.guard lets it through)
+
 
 def _refused_early(signum: int, frame: Any) -> None:
     raise RefusedEarly

@@ -123,6 +123,14 @@ def log_start(client: Any, run_id: str, params: Mapping[str, str]) -> None:
     )
 
 
+def _status(client: Any, run_id: str) -> str:
+    """The run's status as the store has it now ("RUNNING" when the store cannot even be read)."""
+    try:
+        return str(client.get_run(run_id).info.status)
+    except Exception:
+        return "RUNNING"
+
+
 class ExportRun:
     """The run, driven in this process. Every failure to start is kept in ``start_error`` (the same
     channel as ``BackgroundExportRun``), so a caller decides when an unreachable store matters."""
@@ -168,11 +176,27 @@ class ExportRun:
             self.run_id = run.info.run_id
             log_start(self.client, self.run_id, params)
         except TrackingError as err:
-            self.start_error = err
+            self.start_error = self._given_up(err)
         except Exception as err:
-            self.start_error = TrackingError(
-                f"{self._where()} could not start a run: {type(err).__name__}: {one_line(err)}"
+            self.start_error = self._given_up(
+                TrackingError(f"{self._where()} could not start a run: {type(err).__name__}: {one_line(err)}")
             )
+
+    def _given_up(self, error: TrackingError) -> TrackingError:
+        """A start that failed after the run was created (a store that cannot grow, say): this
+        process gives up on the run, so it ends it FAILED now; where the store refuses that too,
+        the error says so and names the run, instead of leaving it RUNNING without a word."""
+        if self.run_id is None:
+            return error
+        run_id, self.run_id = self.run_id, None  # no later fail() or finish() may use it
+        end_run(self.client, run_id, "FAILED", f"sigforge could not start logging this run: {error}")
+        self._release()
+        if _status(self.client, run_id) != "RUNNING":
+            return error
+        return type(error)(
+            f"{error}; its run {run_id} could not be ended either and stays RUNNING until the next "
+            "export to this store on this host ends it FAILED"
+        )
 
     def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> str:
         """End the run FAILED (or KILLED) with the error recorded; never raises. A ``refusal`` keeps
@@ -244,15 +268,33 @@ class ExportRun:
             return Logged(model_id, registered.uri if registered else None)
         except RegistrationRefused as err:
             self._fail_logged_model()
+            self._name_published(export)
             self.fail(err)
             raise
         except Exception as err:
             self._fail_logged_model()
+            self._name_published(export)
             self.fail(err)
             raise TrackingError(
                 f"{self._where()} failed while logging run {self.run_id}: {type(err).__name__}: {one_line(err)}. "
                 + kept_message(export.export_dir, self.target)
             ) from err
+
+    def _name_published(self, export: LoggedExport) -> None:
+        """A run whose logging failed still names the version that was published (``<model>-v<n>``),
+        not ``<model>-pending``: the version is on disk whatever MLflow could record of it."""
+        from mlflow.entities import RunTag
+
+        with contextlib.suppress(Exception):
+            self.client.log_batch(
+                self.run_id,
+                tags=[
+                    RunTag("mlflow.runName", export_name(self.target.model_name, export.version)),
+                    RunTag("sigforge.version_dir", str(export.export_dir)),
+                    RunTag("sigforge.model_version", str(export.version)),
+                    RunTag("sigforge.published", "true" if export.published else "false"),
+                ],
+            )
 
     def _fail_logged_model(self) -> None:
         """A LoggedModel whose logging failed is marked FAILED, never left PENDING in the Models tab."""

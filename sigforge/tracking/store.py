@@ -72,6 +72,7 @@ def store_lock(tracking_uri: str) -> Iterator[None]:
     import fcntl
 
     path = Path(tracking_uri[len("sqlite:///") :])
+    _make_store_dir(path, tracking_uri)
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -80,6 +81,19 @@ def store_lock(tracking_uri: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _make_store_dir(path: Path, tracking_uri: str) -> None:
+    """The directory of a SQLite store, made as MLflow would make it (the lock file beside the
+    store needs it first); one that cannot be made is the config's fault, found before publishing."""
+    try:
+        path.parent.mkdir(mode=0o775, parents=True, exist_ok=True)
+    except OSError as err:
+        raise TrackingConfigError(
+            f"mlflow.tracking_uri = '{without_credentials(tracking_uri)}': the store's directory "
+            f"{path.parent} cannot be created ({err.strerror or type(err).__name__}); point it at a "
+            "directory this user can write."
+        ) from err
 
 
 def _create_whole(path: Path) -> None:
