@@ -154,6 +154,15 @@ def run_outcome(err: BaseException) -> str:
     return "no MLflow run was started"
 
 
+def out_of_memory(where: str) -> str:
+    """What to say when ``where`` (a stage, a file) ran out of the memory the process may use."""
+    return (
+        f"{where} ran out of memory (MemoryError): the model needs more than this process may use; "
+        "raise the memory limit (ulimit -v, the container's or job's limit) or export a smaller model "
+        "(model.* settings). Nothing was published."
+    )
+
+
 def io_reason(err: BaseException) -> str:
     """What an OSError or a TensorFlow OpError says went wrong, without its traceback text."""
     return str(getattr(err, "strerror", None) or getattr(err, "message", None) or err).strip()

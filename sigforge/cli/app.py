@@ -37,6 +37,7 @@ from sigforge.errors import (
     exit_for,
     exit_with,
     forget_signals,
+    out_of_memory,
     raise_for_signal,
     run_outcome,
     tell,
@@ -221,6 +222,17 @@ def app(cfg: DictConfig) -> int | None:
         exit_with(f"{err}; {run_outcome(err)}", err.exit_code)
     except KeyboardInterrupt as err:
         exit_with(f"interrupted (SIGINT); {run_outcome(err)}", 130)
+    except MemoryError as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        if not _PUBLISHED:
+            exit_with(out_of_memory("the export"), 2)
+        done = _PUBLISHED[-1].export_dir
+        exit_with(
+            f"the process ran out of memory (MemoryError) after publishing {done}, which is whole; its "
+            f"MLflow run is marked FAILED: log it again with sigforge log {done}",
+            4,
+        )
     finally:
         say_lost_stdout()
     if code:

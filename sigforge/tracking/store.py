@@ -38,7 +38,14 @@ def resolve_tracking_uri(uri: str | None, cwd: Path, *, create: bool = True) -> 
     if uri:
         return uri
     if create:
-        (cwd / "outputs").mkdir(parents=True, exist_ok=True)
+        try:
+            (cwd / "outputs").mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file named outputs, a read-only directory
+            raise TrackingConfigError(
+                f"mlflow.tracking_uri is not set, so runs go to {cwd / DEFAULT_STORE}, but {cwd / 'outputs'} "
+                f"cannot be made a directory ({err.strerror or type(err).__name__}); move what is in the "
+                "way, or set mlflow.tracking_uri (or MLFLOW_TRACKING_URI) to another store."
+            ) from err
     return f"sqlite:///{(cwd / DEFAULT_STORE).resolve()}"
 
 
