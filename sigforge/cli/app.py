@@ -222,7 +222,7 @@ def app(cfg: DictConfig) -> int | None:
         exit_with(f"{err}; {run_outcome(err)}", err.exit_code)
     except KeyboardInterrupt as err:
         exit_with(f"interrupted (SIGINT); {run_outcome(err)}", 130)
-    except MemoryError as err:
+    except MemoryError:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         if not _PUBLISHED:
