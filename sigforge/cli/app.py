@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from sigforge import TENSORFLOW_ENV_DEFAULTS
 from sigforge.cli.exits import end_process, quiet_broken_pipe, say_lost_stdout, write_out
 from sigforge.cli.lean_imports import block_keras_extras
+from sigforge.config import yaml_guard
 from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
 from sigforge.errors import (
@@ -272,6 +273,7 @@ def run(args: list[str]) -> None:
     if problem:
         exit_with(problem, 2)
     sys.argv = [sys.argv[0], *normalize_overrides(args)]
+    yaml_guard.install(on_refusal=exit_for)  # a file Hydra reads is refused in one line, not a traceback
     try:
         app()
     except SystemExit as done:

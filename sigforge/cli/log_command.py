@@ -40,7 +40,10 @@ def _config(path: Path | None) -> tuple[str, dict[str, str]]:
         return "", {}
     from omegaconf import OmegaConf
 
+    from sigforge.config import yaml_guard
     from sigforge.tracking.params import flatten, redacted_yaml
+
+    yaml_guard.install()
 
     try:
         config = OmegaConf.to_container(OmegaConf.create(path.read_text()), resolve=False)
