@@ -209,12 +209,12 @@ def _check_framing(path: Path) -> None:
 def read_warmup(export_dir: Path) -> list[tuple[str, dict[str, np.ndarray]]]:
     """The requests in a warmup file, as TF Serving replays them: (signature, client key -> array).
     A file TF Serving would refuse (corrupt, truncated, too many records) is refused naming it."""
-    import tensorflow as tf
-
     from sigforge.errors import UnreadableSavedModel
 
     path = export_dir / WARMUP_FILE
-    _check_framing(path)
+    _check_framing(path)  # before TensorFlow reads a length header
+    import tensorflow as tf
+
     try:
         return list(_records(path))
     except tf.errors.OpError as err:  # DataLossError: a CRC that does not match

@@ -192,7 +192,7 @@ class ExportRun:
         end_run(self.client, run_id, "FAILED", f"sigforge could not start logging this run: {error}")
         self._release()
         if _status(self.client, run_id) != "RUNNING":
-            return error
+            return type(error)(f"{error}; the run it had created ({run_id}) is ended FAILED")
         return type(error)(
             f"{error}; its run {run_id} could not be ended either and stays RUNNING until the next "
             "export to this store on this host ends it FAILED"
