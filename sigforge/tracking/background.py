@@ -160,10 +160,14 @@ class BackgroundExportRun:
         try:
             if not self._conn.poll(self.operation_timeout):
                 self._kill()
+                # Said plainly: the helper may have created (or still held) a run it could not end.
+                left = "" if self.run_id is None else f" run {self.run_id}"
                 return (
                     "error",
                     f"MLflow at {without_credentials(self.tracking_uri)} did not finish within {self.operation_timeout} s "
-                    "(mlflow.operation_timeout); check the server, or raise mlflow.operation_timeout",
+                    "(mlflow.operation_timeout); check the server, or raise mlflow.operation_timeout. The "
+                    f"logging helper was stopped, so a run{left} it was logging may stay RUNNING until the next "
+                    "export to this store on this host ends it FAILED",
                 )
             return self._conn.recv()
         except (EOFError, OSError):
