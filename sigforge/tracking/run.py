@@ -17,7 +17,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from sigforge.report.description import TAG_LIMIT, describe
 from sigforge.report.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
 from sigforge.tracking import registry
 from sigforge.tracking.lease import Lease, end_orphaned_runs, fail_pending_models, lease_tags
+from sigforge.tracking.logged import Logged, LoggedExport, Refusal, export_name
 from sigforge.tracking.mlmodel import MODEL_ARTIFACT, write_mlmodel
 from sigforge.tracking.params import contract_digest, redact
 from sigforge.tracking.store import (
@@ -34,6 +35,7 @@ from sigforge.tracking.store import (
     configure_http,
     end_run,
     experiment_id,
+    give_up_run,
     package_version,
     standard_tags,
     store_lock,
@@ -69,48 +71,6 @@ def kept_message(export_dir: Path, target: RunTarget) -> str:
     return f"The verified export is kept at {export_dir}; log it later with {shlex.join(command)}"
 
 
-def export_name(model: str, version: int | str) -> str:
-    """The name of an export's run and LoggedModel in MLflow: ``<model>-v<version>``."""
-    return f"{model}-v{version}"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why an export was refused, kept on its FAILED run: the diff a reviewer needs."""
-
-    run_name: str
-    message: str
-    diff: str
-
-
-@dataclass(frozen=True)
-class Logged:
-    """What ``finish`` logged: the LoggedModel and, when registered, ``models:/<name>/<version>``."""
-
-    model_id: str
-    registered: str | None = None
-
-    @property
-    def model_uri(self) -> str:
-        return f"models:/{self.model_id}"
-
-
-@dataclass(frozen=True)
-class LoggedExport:
-    """What the MLflow stage logs of a published export. Plain data: it crosses to the helper process."""
-
-    export_dir: Path
-    version: int
-    summary: Mapping[str, Any]
-    config_yaml: str = ""
-    client_files: Mapping[str, bytes] = field(default_factory=dict)
-    examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # signature -> key -> array
-    metrics: Mapping[str, float] = field(default_factory=dict)
-    register_as: str | None = None
-    allow_breaking: bool = False
-    published: bool = True  # False: an identical version was already there; nothing new was published
-
-
 def log_start(client: Any, run_id: str, params: Mapping[str, str]) -> None:
     """Log a started run's params (secrets redacted) and its ``exporting`` status. MLflow accepts
     the same values twice, so an exporter taking over from a helper that died may repeat it."""
@@ -121,14 +81,6 @@ def log_start(client: Any, run_id: str, params: Mapping[str, str]) -> None:
         params=[Param(k[:250], v[:6000]) for k, v in sorted(redact(params).items())],
         tags=[RunTag("sigforge.status", "exporting")],
     )
-
-
-def _status(client: Any, run_id: str) -> str:
-    """The run's status as the store has it now ("RUNNING" when the store cannot even be read)."""
-    try:
-        return str(client.get_run(run_id).info.status)
-    except Exception:
-        return "RUNNING"
 
 
 class ExportRun:
@@ -183,20 +135,13 @@ class ExportRun:
             )
 
     def _given_up(self, error: TrackingError) -> TrackingError:
-        """A start that failed after the run was created (a store that cannot grow, say): this
-        process gives up on the run, so it ends it FAILED now; where the store refuses that too,
-        the error says so and names the run, instead of leaving it RUNNING without a word."""
+        """A start that failed after the run was created: this process gives up on it, so it ends
+        it (``store.give_up_run``); no later ``fail`` or ``finish`` may use it."""
         if self.run_id is None:
             return error
-        run_id, self.run_id = self.run_id, None  # no later fail() or finish() may use it
-        end_run(self.client, run_id, "FAILED", f"sigforge could not start logging this run: {error}")
+        run_id, self.run_id = self.run_id, None
         self._release()
-        if _status(self.client, run_id) != "RUNNING":
-            return type(error)(f"{error}; the run it had created ({run_id}) is ended FAILED")
-        return type(error)(
-            f"{error}; its run {run_id} could not be ended either and stays RUNNING until the next "
-            "export to this store on this host ends it FAILED"
-        )
+        return give_up_run(self.client, run_id, error)
 
     def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> str:
         """End the run FAILED (or KILLED) with the error recorded; never raises. A ``refusal`` keeps

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sigforge.errors import TrackingConfigError, without_credentials
+from sigforge.errors import TrackingConfigError, TrackingError, without_credentials
 
 DEFAULT_STORE = "outputs/mlflow.db"
 DEFAULT_ARTIFACTS = "outputs/mlartifacts"
@@ -183,6 +183,24 @@ def end_run(client: Any, run_id: str, status: str, error: str) -> str:
     with contextlib.suppress(Exception):
         client.set_terminated(run_id, status)
     return status
+
+
+def give_up_run(client: Any, run_id: str, error: TrackingError) -> TrackingError:
+    """End FAILED a run this process gives up on as it starts (a store that cannot grow refused the
+    run's params after creating it), and return ``error`` saying what became of the run: ended, or,
+    where the store refuses that too, left RUNNING until the next export ends it. Never RUNNING
+    without a word."""
+    end_run(client, run_id, "FAILED", f"sigforge could not start logging this run: {error}")
+    try:
+        status = str(client.get_run(run_id).info.status)
+    except Exception:  # the store cannot even be read: the end cannot be proven
+        status = "RUNNING"
+    if status != "RUNNING":
+        return type(error)(f"{error}; the run it had created ({run_id}) is ended FAILED")
+    return type(error)(
+        f"{error}; its run {run_id} could not be ended either and stays RUNNING until the next "
+        "export to this store on this host ends it FAILED"
+    )
 
 
 def package_version(name: str) -> str | None:
