@@ -18,7 +18,7 @@ from typing import Any
 from sigforge.config.validate import build_spec
 from sigforge.contract.compat import guard_version, verdict
 from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
-from sigforge.errors import BreakingChange, ConfigError, ContractRefused, ExportError
+from sigforge.errors import BreakingChange, ConfigError, ContractRefused, ExportError, out_of_memory
 from sigforge.export.build import build_model, weights_origin
 from sigforge.plugins.manager import Plugins, load_plugins
 from sigforge.report.progress import Progress, Silent
@@ -191,8 +191,11 @@ class _Stages:
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
         tick = time.perf_counter()
-        with self.progress.stage(name):
-            yield
+        try:
+            with self.progress.stage(name):
+                yield
+        except MemoryError as err:  # a model too large for the process's memory limit
+            raise ExportError(out_of_memory(f"the {name} stage")) from err
         self.timings[f"{name}_seconds"] = time.perf_counter() - tick
 
 
@@ -231,7 +234,7 @@ def run_export(
     target = spec.summary_dir or summary_dir
     if target is not None:
         key = "export.summary_dir" if spec.summary_dir else "the run directory (hydra.run.dir)"
-        versions.prepare_summary_dir(target, key)
+        versions.prepare_summary_dir(target, key, model_dir)
     with (
         _frozen_gc(),
         _verified_staging(spec, model_dir, stage) as (staged, report, parameter_count),

@@ -14,7 +14,6 @@ Each config group has its own module: ``validate_model``, ``validate_inputs``,
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,14 @@ from sigforge.config.schema import with_defaults
 from sigforge.config.signatures import signature_specs
 from sigforge.errors import ConfigError, Problems
 from sigforge.plugins.manager import Plugins
-from sigforge.rules import MAX_EXPERIMENT_NAME_LENGTH, MAX_VERSION, VERIFIED_TARGETS, tracking_uri_problem
+from sigforge.rules import (
+    MAX_EXPERIMENT_NAME_LENGTH,
+    MAX_VERSION,
+    REGISTERED_NAME_PATTERN,
+    VERIFIED_TARGETS,
+    full_name,
+    tracking_uri_problem,
+)
 from sigforge.spec import ExportSpec, MlflowSpec
 
 
@@ -134,7 +140,7 @@ def _mlflow(cfg: Mapping[str, Any], model_name: str, problems: Problems) -> Mlfl
     registered = cfg["registered_model_name"]
     problems.check(
         registered is None
-        or (registered.strip() == registered and re.match(r"^[\w.\-]+( [\w.\-]+)*$", registered) is not None),
+        or (registered.strip() == registered and full_name(REGISTERED_NAME_PATTERN, registered)),
         f"mlflow.registered_model_name = {registered!r} must be a plain name (letters, digits, '_', '-', '.', "
         "inner spaces), or null not to register.",
     )
