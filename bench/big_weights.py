@@ -120,7 +120,9 @@ def child(mode: str, case: str, rows: int, work: Path) -> dict:
         bench=str(Path(__file__).parent), mode=mode, case=case, rows=rows, work=str(work), dim=DIM
     )
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        proc = subprocess.Popen([sys.executable, "-c", code], env=QUIET, stdout=stdout, stderr=stderr, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code], env=QUIET, stdout=stdout, stderr=stderr, text=True
+        )
         limit_kb = available_kb() - 2**20
         while proc.poll() is None:
             if mode == "keras" and rss_kb(proc.pid) > limit_kb:

@@ -15,7 +15,9 @@ def recommender(model: Any, inputs: Any, *, vocab_size: int, embedding_dim: int,
     text = keras.Input((100,), dtype="int32", name="text")
     x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(vocab_size, embedding_dim)(text))
     x = keras.layers.Dense(32, activation="relu")(x)
-    return keras.Model({"text": text}, {"scores": keras.layers.Dense(2, activation="softmax", name="scores")(x)})
+    return keras.Model(
+        {"text": text}, {"scores": keras.layers.Dense(2, activation="softmax", name="scores")(x)}
+    )
 
 
 @hookimpl

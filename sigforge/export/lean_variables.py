@@ -76,7 +76,7 @@ class Pending:
             if key not in done:
                 shape, dtype = tuple(keras_variable.shape), keras_variable.dtype
                 if _graph_drawn(initializer, shape, dtype):
-                    _in_a_graph(lambda v=variable, i=initializer, s=shape, d=dtype: v.assign(i(s, dtype=d)))
+                    _in_a_graph(_assign_drawn(variable, initializer, shape, dtype))
                 else:
                     variable.assign(initializer(shape, dtype=dtype))
                 drawn += 1
@@ -141,6 +141,10 @@ def _graph_drawn(initializer: Any, shape: tuple[int, ...], dtype: str) -> bool:
         and math.prod(shape) * tf.as_dtype(dtype).size > GRAPH_BYTES
         and type(initializer) in standard_initializers()
     )
+
+
+def _assign_drawn(variable: Any, initializer: Any, shape: tuple[int, ...], dtype: str) -> Any:
+    return lambda: variable.assign(initializer(shape, dtype=dtype))
 
 
 def _in_a_graph(step: Any) -> Any:

@@ -203,7 +203,9 @@ def _load_keras(source: Path) -> Any:
         with zipfile.ZipFile(source) as archive, tempfile.TemporaryDirectory(prefix="sigforge-") as tmp:
             if set(archive.namelist()) == _CONFIG_AND_WEIGHTS:
                 with lean_variables(fill_later=True) as pending:  # nothing drawn: the file holds every weight
-                    model = keras.models.model_from_json(archive.read("config.json").decode())  # safe mode, as load_model
+                    model = keras.models.model_from_json(
+                        archive.read("config.json").decode()
+                    )  # safe mode, as load_model
                 # HDF5 reads a file on disk many times faster than through the archive's file object.
                 filled = fill_in_place(model, Path(archive.extract("model.weights.h5", tmp)))
                 if filled is not None:
