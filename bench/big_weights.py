@@ -18,8 +18,8 @@ imports, medians of ``--runs`` alternating pairs) and ``big_weights_<case>_<size
 side is printed beside it). sigforge verifies every export (``tf.saved_model.load`` and TF
 Serving's C++ loader answer, compared with the in-memory model); Keras's export does not. Where
 Keras's side is killed for want of memory (by the kernel, or by this script once its RSS reaches
-what the machine had available when the case began, less 1 GiB, so that a shared machine is
-not driven into its OOM killer), its figures say so.
+what the machine had available when the case began, less 1 GiB, or ``--keras-limit-gib``, so
+that a shared machine is not driven into its OOM killer), its figures say so.
 
     .venv/bin/python bench/big_weights.py                    # 1 GiB and 4 GiB
     .venv/bin/python bench/big_weights.py --sizes 0.25 --runs 1  # a quick look
@@ -74,17 +74,34 @@ def plain():
     x = keras.layers.Dense(32, activation="relu")(x)
     return keras.Model(text, {{"scores": keras.layers.Dense(2, activation="softmax", name="scores")(x)}})
 
-if mode == "prepare":  # case: the cases to prepare for
-    import gc
-    keras.utils.set_random_seed(0)
+if mode == "prepare":  # case: the cases to prepare for, each file from a fresh count of layer names
+    import gc, h5py, numpy as np
     wanted = set(case.split(","))
-    for name, extra in (("builtin", ()), ("plugin", PLUGIN)):
-        if ("weights" if name == "builtin" else "plugin_weights") in wanted:
-            built = build_model(prepare(builtin(*extra))[0])
-            built.save_weights(f"{{work}}/{{name}}.weights.h5")
-            del built
-            gc.collect()
+    if "plugin_weights" in wanted:
+        # The builder's file layout from a one-row twin, then its table written 8 MiB at a time:
+        # "trained" weights of any size for no more memory than a slice (save_weights copies whole).
+        keras.backend.clear_session()
+        path = f"{{work}}/plugin.weights.h5"
+        recommender(None, None, vocab_size=1, embedding_dim={dim}).save_weights(path)
+        with h5py.File(path, "a") as weights:
+            found = []
+            weights.visititems(lambda name, item: found.append(name) if getattr(item, "shape", None) == (1, {dim}) else None)
+            (table,) = found
+            del weights[table]
+            dataset = weights.create_dataset(table, (rows, {dim}), "float32")
+            rng, step = np.random.default_rng(0), 2**23 // (4 * {dim})
+            for start in range(0, rows, step):
+                stop = min(rows, start + step)
+                dataset[start:stop] = rng.uniform(-0.05, 0.05, (stop - start, {dim})).astype("float32")
+    if "weights" in wanted:
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        built = build_model(prepare(builtin())[0])
+        built.save_weights(f"{{work}}/builtin.weights.h5")
+        del built
+        gc.collect()
     if "source" in wanted:  # Keras's eager draw of the plain model's table peaks at 3x
+        keras.backend.clear_session()
         plain().save(f"{{work}}/plain.keras")
     raise SystemExit
 files = {{
@@ -115,7 +132,7 @@ print(json.dumps({{"seconds": elapsed, "rss_before_kb": before, "rss_peak_kb": p
 """
 
 
-def child(mode: str, case: str, rows: int, work: Path) -> dict:
+def child(mode: str, case: str, rows: int, work: Path, keras_limit_gib: float | None = None) -> dict:
     code = CHILD.format(
         bench=str(Path(__file__).parent), mode=mode, case=case, rows=rows, work=str(work), dim=DIM
     )
@@ -123,7 +140,7 @@ def child(mode: str, case: str, rows: int, work: Path) -> dict:
         proc = subprocess.Popen(
             [sys.executable, "-c", code], env=QUIET, stdout=stdout, stderr=stderr, text=True
         )
-        limit_kb = available_kb() - 2**20
+        limit_kb = available_kb() - 2**20 if keras_limit_gib is None else int(keras_limit_gib * 2**20)
         while proc.poll() is None:
             if mode == "keras" and rss_kb(proc.pid) > limit_kb:
                 proc.kill()  # Keras's export would not fit what the machine had: as the OOM killer would
@@ -160,6 +177,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,4", help="table sizes in GiB, comma-separated")
     parser.add_argument("--runs", type=int, default=3, help="alternating pairs per case and size")
     parser.add_argument("--cases", default="random,weights,source,plugin_random,plugin_weights")
+    parser.add_argument(
+        "--keras-limit-gib",
+        type=float,
+        help="kill Keras's side at this RSS (default: what the machine has available less 1 GiB)",
+    )
     args = parser.parse_args()
     for size in (float(s) for s in args.sizes.split(",")):
         rows = int(size * 2**30) // (4 * DIM)
@@ -169,7 +191,10 @@ def main() -> None:
             child("prepare", args.cases, rows, work)
             for case in args.cases.split(","):
                 pairs = [
-                    (child("sigforge", case, rows, work), child("keras", case, rows, work))
+                    (
+                        child("sigforge", case, rows, work),
+                        child("keras", case, rows, work, args.keras_limit_gib),
+                    )
                     for _ in range(args.runs)
                 ]
                 report(f"big_weights_{case}_{size:g}gib", pairs, weights_mib)
