@@ -7,6 +7,7 @@ where (config path or plugin) and what to do.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from typing import NoReturn
@@ -109,6 +110,8 @@ class LauncherError(SigforgeError):
 class Terminated(BaseException):
     """SIGTERM or SIGHUP, raised where the export is so that the MLflow run can be marked KILLED."""
 
+    signal_borne = True  # only a signal handler raises it (plugins.guard lets it through)
+
     def __init__(self, signum: int) -> None:
         import signal
 
@@ -151,6 +154,15 @@ def run_outcome(err: BaseException) -> str:
     return "no MLflow run was started"
 
 
+def out_of_memory(where: str) -> str:
+    """What to say when ``where`` (a stage, a file) ran out of the memory the process may use."""
+    return (
+        f"{where} ran out of memory (MemoryError): the model needs more than this process may use; "
+        "raise the memory limit (ulimit -v, the container's or job's limit) or export a smaller model "
+        "(model.* settings). Nothing was published."
+    )
+
+
 def io_reason(err: BaseException) -> str:
     """What an OSError or a TensorFlow OpError says went wrong, without its traceback text."""
     return str(getattr(err, "strerror", None) or getattr(err, "message", None) or err).strip()
@@ -179,7 +191,8 @@ def one_line(err: BaseException) -> str:
 def tell(message: str, prefix: str = "sigforge") -> None:
     """One ``<prefix>: message`` line on stderr, credentials redacted: how every entry point
     reports a refusal (a sweep's job reports and goes on; everything else then exits)."""
-    print(f"{prefix}: {without_credentials(message)}", file=sys.stderr)
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr gone too: nothing to tell
+        print(f"{prefix}: {without_credentials(message)}", file=sys.stderr, flush=True)
 
 
 def exit_with(message: str, code: int, prefix: str = "sigforge") -> NoReturn:

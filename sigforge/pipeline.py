@@ -18,7 +18,7 @@ from sigforge.config.validate import build_spec
 from sigforge.contract import gate
 from sigforge.contract.gate import Moment
 from sigforge.contract.read import contract_to_dict, expected_contract, known_contract
-from sigforge.errors import ConfigError, ContractRefused, ExportError
+from sigforge.errors import ConfigError, ContractRefused, ExportError, out_of_memory
 from sigforge.export.build import build_model, weights_origin
 from sigforge.plugins.manager import Plugins, load_plugins
 from sigforge.report.progress import Progress, Silent
@@ -177,8 +177,11 @@ class _Stages:
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        with self.progress.stage(name) as timed:  # the progress display's clock, the one clock
-            yield
+        try:
+            with self.progress.stage(name) as timed:  # the progress display's clock, the one clock
+                yield
+        except MemoryError as err:  # a model too large for the process's memory limit
+            raise ExportError(out_of_memory(f"the {name} stage")) from err
         self.timings[f"{name}_seconds"] = timed.seconds
 
 
@@ -217,7 +220,7 @@ def run_export(
     target = spec.summary_dir or summary_dir
     if target is not None:
         key = "export.summary_dir" if spec.summary_dir else "the run directory (hydra.run.dir)"
-        versions.prepare_summary_dir(target, key)
+        versions.prepare_summary_dir(target, key, model_dir)
     with (
         _frozen_gc(),
         _verified_staging(spec, model_dir, stage) as (staged, report, parameter_count),

@@ -15,9 +15,18 @@ from typing import Any
 # TensorFlow keeps a signature key byte for byte, in both the MetaGraph's signature_def and the
 # signatures tf.saved_model.load returns, only when it is a plain identifier that starts with a
 # letter. Anything else is sanitized on load ('a-b' -> 'a_b', '1x' -> 'arg_1x') or refused at save.
-KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Name rules are whole-string rules: anchored with \A...\Z (``$`` also matches before a trailing
+# newline, so "digits\n" would pass) and checked with ``fullmatch`` (``full_name``), never ``match``.
+KEY_PATTERN = re.compile(r"\A[A-Za-z][A-Za-z0-9_]*\Z")
 NAME_PATTERN = KEY_PATTERN
-MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+MODEL_NAME_PATTERN = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9._-]*\Z")
+REGISTERED_NAME_PATTERN = re.compile(r"\A[\w.\-]+( [\w.\-]+)*\Z")
+MODULE_PATH_PATTERN = re.compile(r"\A[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z")
+
+
+def full_name(pattern: re.Pattern[str], text: object) -> bool:
+    """Whether all of ``text`` (a string) follows a name rule: how every name rule is checked."""
+    return isinstance(text, str) and pattern.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -85,8 +94,6 @@ METHOD_NAMES: Mapping[str, str] = MappingProxyType(
 )
 # The methods whose one input is a batch of serialized tf.Examples (TF Serving's Classify and Regress APIs).
 EXAMPLE_METHODS = frozenset({"classify", "regress"})
-# What MLflow's registry takes as a registered model's name: words of [\w.-], single inner spaces.
-REGISTERED_MODEL_NAME_PATTERN = re.compile(r"^[\w.\-]+( [\w.\-]+)*$")
 # Runtimes other than TensorFlow that convert SavedModels, and the ops none of them runs by default:
 # in-graph string processing (TFLite needs its TF Select ops for these, tf2onnx's ONNX Runtime its
 # extensions, TF.js has no kernel). A signature whose graph holds one of them serves in TF Serving only.
@@ -130,7 +137,7 @@ def key_problem(key: object, where: str, *, argument: bool = False) -> str | Non
     """
     if not isinstance(key, str):
         return f"{where} = {key!r} is a {type(key).__name__}; a signature key must be a string."
-    if KEY_PATTERN.match(key):
+    if full_name(KEY_PATTERN, key):
         if argument and keyword.iskeyword(key):
             return (
                 f"{where} = {key!r} is a Python keyword: TensorFlow calls a signature with its input "
@@ -149,15 +156,15 @@ def key_problem(key: object, where: str, *, argument: bool = False) -> str | Non
             f"{where} = {key!r} is not a valid signature key: TensorFlow op names are ASCII, so saving "
             f"fails or the key is renamed; keys must match [A-Za-z][A-Za-z0-9_]*, e.g. {fix!r}."
         )
-    match = re.match(r"^(.*):(\d+)$", key)
-    if match and KEY_PATTERN.match(match.group(1)):
+    match = re.fullmatch(r"(.*):(\d+)", key, re.DOTALL)
+    if match and full_name(KEY_PATTERN, match.group(1)):
         base = match.group(1)
         return (
             f"{where} = {key!r} is not a valid signature key: TensorFlow would store it as {renamed!r}. "
             f"':{match.group(2)}' is the output index in a tensor's name "
             f"(serving_default_{base}:{match.group(2)}), not part of an input key; use {base!r}."
         )
-    fix = renamed if KEY_PATTERN.match(renamed) else "x" + renamed
+    fix = renamed if full_name(KEY_PATTERN, renamed) else "x" + renamed
     return (
         f"{where} = {key!r} is not a valid signature key: TensorFlow would store it as {renamed!r} "
         f"(keys must match [A-Za-z][A-Za-z0-9_]*); use {fix!r}."

@@ -67,3 +67,25 @@ def test_tstring_size_is_measured_and_strings_round_trip(value):
     finally:
         api.TF_DeleteTensor(tensor)
     assert back.tolist() == array.tolist()
+
+
+def test_keras_still_hands_tensorflow_its_initializer_in_a_closure():
+    """sigforge.export.lean_variables._keras_variable reads Keras's initial-value lambda
+    (``lambda: initializer(self._shape, dtype=self._dtype)``) for the variable and its initializer:
+    if Keras changes it, plugin builders' variables are drawn eagerly again, at three copies."""
+    import keras
+    import tensorflow as tf
+
+    from sigforge.export.lean_variables import _keras_variable
+
+    initializer = keras.initializers.RandomUniform(seed=1)
+    seen = []
+
+    def creator(next_creator, **kwargs):
+        seen.append(_keras_variable(kwargs["initial_value"]))
+        return next_creator(**kwargs)
+
+    with tf.variable_creator_scope(creator):
+        variable = keras.Variable(initializer=initializer, shape=(3, 2))
+    ((found_variable, found_initializer),) = seen
+    assert found_variable is variable and found_initializer is initializer

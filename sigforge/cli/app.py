@@ -24,8 +24,9 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from sigforge import TENSORFLOW_ENV_DEFAULTS
-from sigforge.cli.exits import quiet_broken_pipe
+from sigforge.cli.exits import end_process, quiet_broken_pipe, say_lost_stdout, write_out
 from sigforge.cli.lean_imports import block_keras_extras
+from sigforge.config import yaml_guard
 from sigforge.config.compose import normalize_overrides
 from sigforge.config.schema import register_schema
 from sigforge.errors import (
@@ -33,9 +34,11 @@ from sigforge.errors import (
     ContractRefused,
     SigforgeError,
     Terminated,
+    TrackingError,
     exit_for,
     exit_with,
     forget_signals,
+    out_of_memory,
     raise_for_signal,
     run_outcome,
     tell,
@@ -107,7 +110,7 @@ def export_from_config(
     logged = without_environment(container, OmegaConf.to_container(cfg, resolve=False))
     spec, plugins = pipeline.prepare(container, cwd=cwd)
     if spec.dry_run:
-        print(json.dumps(pipeline.dry_run_contract(spec, cwd), indent=2))
+        write_out(json.dumps(pipeline.dry_run_contract(spec, cwd), indent=2))
         return 0
     progress.done("compose", time.perf_counter() - _STARTED)
     block_keras_extras()  # this process ends with the export: Keras's optional imports are waste here
@@ -128,7 +131,7 @@ def export_from_config(
     uri = without_credentials(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
     if result.mlflow_run_id is not None and uri is not None:
         tell(f"logged MLflow run {result.mlflow_run_id} to {uri}")
-    print(json.dumps(result_line(result, uri)))
+    write_out(json.dumps(result_line(result, uri)))
     return 0
 
 
@@ -151,12 +154,16 @@ def resolved(cfg: DictConfig) -> dict[str, Any]:
         ) from err
 
 
+_PUBLISHED: list[Any] = []  # the published export, once it is: its line is printed even if MLflow fails
+
+
 def _print_published(result: Any) -> None:
     """The summary on stdout as soon as the version is published (before MLflow logs it), and
     one line on stderr saying what was published."""
     from sigforge.report.summary import to_markdown
 
-    print(to_markdown(result.summary), end="", flush=True)
+    _PUBLISHED[:] = [result]
+    write_out(to_markdown(result.summary), end="")
     name = result.spec.model.name
     if result.published:
         tell(f"exported {name} v{result.version} to {result.export_dir}")
@@ -206,6 +213,7 @@ def app(cfg: DictConfig) -> int | None:
     hydra_cfg = HydraConfig.get()
     in_sweep = hydra_cfg.mode.name == "MULTIRUN"
     refusals = Refusals()
+    _PUBLISHED.clear()
     try:
         with quiet_broken_pipe():
             code = export_from_config(
@@ -218,6 +226,7 @@ def app(cfg: DictConfig) -> int | None:
     except SigforgeError as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        _print_kept(err)
         told = refusals.told(err)  # printed when it was decided (Refusals.print)
         if in_sweep:  # the sweep goes on; sweeps.job_failures ends it with this status
             if not told:
@@ -230,8 +239,33 @@ def app(cfg: DictConfig) -> int | None:
         exit_with(f"{err}; {run_outcome(err)}", err.exit_code)
     except KeyboardInterrupt as err:
         exit_with(f"interrupted (SIGINT); {run_outcome(err)}", 130)
+    except MemoryError:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        if not _PUBLISHED:
+            exit_with(out_of_memory("the export"), 2)
+        done = _PUBLISHED[-1].export_dir
+        exit_with(
+            f"the process ran out of memory (MemoryError) after publishing {done}, which is whole; its "
+            f"MLflow run is marked FAILED: log it again with sigforge log {done}",
+            4,
+        )
+    finally:
+        say_lost_stdout()
     if code:
         sys.exit(code)
+
+
+def _print_kept(err: SigforgeError) -> None:
+    """Exit 4 (the version is published, MLflow failed): the result line still comes last on
+    stdout, with no run, so that a script reading it finds the export; ``mlflow_error`` says why."""
+    if err.exit_code != TrackingError.exit_code or not _PUBLISHED:
+        return
+    result = _PUBLISHED[-1]
+    uri = without_credentials(result.mlflow_tracking_uri) if result.mlflow_tracking_uri else None
+    line = result_line(result, uri)
+    line.update(model_uri=None, registered=None, mlflow_error=without_credentials(str(err)))
+    write_out(json.dumps(line))
 
 
 OUTPUT_DIR_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
@@ -255,4 +289,10 @@ def run(args: list[str]) -> None:
     if problem:
         exit_with(problem, 2)
     sys.argv = [sys.argv[0], *normalize_overrides(args)]
-    app()
+    yaml_guard.install(on_refusal=exit_for)  # a file Hydra reads is refused in one line, not a traceback
+    try:
+        app()
+    except SystemExit as done:
+        end_process(done.code)
+        raise
+    end_process(0)

@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from sigforge.cli.exits import quiet_broken_pipe
+from sigforge.cli.exits import guard_standard_streams, quiet_broken_pipe, say_lost_stdout
 
 READERS = {
     "inspect": "sigforge.cli.inspect_command",
@@ -52,14 +52,18 @@ def reader(name: str) -> Callable[[list[str]], int]:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    guard_standard_streams()
     if args[:1] in (["--version"], ["-V"]):
         with quiet_broken_pipe():
             print(versions_text())
         return
     if args[:1] and args[0] in READERS:
         sys.argv[0] = f"sigforge {args[0]}"
-        with quiet_broken_pipe():
-            code = reader(args[0])(args[1:])
+        try:
+            with quiet_broken_pipe():
+                code = reader(args[0])(args[1:])
+        finally:
+            say_lost_stdout(sys.argv[0])
         sys.exit(code)
     from sigforge.cli.app import run
 

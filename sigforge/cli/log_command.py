@@ -40,7 +40,10 @@ def _config(path: Path | None) -> tuple[str, dict[str, str]]:
         return "", {}
     from omegaconf import OmegaConf
 
+    from sigforge.config import yaml_guard
     from sigforge.tracking.params import flatten, redacted_yaml
+
+    yaml_guard.install()
 
     try:
         config = OmegaConf.to_container(OmegaConf.create(path.read_text()), resolve=False)
@@ -90,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             warmup=(export_dir / WARMUP_FILE).is_file(),
         )
         config_yaml, params = _config(args.config)
+        inputs = _warmup_inputs(export_dir)  # read before the run starts: a refusal leaves no run
         run = ExportRun(_target(args, model_name))
         run.start(params, tags={"sigforge.logged_later": "true"})
-        inputs = _warmup_inputs(export_dir)
         run.finish(
             LoggedExport(
                 export_dir=export_dir,

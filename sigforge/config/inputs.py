@@ -23,6 +23,7 @@ from sigforge.rules import (
     MODALITIES,
     NAME_PATTERN,
     TF_EXAMPLE_PREPROCESSOR,
+    full_name,
     key_problem,
     shape_text,
 )
@@ -65,7 +66,7 @@ def _input_spec(name: str, icfg: Any, plugins: Plugins, problems: Problems) -> I
     )
     icfg = {**INPUT_DEFAULTS, **icfg}
     problems.check(
-        bool(NAME_PATTERN.match(name)),
+        full_name(NAME_PATTERN, name),
         f"{path}: the input name {name!r} must match [A-Za-z][A-Za-z0-9_]* "
         "(it names a model input and a tf.Example feature); rename it.",
     )

@@ -12,7 +12,7 @@ from typing import Any
 from sigforge.contract.heads import HEADS
 from sigforge.errors import Problems
 from sigforge.plugins.manager import Plugins
-from sigforge.rules import MAX_NAME_BYTES, MODEL_NAME_PATTERN, TASKS, serving_version
+from sigforge.rules import MAX_NAME_BYTES, MODEL_NAME_PATTERN, TASKS, full_name, serving_version
 from sigforge.spec import ModelSpec
 
 # The model settings sigforge reads itself; every other key of the group is a hyperparameter that
@@ -81,7 +81,7 @@ def _check_name(name: str, problems: Problems) -> None:
         f"model directory must not look like one; use a name with a letter, e.g. 'model_{name}'.",
     )
     problems.check(
-        bool(MODEL_NAME_PATTERN.match(name)) and name not in (".", ".."),
+        full_name(MODEL_NAME_PATTERN, name) and name not in (".", ".."),
         f"model.name = {name!r} would leave export.base_dir or is not a plain directory name: "
         "use letters, digits, '.', '_' and '-' only, without '/', '..' or a leading '.'.",
     )

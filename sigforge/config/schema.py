@@ -201,6 +201,9 @@ def register_schema() -> None:
     """Put the schema in Hydra's ConfigStore; ``conf/config.yaml`` lists it first in its defaults."""
     from hydra.core.config_store import ConfigStore
 
+    from sigforge.config import yaml_guard
+
+    yaml_guard.install()  # every config file Hydra reads from here on refuses alias bombs
     ConfigStore.instance().store(name=SCHEMA_NAME, node=SigforgeConfig)
     # Each input in conf/inputs/ starts from this (defaults: [/sigforge_input@<name>]): its settings
     # typed and overridable by name (inputs.image.key=x), while inputs itself stays an open mapping.

@@ -28,8 +28,9 @@ from sigforge.plugins.manager import Plugins
 from sigforge.rules import (
     MAX_EXPERIMENT_NAME_LENGTH,
     MAX_VERSION,
-    REGISTERED_MODEL_NAME_PATTERN,
+    REGISTERED_NAME_PATTERN,
     VERIFIED_TARGETS,
+    full_name,
     tracking_uri_problem,
 )
 from sigforge.spec import ExportSpec, MlflowSpec
@@ -139,7 +140,7 @@ def _mlflow(cfg: Mapping[str, Any], model_name: str, problems: Problems) -> Mlfl
     registered = cfg["registered_model_name"]
     problems.check(
         registered is None
-        or (registered.strip() == registered and REGISTERED_MODEL_NAME_PATTERN.match(registered) is not None),
+        or (registered.strip() == registered and full_name(REGISTERED_NAME_PATTERN, registered)),
         f"mlflow.registered_model_name = {registered!r} must be a plain name (letters, digits, '_', '-', '.', "
         "inner spaces), or null not to register.",
     )

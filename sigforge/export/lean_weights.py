@@ -27,15 +27,20 @@ CHUNK_BYTES = 8 * 2**20  # rows read and assigned at a time (small enough for ma
 
 def load_in_place(model: Any, path: Path) -> bool:
     """Fill ``model``'s variables from ``path`` in place; False, with nothing assigned, if the layout differs."""
+    return fill_in_place(model, path) is not None
+
+
+def fill_in_place(model: Any, path: Path) -> list[Any] | None:
+    """``load_in_place``, returning the tf.Variables it filled (every layer's weights), or None."""
     import h5py
 
     with h5py.File(path, "r") as weights:
         plan = _plan(model, weights)
         if plan is None:
-            return False
+            return None
         for variable, dataset in plan:
             _fill(variable, dataset)
-    return True
+    return [variable for variable, _ in plan]
 
 
 def _plan(model: Any, weights: Any) -> list[tuple[Any, Any]] | None:

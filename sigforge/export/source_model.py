@@ -13,7 +13,6 @@ gives ``scores`` for classification, ``outputs`` for regression, ``logits`` with
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -186,8 +185,9 @@ def load_source(spec: ExportSpec) -> SourceModel:
     return wrapped
 
 
-# A .keras archive of only these is a config and its weights: built from the config, then filled
-# in place (export/lean_weights.py) instead of through Keras's whole-variable reads.
+# A .keras archive of only these is a config and its weights: built from the config over unwritten
+# buffers (export/lean_variables.py), then filled in place (export/lean_weights.py) instead of
+# through Keras's whole-variable reads.
 _CONFIG_AND_WEIGHTS = {"config.json", "metadata.json", "model.weights.h5"}
 
 
@@ -199,35 +199,24 @@ def _load_keras(source: Path) -> Any:
 
     import keras
 
-    from sigforge.export.lean_weights import load_in_place
+    from sigforge.export.lean_variables import lean_variables
+    from sigforge.export.lean_weights import fill_in_place
 
     if zipfile.is_zipfile(source):
         with zipfile.ZipFile(source) as archive, tempfile.TemporaryDirectory(prefix="sigforge-") as tmp:
             if set(archive.namelist()) == _CONFIG_AND_WEIGHTS:
-                config = _zeros_initialised(json.loads(archive.read("config.json")))
-                model = keras.models.model_from_json(json.dumps(config))  # safe mode, as load_model
+                with lean_variables(fill_later=True) as pending:  # nothing drawn: the file holds every weight
+                    model = keras.models.model_from_json(
+                        archive.read("config.json").decode()
+                    )  # safe mode, as load_model
                 # HDF5 reads a file on disk many times faster than through the archive's file object.
-                if load_in_place(model, Path(archive.extract("model.weights.h5", tmp))):
+                filled = fill_in_place(model, Path(archive.extract("model.weights.h5", tmp)))
+                if filled is not None:
+                    pending.initialise(filled)  # e.g. a Dropout's seed state
                     return model
-                del model
+                del model, pending
                 gc.collect()
     return keras.saving.load_model(str(source), compile=False)
-
-
-def _zeros_initialised(config: Any) -> Any:
-    """``config`` with every Keras initializer replaced by zeros: the file's weights overwrite them
-    all, and a random draw of a large table costs time and up to three copies of it."""
-    if isinstance(config, list):
-        return [_zeros_initialised(item) for item in config]
-    if not isinstance(config, dict):
-        return config
-    zeros = {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": None}
-    return {
-        key: zeros
-        if key.endswith("_initializer") and isinstance(value, dict) and "class_name" in value
-        else _zeros_initialised(value)
-        for key, value in config.items()
-    }
 
 
 def _load_saved_model(source: Path, spec: ExportSpec, default_output: str) -> SourceModel:

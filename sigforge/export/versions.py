@@ -165,8 +165,20 @@ def remove_stale_staging(model_dir: Path) -> list[Path]:
     return removed
 
 
-def prepare_summary_dir(directory: Path, key: str) -> Path:
-    """Create the summary directory before the export, so an unwritable one is found before publishing."""
+def prepare_summary_dir(directory: Path, key: str, model_dir: Path | None = None) -> Path:
+    """Create the summary directory before the export, so an unwritable one is found before
+    publishing. One inside ``model_dir`` is refused before anything is made there: TF Serving takes
+    every numbered directory under a model's base path for a version (``<model>/7/summary`` would
+    make a version 7 without ``saved_model.pb``), and a published version must not change."""
+    if model_dir is not None:
+        inside = Path(os.path.abspath(model_dir)).resolve()
+        where = Path(os.path.abspath(directory)).resolve()
+        if where == inside or inside in where.parents:
+            raise ExportError(
+                f"{key}: '{directory}' is inside the model directory {model_dir}, where TF Serving takes "
+                "every numbered directory for a version and published versions never change; point "
+                f"{key} outside {model_dir}."
+            )
     try:
         _make_dirs(directory)
     except OSError as err:
@@ -240,8 +252,10 @@ def publish(
     """Rename the verified staging directory to the next free version (or ``version``).
 
     ``check`` runs before every rename attempt (the version guard), so a version another process
-    published meanwhile is judged too.
+    published meanwhile is judged too. The version is first made readable by whoever can read the
+    model directory (``readable_like``).
     """
+    readable_like(staged, model_dir)
     for _ in range(MAX_PUBLISH_ATTEMPTS):
         newest = max(versions(model_dir), default=0)
         number = version if version is not None else newest + 1
@@ -277,6 +291,29 @@ def publish(
     raise ExportError(
         f"could not find a free version number in {model_dir} after {MAX_PUBLISH_ATTEMPTS} tries"
     )
+
+
+def readable_like(staged: Path, model_dir: Path) -> None:
+    """Give a version the read (and, for directories, search) access for group and others that
+    the model directory grants them, whatever the umask of the process publishing it.
+
+    TF Serving often runs as another user: under ``umask 077`` a version would come out 700/600
+    beside versions at 755/644, and the server would fail on the version it picks next. Whoever
+    may list the model directory (its mode, set when it was made, or since by its owner) may read
+    its versions; a model directory private to its owner keeps its versions private. Write access
+    is never added (``no_world_write``)."""
+    shared = model_dir.stat().st_mode & 0o055  # group/other r-x that the model directory grants
+    if not shared:
+        return
+    for item in [staged, *staged.rglob("*")]:
+        if item.is_symlink():
+            continue
+        mode = item.lstat().st_mode & 0o7777
+        # directories: read and search; files: read, and execute only where their owner may
+        file_bits = (shared & 0o044) | (shared & 0o011 if mode & 0o100 else 0)
+        wanted = mode | (shared if item.is_dir() else file_bits)
+        if wanted != mode:
+            item.chmod(wanted)
 
 
 def _fsync_dir(path: Path) -> None:

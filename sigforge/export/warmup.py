@@ -15,6 +15,7 @@ the file back with the real ``tensorflow_serving.apis.prediction_log_pb2``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -166,15 +167,78 @@ def write_warmup(
     return path
 
 
-def read_warmup(export_dir: Path) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
-    """The requests in a warmup file, as TF Serving replays them: (signature, client key -> array)."""
+# TF Serving replays at most this many records and refuses a version whose file holds more
+# (saved_model_warmup_util.cc, kMaxNumRecords); each record is one protobuf message (2 GiB at most).
+MAX_WARMUP_RECORDS = 1000
+_FIX = (
+    "TF Serving would refuse to load this version too: re-export it, or remove "
+    f"{WARMUP_FILE} from the version directory."
+)
+
+
+def _check_framing(path: Path) -> None:
+    """Walk the TFRecord framing (8-byte length, 4-byte CRC, data, 4-byte CRC) without reading the
+    data: every record must end inside the file and there must be at most ``MAX_WARMUP_RECORDS``,
+    so that no length header (a truncated, sparse or hostile file) makes a reader allocate more
+    than the file holds."""
+    import struct
+
+    from sigforge.errors import UnreadableSavedModel
+
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        offset = records = 0
+        while offset < size:
+            handle.seek(offset)
+            header = handle.read(12)
+            length = struct.unpack("<Q", header[:8])[0] if len(header) == 12 else size
+            end = offset + 12 + length + 4
+            if end > size:
+                raise UnreadableSavedModel(
+                    f"the TF Serving warmup file {path} is truncated or corrupt: record {records + 1} "
+                    f"at byte {offset} runs past the end of the file. {_FIX}"
+                )
+            records, offset = records + 1, end
+            if records > MAX_WARMUP_RECORDS:
+                raise UnreadableSavedModel(
+                    f"the TF Serving warmup file {path} holds more than {MAX_WARMUP_RECORDS} records, "
+                    f"which TF Serving refuses. {_FIX}"
+                )
+
+
+def read_warmup(export_dir: Path) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """The requests in a warmup file, as TF Serving replays them: (signature, client key -> array).
+    A file TF Serving would refuse (corrupt, truncated, too many records) is refused naming it."""
+    from sigforge.errors import UnreadableSavedModel
+
+    path = export_dir / WARMUP_FILE
+    _check_framing(path)  # before TensorFlow reads a length header
+    import tensorflow as tf
+
+    try:
+        return list(_records(path))
+    except tf.errors.OpError as err:  # DataLossError: a CRC that does not match
+        raise UnreadableSavedModel(
+            f"the TF Serving warmup file {path} cannot be read ({type(err).__name__}: "
+            f"{err.message.strip()[:200]}). {_FIX}"
+        ) from None
+    except MemoryError:
+        raise UnreadableSavedModel(
+            f"the TF Serving warmup file {path} does not fit in the memory this process may use; raise "
+            "the memory limit (ulimit -v, the container's limit) to read it."
+        ) from None
+
+
+def _records(path: Path) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
     import tensorflow as tf
     from tensorflow.core.framework import tensor_pb2
 
     log_class = prediction_log_class()
-    for raw in tf.data.TFRecordDataset(str(export_dir / WARMUP_FILE)).as_numpy_iterator():
+    for raw in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
         record = log_class.FromString(raw)
         field = record.WhichOneof("log_type")
+        if field is None:  # TF Serving skips a record with no type
+            continue
         request = getattr(record, field).request
         if field == "predict_log":
             feeds = {

@@ -30,6 +30,7 @@ from typing import Any
 import pluggy
 
 from sigforge.errors import PluginError, one_line
+from sigforge.plugins.guard import failure_reason, plugin_call, plugin_failure
 
 __all__ = ["TRACE_ENV", "PerPlugin", "Rule", "ShimmedPluginManager", "failure", "named"]
 
@@ -51,7 +52,7 @@ class PerPlugin:
 
 def failure(plugin: str, where: str, err: BaseException) -> PluginError:
     """The one message for a plugin's code that raised: its plugin, the hook or callable, the error."""
-    reason = f"{type(err).__name__}: {one_line(err)}".rstrip(".")
+    reason = failure_reason(err)
     if plugin.startswith(BUILTIN_PREFIX):
         # A built-in that refuses its input refuses a config value, not a bug to report.
         return PluginError(
@@ -66,14 +67,17 @@ def failure(plugin: str, where: str, err: BaseException) -> PluginError:
 
 @contextmanager
 def named(plugin: str, where: str, passing: BaseException | None = None) -> Generator[None, None, None]:
-    """Any exception inside becomes a ``PluginError`` naming ``plugin`` and ``where``; a
-    ``PluginError`` (already named) and ``passing`` (an error the plugin merely let through) pass."""
+    """Any failure of the plugin's inside becomes a ``PluginError`` naming ``plugin`` and ``where``
+    (``sys.exit()`` and a plugin's own ``KeyboardInterrupt`` included, a real signal not:
+    ``guard.plugin_failure``); a ``PluginError`` (already named) and ``passing`` (an error the plugin
+    merely let through) pass. The call runs under ``guard.plugin_call`` (threads it leaves named)."""
     try:
-        yield
+        with plugin_call(plugin):
+            yield
     except PluginError:
         raise
-    except (Exception, SystemExit) as err:  # a hook that calls sys.exit() is a failing hook too
-        if err is passing:
+    except BaseException as err:
+        if err is passing or not plugin_failure(err):
             raise
         raise failure(plugin, where, err) from err
 

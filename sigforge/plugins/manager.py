@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
-import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,9 +19,11 @@ from typing import Any
 import pluggy
 
 from sigforge import PROJECT_NAME
-from sigforge.errors import REMOVAL_VERSION, PluginError, SigforgeDeprecationWarning, one_line
+from sigforge.errors import REMOVAL_VERSION, PluginError, SigforgeDeprecationWarning
 from sigforge.plugins import hookspecs
 from sigforge.plugins.calling import PerPlugin, Rule, ShimmedPluginManager, named
+from sigforge.plugins.guard import failure_reason, plugin_call, plugin_failure
+from sigforge.rules import MODULE_PATH_PATTERN, full_name
 from sigforge.spec import Registered
 
 __all__ = [
@@ -42,7 +43,6 @@ BUILTIN_MODULES = (
     "sigforge.plugins.builtin.preprocessors",
     "sigforge.plugins.builtin.models",
 )
-_MODULE_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
 @dataclass
@@ -160,7 +160,7 @@ RULES: dict[str, Rule] = {"validate_signature": _problems, "export_finished": _s
 
 def call_hook(plugin: str, hook: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call a callable a plugin registered (a policy, a factory, a builder); any exception becomes
-    an error that names the plugin and the callable."""
+    an error that names the plugin and the callable (``calling.named``)."""
     with named(plugin, hook):
         return function(*args, **kwargs)
 
@@ -212,7 +212,7 @@ def make_plugin_manager(modules: Sequence[str] = (), *, entry_points: bool = Tru
             _register(pm, plugin, ep.name, f"entry point '{ep.name} = {ep.value}'")
     for index, module in enumerate(modules):
         where = f"plugins.modules[{index}] = '{module}'"
-        if not isinstance(module, str) or not _MODULE_PATH.match(module):
+        if not full_name(MODULE_PATH_PATTERN, module):
             raise PluginError(f"{where} is not a dotted module path; write it like 'team_pkg.plugin'.")
         if pm.get_plugin(module) is None:
             _register(pm, _load(module, where), module, where)
@@ -238,12 +238,15 @@ def _joined(err: BaseException) -> str:
 def _load(target: str, where: str) -> ModuleType | object:
     module_name, _, attr = target.partition(":")
     try:
-        obj: Any = importlib.import_module(module_name)
-        for part in filter(None, attr.split(".")):
-            obj = getattr(obj, part)
-    except Exception as err:
+        with plugin_call(target):
+            obj: Any = importlib.import_module(module_name)
+            for part in filter(None, attr.split(".")):
+                obj = getattr(obj, part)
+    except BaseException as err:  # sys.exit() at import too: sigforge must not end with it
+        if not plugin_failure(err):
+            raise
         raise PluginError(
-            f"{where} could not be imported: {type(err).__name__}: {one_line(err)}; "
+            f"{where} could not be imported: {failure_reason(err)}; "
             "install the package that provides it or correct the name."
         ) from err
     return obj

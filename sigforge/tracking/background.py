@@ -54,6 +54,8 @@ class RefusedEarly(BaseException):
     """SIGUSR1 from the helper: the registry refused the contract the config alone fixes, so the
     export stops wherever it is (importing TensorFlow, building). ``early_refusal()`` says why."""
 
+    signal_borne = True  # only the SIGUSR1 handler raises it (plugins.guard lets it through)
+
 
 def _refused_early(signum: int, frame: Any) -> None:
     raise RefusedEarly
@@ -175,9 +177,13 @@ class BackgroundExportRun:
         try:
             if not self._conn.poll(self.operation_timeout):
                 self._kill()
+                # Said plainly: the helper may have created (or still held) a run it could not end.
+                left = "" if self.run_id is None else f" run {self.run_id}"
                 return Failed(
                     f"MLflow at {without_credentials(self.tracking_uri)} did not finish within {self.operation_timeout} s "
-                    "(mlflow.operation_timeout); check the server, or raise mlflow.operation_timeout",
+                    "(mlflow.operation_timeout); check the server, or raise mlflow.operation_timeout. The "
+                    f"logging helper was stopped, so a run{left} it was logging may stay RUNNING until the next "
+                    "export to this store on this host ends it FAILED",
                 )
             reply: Reply = self._conn.recv()
             return reply

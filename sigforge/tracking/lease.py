@@ -29,8 +29,9 @@ LEASE_TAG = "sigforge.lease"
 BOOT_TAG = "sigforge.boot_id"
 PROCESS_TAG = "sigforge.process"  # "<pid>:<start time in clock ticks since boot>"
 ORPHANED = (
-    "the sigforge process and its logging helper both died (kill -9, a lost machine) before this run "
-    "ended; the next export on the same host ended it"
+    "the sigforge process and its logging helper both ended before this run did (kill -9, a lost "
+    "machine, or a store that refused to record the end; such a process says so as it exits); "
+    "the next export on the same host ended it"
 )
 
 

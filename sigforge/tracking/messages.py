@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sigforge.tracking.run import Logged, LoggedExport, Refusal
+from sigforge.tracking.logged import Logged, LoggedExport, Refusal
 
 __all__ = [
     "Check",

@@ -17,7 +17,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from sigforge.report.description import TAG_LIMIT, describe
 from sigforge.report.summary import SUMMARY_JSON, SUMMARY_MD, to_markdown
 from sigforge.tracking import registry
 from sigforge.tracking.lease import Lease, end_orphaned_runs, fail_pending_models, lease_tags
+from sigforge.tracking.logged import Logged, LoggedExport, Refusal, export_name
 from sigforge.tracking.mlmodel import MODEL_ARTIFACT, write_mlmodel
 from sigforge.tracking.params import contract_digest, redact
 from sigforge.tracking.store import (
@@ -34,6 +35,7 @@ from sigforge.tracking.store import (
     configure_http,
     end_run,
     experiment_id,
+    give_up_run,
     package_version,
     standard_tags,
     store_lock,
@@ -67,48 +69,6 @@ def kept_message(export_dir: Path, target: RunTarget) -> str:
     if target.experiment != Path(export_dir).parent.name:
         command += ["--experiment", target.experiment]
     return f"The verified export is kept at {export_dir}; log it later with {shlex.join(command)}"
-
-
-def export_name(model: str, version: int | str) -> str:
-    """The name of an export's run and LoggedModel in MLflow: ``<model>-v<version>``."""
-    return f"{model}-v{version}"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why an export was refused, kept on its FAILED run: the diff a reviewer needs."""
-
-    run_name: str
-    message: str
-    diff: str
-
-
-@dataclass(frozen=True)
-class Logged:
-    """What ``finish`` logged: the LoggedModel and, when registered, ``models:/<name>/<version>``."""
-
-    model_id: str
-    registered: str | None = None
-
-    @property
-    def model_uri(self) -> str:
-        return f"models:/{self.model_id}"
-
-
-@dataclass(frozen=True)
-class LoggedExport:
-    """What the MLflow stage logs of a published export. Plain data: it crosses to the helper process."""
-
-    export_dir: Path
-    version: int
-    summary: Mapping[str, Any]
-    config_yaml: str = ""
-    client_files: Mapping[str, bytes] = field(default_factory=dict)
-    examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # signature -> key -> array
-    metrics: Mapping[str, float] = field(default_factory=dict)
-    register_as: str | None = None
-    allow_breaking: bool = False
-    published: bool = True  # False: an identical version was already there; nothing new was published
 
 
 def log_start(client: Any, run_id: str, params: Mapping[str, str]) -> None:
@@ -168,11 +128,20 @@ class ExportRun:
             self.run_id = run.info.run_id
             log_start(self.client, self.run_id, params)
         except TrackingError as err:
-            self.start_error = err
+            self.start_error = self._given_up(err)
         except Exception as err:
-            self.start_error = TrackingError(
-                f"{self._where()} could not start a run: {type(err).__name__}: {one_line(err)}"
+            self.start_error = self._given_up(
+                TrackingError(f"{self._where()} could not start a run: {type(err).__name__}: {one_line(err)}")
             )
+
+    def _given_up(self, error: TrackingError) -> TrackingError:
+        """A start that failed after the run was created: this process gives up on it, so it ends
+        it (``store.give_up_run``); no later ``fail`` or ``finish`` may use it."""
+        if self.run_id is None:
+            return error
+        run_id, self.run_id = self.run_id, None
+        self._release()
+        return give_up_run(self.client, run_id, error)
 
     def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> str:
         """End the run FAILED (or KILLED) with the error recorded; never raises. A ``refusal`` keeps
@@ -244,15 +213,33 @@ class ExportRun:
             return Logged(model_id, registered.uri if registered else None)
         except RegistrationRefused as err:
             self._fail_logged_model()
+            self._name_published(export)
             self.fail(err)
             raise
         except Exception as err:
             self._fail_logged_model()
+            self._name_published(export)
             self.fail(err)
             raise TrackingError(
                 f"{self._where()} failed while logging run {self.run_id}: {type(err).__name__}: {one_line(err)}. "
                 + kept_message(export.export_dir, self.target)
             ) from err
+
+    def _name_published(self, export: LoggedExport) -> None:
+        """A run whose logging failed still names the version that was published (``<model>-v<n>``),
+        not ``<model>-pending``: the version is on disk whatever MLflow could record of it."""
+        from mlflow.entities import RunTag
+
+        with contextlib.suppress(Exception):
+            self.client.log_batch(
+                self.run_id,
+                tags=[
+                    RunTag("mlflow.runName", export_name(self.target.model_name, export.version)),
+                    RunTag("sigforge.version_dir", str(export.export_dir)),
+                    RunTag("sigforge.model_version", str(export.version)),
+                    RunTag("sigforge.published", "true" if export.published else "false"),
+                ],
+            )
 
     def _fail_logged_model(self) -> None:
         """A LoggedModel whose logging failed is marked FAILED, never left PENDING in the Models tab."""

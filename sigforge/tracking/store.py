@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sigforge.errors import TrackingConfigError, without_credentials
+from sigforge.errors import TrackingConfigError, TrackingError, without_credentials
 
 DEFAULT_STORE = "outputs/mlflow.db"
 DEFAULT_ARTIFACTS = "outputs/mlartifacts"
@@ -38,7 +38,14 @@ def resolve_tracking_uri(uri: str | None, cwd: Path, *, create: bool = True) -> 
     if uri:
         return uri
     if create:
-        (cwd / "outputs").mkdir(parents=True, exist_ok=True)
+        try:
+            (cwd / "outputs").mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file named outputs, a read-only directory
+            raise TrackingConfigError(
+                f"mlflow.tracking_uri is not set, so runs go to {cwd / DEFAULT_STORE}, but {cwd / 'outputs'} "
+                f"cannot be made a directory ({err.strerror or type(err).__name__}); move what is in the "
+                "way, or set mlflow.tracking_uri (or MLFLOW_TRACKING_URI) to another store."
+            ) from err
     return f"sqlite:///{(cwd / DEFAULT_STORE).resolve()}"
 
 
@@ -82,6 +89,7 @@ def store_lock(tracking_uri: str) -> Iterator[None]:
     import fcntl
 
     path = Path(tracking_uri[len("sqlite:///") :])
+    _make_store_dir(path, tracking_uri)
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -90,6 +98,19 @@ def store_lock(tracking_uri: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _make_store_dir(path: Path, tracking_uri: str) -> None:
+    """The directory of a SQLite store, made as MLflow would make it (the lock file beside the
+    store needs it first); one that cannot be made is the config's fault, found before publishing."""
+    try:
+        path.parent.mkdir(mode=0o775, parents=True, exist_ok=True)
+    except OSError as err:
+        raise TrackingConfigError(
+            f"mlflow.tracking_uri = '{without_credentials(tracking_uri)}': the store's directory "
+            f"{path.parent} cannot be created ({err.strerror or type(err).__name__}); point it at a "
+            "directory this user can write."
+        ) from err
 
 
 def _create_whole(path: Path) -> None:
@@ -172,6 +193,24 @@ def end_run(client: Any, run_id: str, status: str, error: str) -> str:
     with contextlib.suppress(Exception):
         client.set_terminated(run_id, status)
     return status
+
+
+def give_up_run(client: Any, run_id: str, error: TrackingError) -> TrackingError:
+    """End FAILED a run this process gives up on as it starts (a store that cannot grow refused the
+    run's params after creating it), and return ``error`` saying what became of the run: ended, or,
+    where the store refuses that too, left RUNNING until the next export ends it. Never RUNNING
+    without a word."""
+    end_run(client, run_id, "FAILED", f"sigforge could not start logging this run: {error}")
+    try:
+        status = str(client.get_run(run_id).info.status)
+    except Exception:  # the store cannot even be read: the end cannot be proven
+        status = "RUNNING"
+    if status != "RUNNING":
+        return type(error)(f"{error}; the run it had created ({run_id}) is ended FAILED")
+    return type(error)(
+        f"{error}; its run {run_id} could not be ended either and stays RUNNING until the next "
+        "export to this store on this host ends it FAILED"
+    )
 
 
 def package_version(name: str) -> str | None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sigforge.tracking.logged import Logged, LoggedExport, Refusal
 from sigforge.tracking.messages import Check, Ended, Fail, Failed, Finish, Ok, Refused, Started, StartFailed
-from sigforge.tracking.run import Logged, LoggedExport, Refusal
 
 
 def _echo(conn) -> None:
