@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sigforge.contract.compat import guard_version, latest_contract
+from sigforge.contract import gate
 from sigforge.contract.read import MAX_SAVED_MODEL_BYTES, read_contract
 from sigforge.errors import UnreadableSavedModel
 
@@ -41,7 +41,10 @@ def test_a_saved_model_past_protobufs_limit_is_refused_unread(tmp_path, size):
 def test_the_export_guard_refuses_a_huge_newest_version_naming_it(tmp_path):
     model_dir = tmp_path / "digits"
     pb = sparse(model_dir / "3" / "saved_model.pb", 3 * 2**30)
-    for refuse in (lambda: latest_contract(model_dir), lambda: guard_version(model_dir, {}, False)):
+    for refuse in (
+        lambda: gate.newest_on_disk(model_dir),
+        lambda: gate.on_disk(model_dir, {}, False, gate.Moment.FINAL),
+    ):
         with pytest.raises(UnreadableSavedModel, match=str(pb)):
             refuse()
 
