@@ -74,8 +74,19 @@ def render(config: dict[str, Any], source: str, notes: list[str]) -> str:
     return text + yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=100)
 
 
-def reproduced(text: str, name: str, contract: dict[str, Any]) -> list[str]:
-    """Compose ``text`` as experiment ``name`` and compare the contract it asks for with ``contract``."""
+CHECKED_AS = "sigforge_adopt_check"  # a name no packaged experiment has: the file checked is this one
+
+
+def packaged_experiments() -> set[str]:
+    """The experiments sigforge ships: Hydra finds them before a file of the same name on the
+    search path, so an adopted config must be saved under another name."""
+    from importlib.resources import files
+
+    return {p.name.removesuffix(".yaml") for p in files("sigforge.conf").joinpath("experiment").iterdir()}
+
+
+def reproduced(text: str, contract: dict[str, Any]) -> list[str]:
+    """Compose ``text`` as an experiment and compare the contract it asks for with ``contract``."""
     from sigforge.config.compose import compose
     from sigforge.config.validate import build_spec
     from sigforge.contract.compat import compare_contracts
@@ -85,9 +96,9 @@ def reproduced(text: str, name: str, contract: dict[str, Any]) -> list[str]:
 
     with tempfile.TemporaryDirectory(prefix="sigforge-adopt-") as tmp:
         (Path(tmp) / "experiment").mkdir()
-        (Path(tmp) / "experiment" / f"{name}.yaml").write_text(text)
+        (Path(tmp) / "experiment" / f"{CHECKED_AS}.yaml").write_text(text)
         try:
-            cfg = compose(f"hydra.searchpath=[file://{tmp}]", f"experiment={name}")
+            cfg = compose(f"hydra.searchpath=[file://{tmp}]", f"experiment={CHECKED_AS}")
             spec = build_spec(cfg, load_plugins(cfg.get("plugins", {}).get("modules", ())))
         except ConfigError as err:
             return [f"the adopted config does not validate: {err}"]
@@ -128,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = list(adoption.problems)
     text = render(adoption.config, args.path, adoption.notes)
     if not problems:
-        problems = reproduced(text, name, contract)
+        problems = reproduced(text, contract)
     if problems:
         exit_with(
             f"{args.path}'s contract cannot be reproduced exactly, so no config was printed:\n"
@@ -137,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
             "sigforge lacks.",
             1,
             prefix="sigforge adopt",
+        )
+    if name in packaged_experiments():
+        adoption.notes.append(
+            f"'{name}' is also an experiment sigforge ships, which Hydra finds first: save this config "
+            f"under another name (or pass --name), e.g. experiment/{name}_adopted.yaml"
         )
     for note in adoption.notes:
         print(f"sigforge adopt: note: {note}", file=sys.stderr)

@@ -77,24 +77,26 @@ class _Inputs:
             )
 
 
-def _feature_input(name: str, f: Mapping[str, Any]) -> dict[str, Any]:
-    conf: dict[str, Any] = {"modality": "tabular", "dtype": f["dtype"]}
+def _modality(dtype: str, shape: list[Any] | None) -> str:
+    """``tabular`` for one value per example (or a string of any shape), ``dense`` otherwise; the
+    architecture may set image, text or sequence later."""
+    return "tabular" if dtype == "string" or shape in ([None], [None, 1]) else "dense"
+
+
+def _feature_input(f: Mapping[str, Any]) -> dict[str, Any]:
     kind = f.get("kind", "fixed")
-    if kind == "fixed":
-        conf["shape"] = [None, *(f.get("shape") or [])]
-        if f.get("default") is not None:
-            default = list(f["default"])
-            conf["default"] = default[0] if len(default) == 1 and not f.get("shape") else default
-    else:
-        conf["shape"] = [None, None]
+    shape = [None, *(f.get("shape") or [])] if kind == "fixed" else [None, None]
+    conf: dict[str, Any] = {"modality": _modality(f["dtype"], shape), "dtype": f["dtype"], "shape": shape}
+    if kind != "fixed":
         conf["feature_kind"] = kind
-    if conf["shape"] not in ([None], [None, 1]) or kind != "fixed":
-        conf["modality"] = "dense" if f["dtype"] != "string" else "tabular"
+    elif f.get("default") is not None:
+        default = list(f["default"])
+        conf["default"] = default[0] if len(default) == 1 and not f.get("shape") else default
     return conf
 
 
 def _tensor_input(t: Mapping[str, Any]) -> dict[str, Any]:
-    return {"modality": "dense", "dtype": t["dtype"], "shape": t.get("shape")}
+    return {"modality": _modality(t["dtype"], t.get("shape")), "dtype": t["dtype"], "shape": t.get("shape")}
 
 
 def _head(contract: Mapping[str, Any]) -> tuple[str | None, int | None]:
@@ -159,17 +161,18 @@ def adopt(contract: Mapping[str, Any], name: str, labels: list[str] | None = Non
     notes: list[str] = []
     inputs = _Inputs(problems)
     head, n = _head(contract)
+    methods = {METHODS.get(s["method_name"]) for s in contract.values()}
     num_classes = n or _classes(contract)
-    task = (
-        "regression"
-        if head == "regressor"
-        or (
-            head is None
-            and num_classes is None
-            and any(METHODS.get(s["method_name"]) == "regress" for s in contract.values())
-        )
-        else "classification"
-    )
+    if head:
+        task = "regression" if head == "regressor" else "classification"
+    elif "classify" in methods:
+        task = "classification"
+    elif "regress" in methods or num_classes == 1:  # one float per example: a regressor's `outputs`
+        task = "regression"
+    else:
+        task = "classification"
+    if task == "regression" and not head:
+        num_classes = 1
     signatures: dict[str, Any] = {}
     for sig_name, sig in contract.items():
         where = f"signature '{sig_name}'"
@@ -204,7 +207,7 @@ def adopt(contract: Mapping[str, Any], name: str, labels: list[str] | None = Non
                         "tf.Example features only."
                     )
                     continue
-                inputs.add(feature, _feature_input(feature, f), where)
+                inputs.add(feature, _feature_input(f), where)
             conf["inputs"] = sorted(features)
         elif method != "predict":
             problems.append(f"{where} is {method} but parses no tf.Example features from 'inputs'.")
@@ -219,7 +222,7 @@ def adopt(contract: Mapping[str, Any], name: str, labels: list[str] | None = Non
                 inputs.add(key, _tensor_input(t), where)
             conf["inputs"] = sorted(sig["inputs"])
         conf["outputs"] = sorted(sig["outputs"])
-        sources = _outputs(where, method, sig["outputs"], head, num_classes, problems)
+        sources = _outputs(where, method, sig["outputs"], head, task, num_classes, problems)
         if sources:
             conf["output_sources"] = sources
         signatures[sig_name] = conf
@@ -266,6 +269,7 @@ def _outputs(
     method: str,
     outputs: Mapping[str, Any],
     head: str | None,
+    task: str,
     n: int | None,
     problems: list[str],
 ) -> dict[str, str]:
@@ -281,12 +285,17 @@ def _outputs(
         expected = {
             k: (d, tuple(n if s == "n" else s for s in shape)) for k, (d, shape) in HEAD_OUTPUTS[head].items()
         }
+    elif task == "regression":
+        expected = {"outputs": ("float32", (None, 1))}
     else:
         expected = {"scores": ("float32", (None, n))}
     for key, t in outputs.items():
         want = expected.get(key)
         if want is None and not head and method == "predict" and len(outputs) == 1:
-            want, sources[key] = expected["scores"], "scores"
+            ((produced, want),) = expected.items()
+            sources[key] = produced
+        if want is not None and t is None:
+            continue  # a contract from a spec, whose output the model decides when traced
         if want is None:
             problems.append(
                 f"{where}: output '{key}' ({_describe(t)}) is not one sigforge produces for a {method} "
