@@ -50,11 +50,11 @@ def _uri_name(uri: str) -> str:
 
 def _labels(export_dir: Path, contract: dict[str, Any], n: int) -> list[str] | None:
     """The class labels a classifier returns, where exactly one candidate is found in its graph."""
-    from sigforge.contract.graph import label_constants
-    from sigforge.contract.read import SERVING_TAG, output_tensors
+    from sigforge.contract.labels import label_constants, output_tensors
+    from sigforge.contract.read import SERVING_TAG, signature_defs
 
     tensors = output_tensors(export_dir)
-    data = (export_dir / "saved_model.pb").read_bytes()
+    data, _ = signature_defs(export_dir)
     for key in ("classes", "all_classes"):
         for name in sorted(contract):
             tensor = tensors.get((name, key))

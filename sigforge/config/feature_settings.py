@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sigforge.contract.graph import float32_text
+from sigforge.contract.graph_walk import float32_text
 from sigforge.errors import Problems
 from sigforge.rules import EXAMPLE_DTYPES, shape_text
 

@@ -9,7 +9,6 @@ TensorInfo is declared below, and every other field of the file is skipped unpar
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +17,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
+from sigforge.contract.bounded import read_saved_model_bytes
 from sigforge.contract.features import spec_examples
 from sigforge.contract.graph import Features, parsed_features
 from sigforge.contract.heads import head_outputs
@@ -200,49 +200,9 @@ def _tensor(info: Any) -> TensorContract:
     return TensorContract(dtype, tuple(None if d.size < 0 else int(d.size) for d in shape.dim))
 
 
-# Protobuf's hard limit on one serialized message: TensorFlow refuses to write a saved_model.pb
-# larger than this ("message is too large") and its loader (TF Serving's too) refuses to parse one.
-# A larger file is no SavedModel anything can load, so nothing of it is read; up to the limit the
-# file is read whole, as TensorFlow reads it (real SavedModels with large constants come near it).
-MAX_SAVED_MODEL_BYTES = 2**31 - 1
-
-
-def bounded_read(path: Path, limit: int, what: str, fix: str) -> bytes:
-    """The bytes of ``path``, a file sigforge does not control, refused without reading it when it
-    is larger than ``limit`` (a sparse file, another tool's content) or does not fit in this
-    process's memory; ``what`` says what the file should be, ``fix`` what to do."""
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > limit:
-            raise UnreadableSavedModel(
-                f"{path} is {size} bytes, more than {what} can be ({limit} bytes); it is not one sigforge "
-                f"or TF Serving can read, so sigforge did not read it. {fix}"
-            )
-        try:
-            data = handle.read(size + 1)  # a file still growing is read up to its size at open, plus one
-        except MemoryError:
-            raise UnreadableSavedModel(
-                f"{path} ({size} bytes) does not fit in the memory this process may use; raise the "
-                f"memory limit (ulimit -v, the container's limit) to read it. {fix}"
-            ) from None
-    if len(data) > limit:
-        raise UnreadableSavedModel(f"{path} grew past {limit} bytes while it was read. {fix}")
-    return data
-
-
-def read_saved_model_bytes(path: Path) -> bytes:
-    """A ``saved_model.pb`` sigforge did not write (the newest version on disk, a registered one,
-    ``inspect``'s and ``log``'s argument): read within ``MAX_SAVED_MODEL_BYTES``."""
-    return bounded_read(
-        path,
-        MAX_SAVED_MODEL_BYTES,
-        "a SavedModel's saved_model.pb (protobuf's 2 GiB limit)",
-        "Re-export it, or remove that version directory.",
-    )
-
-
-def read_contract(export_dir: str | Path, tag: str = SERVING_TAG) -> Contract:
-    """The contract written in ``export_dir/saved_model.pb`` for the MetaGraph tagged ``tag``."""
+def signature_defs(export_dir: str | Path, tag: str = SERVING_TAG) -> tuple[bytes, Mapping[str, Any]]:
+    """The bytes of ``export_dir/saved_model.pb`` (read within bounds) and the ``signature_def`` map
+    of its MetaGraph tagged ``tag`` (else its first)."""
     path = Path(export_dir) / "saved_model.pb"
     if not path.is_file():
         raise FileNotFoundError(f"{export_dir} is not a SavedModel directory: it has no saved_model.pb")
@@ -265,7 +225,14 @@ def read_contract(export_dir: str | Path, tag: str = SERVING_TAG) -> Contract:
     )
     if not metas:
         raise UnreadableSavedModel(f"{path} holds no MetaGraph; it is not a SavedModel TF Serving can load.")
-    signatures = {n: s for n, s in sorted(metas[0].signature_def.items()) if not n.startswith("__")}
+    return data, metas[0].signature_def
+
+
+def read_contract(export_dir: str | Path, tag: str = SERVING_TAG) -> Contract:
+    """The contract written in ``export_dir/saved_model.pb`` for the MetaGraph tagged ``tag``."""
+    data, defs = signature_defs(export_dir, tag)
+    path = Path(export_dir) / "saved_model.pb"
+    signatures = {n: s for n, s in sorted(defs.items()) if not n.startswith("__")}
     # Only a string input can carry serialized Examples: the graph is parsed when some signature has one.
     strings = {
         (name, key): info.name
@@ -379,16 +346,3 @@ def known_contract(spec: ExportSpec) -> Contract:
 
 def contract_to_dict(contract: Contract) -> dict[str, Any]:
     return {name: sig.to_dict() for name, sig in sorted(contract.items())}
-
-
-def output_tensors(export_dir: str | Path, tag: str = SERVING_TAG) -> dict[tuple[str, str], str]:
-    """(signature, output key) -> the graph tensor that output is fetched from."""
-    saved_model = _saved_model_message()()
-    saved_model.ParseFromString((Path(export_dir) / "saved_model.pb").read_bytes())
-    metas = [m for m in saved_model.meta_graphs if tag in m.meta_info_def.tags] or list(saved_model.meta_graphs)
-    return {
-        (name, key): info.name
-        for meta in metas[:1]
-        for name, sig in meta.signature_def.items()
-        for key, info in sig.outputs.items()
-    }

@@ -34,7 +34,7 @@ def test_every_fixture_is_adopted_and_composes_back_to_its_contract(name):
 )
 def test_every_packaged_experiment_is_adopted_back(compose, plugins, experiment):
     """(tf_example, image_bytes and text_raw declare what the model takes; their client side comes
-    from tracing, so they are adopted from real exports in tests/cli/test_adopt.py.)"""
+    from tracing, so they are adopted from real exports in tests/cli/test_adopt_command.py.)"""
     contract = contract_to_dict(expected_contract(build_spec(compose(f"experiment={experiment}"), plugins)))
     adoption = adopt(contract, experiment)
     assert adoption.problems == []

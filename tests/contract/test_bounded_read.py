@@ -1,7 +1,7 @@
 """Kind 3 of reliability round 4: files sigforge does not control are read within a bound.
 
 A sparse 6 GB ``saved_model.pb`` in the newest version was read whole by the export's guard,
-``inspect`` and ``log``. Every such read goes through ``contract.read.read_saved_model_bytes``:
+``inspect`` and ``log``. Every such read goes through ``contract.bounded.read_saved_model_bytes``:
 larger than protobuf's 2 GiB limit (which TensorFlow applies to the same file) is refused unread,
 and one that does not fit in the process's memory is refused naming it. Sparse files cost no disk.
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from sigforge.contract import gate
-from sigforge.contract.read import MAX_SAVED_MODEL_BYTES, read_contract
+from sigforge.contract.bounded import MAX_SAVED_MODEL_BYTES
+from sigforge.contract.read import read_contract
 from sigforge.errors import UnreadableSavedModel
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sigforge.contract.graph import FeatureContract, label_constants
-from sigforge.contract.read import SERVING_TAG, output_tensors, read_contract
+from sigforge.contract.graph import FeatureContract
+from sigforge.contract.labels import label_constants, output_tensors
+from sigforge.contract.read import SERVING_TAG, read_contract
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "adopt"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["fixtures"]

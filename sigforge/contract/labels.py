@@ -1,0 +1,68 @@
+"""The class labels a classifier returns, found in its graph without TensorFlow: the string
+constants its ``classes`` output is computed from (``sigforge adopt``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sigforge.contract.graph_walk import (
+    PARSE_OPS,
+    SHAPE_OPS,
+    Scope,
+    const_values,
+    dtype_name,
+    node_of,
+    output_index,
+    serving_graph,
+)
+from sigforge.contract.read import SERVING_TAG, signature_defs
+
+
+def label_constants(data: bytes, tag: str, tensor: str, size: int) -> list[tuple[str, ...]]:
+    """The distinct values of the string ``Const``s of exactly ``size`` elements that ``tensor`` (an
+    output's tensor name in the signature_def) is computed from: where a classifier's class labels
+    are (sigforge's tiled ``model.class_names``, an estimator's label vocabulary and its lookup
+    table). Followed backwards through function calls, output by output, and into the initializer
+    of every lookup table on the way."""
+    graph = serving_graph(data, tag)
+    if graph is None:
+        return []
+    found: dict[tuple[str, ...], None] = {}
+    seen: set[tuple[int, str]] = set()
+    todo: list[tuple[Scope, str, int, int]] = [(graph.top, tensor, 0, 0)]
+    while todo:
+        scope, name, index, depth = todo.pop()
+        base = node_of(name)
+        node = scope.nodes.get(base or "")
+        if node is None or (id(scope), f"{base}:{index}") in seen or depth > 32:
+            continue
+        seen.add((id(scope), f"{base}:{index}"))
+        if node.op == "Const" and dtype_name(node.attr["value"].tensor.dtype) == "string":
+            values = tuple(const_values(node.attr["value"].tensor))
+            if len(values) == size:
+                found[values] = None
+            continue
+        if node.op in PARSE_OPS or node.op in SHAPE_OPS:  # feature names; a shape, not values
+            continue
+        for callee, _ in graph.callees(node):
+            body = graph.scope(callee)
+            function = graph.functions.get(callee)
+            if body is None or function is None:
+                continue
+            outputs = [a.name for a in function.signature.output_arg]
+            ret = dict(function.ret)
+            wanted = [outputs[index]] if index < len(outputs) else outputs
+            todo += [(body, ret[o], output_index(ret[o]), depth + 1) for o in wanted if o in ret]
+        inputs = list(node.input)
+        if node.op.endswith("TableV2"):  # a lookup table: its values come from its initializer
+            inputs += [c.name for c, _ in scope.consumers.get(node.name, ()) if "Initialize" in c.op]
+        for i in inputs:
+            if not i.startswith("^"):
+                todo.append((scope, i, output_index(i), depth))
+    return list(found)
+
+
+def output_tensors(export_dir: str | Path, tag: str = SERVING_TAG) -> dict[tuple[str, str], str]:
+    """(signature, output key) -> the graph tensor that output is fetched from."""
+    _, defs = signature_defs(export_dir, tag)
+    return {(name, key): info.name for name, sig in defs.items() for key, info in sig.outputs.items()}
