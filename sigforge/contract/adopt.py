@@ -14,32 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sigforge.contract.heads import head_outputs
 from sigforge.rules import METHOD_NAMES, shape_text
 
 METHODS = {name: method for method, name in METHOD_NAMES.items()}
 
-# The tf.estimator canned heads' outputs (model.head): key -> (dtype, shape with n = classes).
-HEAD_OUTPUTS: Mapping[str, Mapping[str, tuple[str, tuple[Any, ...]]]] = {
-    "binary_classifier": {
-        "all_class_ids": ("int32", (None, 2)),
-        "all_classes": ("string", (None, 2)),
-        "class_ids": ("int64", (None, 1)),
-        "classes": ("string", (None, 1)),
-        "logistic": ("float32", (None, 1)),
-        "logits": ("float32", (None, 1)),
-        "probabilities": ("float32", (None, 2)),
-    },
-    "multi_class_classifier": {
-        "all_class_ids": ("int32", (None, "n")),
-        "all_classes": ("string", (None, "n")),
-        "class_ids": ("int64", (None, 1)),
-        "classes": ("string", (None, 1)),
-        "logits": ("float32", (None, "n")),
-        "probabilities": ("float32", (None, "n")),
-    },
-    "regressor": {"predictions": ("float32", (None, 1))},
-}
-ESTIMATOR_KEYS = {k for outputs in HEAD_OUTPUTS.values() for k in outputs}
 
 
 @dataclass
@@ -275,16 +254,13 @@ def _outputs(
 ) -> dict[str, str]:
     """Checks each output against what the config will produce; returns output_sources (aliases)."""
     sources: dict[str, str] = {}
-    expected: dict[str, tuple[str, tuple[Any, ...]]] = {}
-    if method == "classify":
-        width = 2 if head == "binary_classifier" else n
-        expected = {"classes": ("string", (None, width)), "scores": ("float32", (None, width))}
+    expected: dict[str, tuple[str, tuple[Any, ...]]]
+    if head:  # the estimator's outputs, as contract.heads (and so the export) gives them
+        expected = dict(head_outputs(head, method, n or 2))
+    elif method == "classify":
+        expected = {"classes": ("string", (None, n)), "scores": ("float32", (None, n))}
     elif method == "regress":
-        expected = {"outputs": ("float32", (None, 1) if head else (None,))}
-    elif head:
-        expected = {
-            k: (d, tuple(n if s == "n" else s for s in shape)) for k, (d, shape) in HEAD_OUTPUTS[head].items()
-        }
+        expected = {"outputs": ("float32", (None,))}  # TF Serving's Regress: one value per example
     elif task == "regression":
         expected = {"outputs": ("float32", (None, 1))}
     else:
