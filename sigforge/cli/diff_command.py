@@ -4,8 +4,10 @@ OLD and NEW are export directories (a version, or a model directory meaning its 
 ``runs:/<run_id>[/model]`` or ``models:/<name>/<version>`` URIs. Prints a table of differences and
 exits 1 when any is breaking: a removed signature, a removed or renamed input or output key, a new
 input key (old clients do not send it), a dtype change, a narrowed shape (a free dimension fixed,
-a size changed, a rank changed), or a method change. Everything else (new signatures, new
-outputs, widened shapes) exits 0.
+a size changed, a rank changed), a method change, or a tf.Example feature change an old client's
+Examples fail on (docs/serving.md: retyped, another number of values, newly required). Everything
+else (new signatures, new outputs, widened shapes, features no longer parsed or given a default)
+exits 0.
 """
 
 from __future__ import annotations

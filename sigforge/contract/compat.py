@@ -19,6 +19,7 @@ a fixed-length feature made VarLen/ragged, VarLen <-> ragged.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,12 +99,7 @@ def compare_contracts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Ch
 
 def _count(shape: list[Any] | None) -> int | None:
     """How many values a fixed-length feature of ``shape`` takes (None: not a fixed number)."""
-    if shape is None or any(d is None for d in shape):
-        return None
-    count = 1
-    for d in shape:
-        count *= d
-    return count
+    return None if shape is None or None in shape else math.prod(shape)
 
 
 def _fmt_feature(f: Mapping[str, Any] | None) -> str:
