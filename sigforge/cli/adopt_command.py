@@ -53,8 +53,8 @@ def _labels(export_dir: Path, contract: dict[str, Any], n: int) -> list[str] | N
     from sigforge.contract.labels import label_constants, output_tensors
     from sigforge.contract.read import SERVING_TAG, signature_defs
 
-    tensors = output_tensors(export_dir)
-    data, _ = signature_defs(export_dir)
+    data, defs = signature_defs(export_dir)
+    tensors = output_tensors(defs)
     for key in ("classes", "all_classes"):
         for name in sorted(contract):
             tensor = tensors.get((name, key))

@@ -3,7 +3,8 @@ constants its ``classes`` output is computed from (``sigforge adopt``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
 
 from sigforge.contract.graph_walk import (
     PARSE_OPS,
@@ -15,7 +16,6 @@ from sigforge.contract.graph_walk import (
     output_index,
     serving_graph,
 )
-from sigforge.contract.read import SERVING_TAG, signature_defs
 
 
 def label_constants(data: bytes, tag: str, tensor: str, size: int) -> list[tuple[str, ...]]:
@@ -62,7 +62,9 @@ def label_constants(data: bytes, tag: str, tensor: str, size: int) -> list[tuple
     return list(found)
 
 
-def output_tensors(export_dir: str | Path, tag: str = SERVING_TAG) -> dict[tuple[str, str], str]:
-    """(signature, output key) -> the graph tensor that output is fetched from."""
-    _, defs = signature_defs(export_dir, tag)
-    return {(name, key): info.name for name, sig in defs.items() for key, info in sig.outputs.items()}
+def output_tensors(signature_defs: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    """(signature, output key) -> the graph tensor that output is fetched from, given a
+    ``signature_def`` map (``contract.read.signature_defs``)."""
+    return {
+        (name, key): info.name for name, sig in signature_defs.items() for key, info in sig.outputs.items()
+    }

@@ -11,7 +11,7 @@ import pytest
 
 from sigforge.contract.graph import FeatureContract
 from sigforge.contract.labels import label_constants, output_tensors
-from sigforge.contract.read import SERVING_TAG, read_contract
+from sigforge.contract.read import SERVING_TAG, read_contract, signature_defs
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "adopt"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["fixtures"]
@@ -50,7 +50,7 @@ def test_the_estimators_label_vocabulary_is_what_its_classes_come_from(signature
     """Not the `color` vocabulary nor the feature names, both also three strings in the graph."""
     fixture = MANIFEST["dnn_multiclass_vocab_parsing"]
     export_dir = FIXTURES / fixture["path"]
-    data = (export_dir / "saved_model.pb").read_bytes()
+    data, defs = signature_defs(export_dir)
     key = "classes" if signature == "serving_default" else "all_classes"
-    tensor = output_tensors(export_dir)[(signature, key)]
+    tensor = output_tensors(defs)[(signature, key)]
     assert label_constants(data, SERVING_TAG, tensor, 3) == [tuple(fixture["class_labels"])]
