@@ -65,8 +65,11 @@ def test_the_latest_version_and_its_contract_are_mlflows_own(store):
 
 
 def test_a_newer_version_counts_and_a_deleted_one_does_not(store):
+    import mlflow
     from mlflow.tracking import MlflowClient
 
+    # MLflow's registry looks a `models:/<model_id>` source up through the global tracking URI
+    mlflow.set_tracking_uri(store)
     client = MlflowClient(tracking_uri=store)
     first = client.get_model_version("digits", "1")
     for _ in range(2):  # versions 2 and 3, of the same LoggedModel
