@@ -25,6 +25,7 @@ from sigforge.errors import (
     TrackingConfigError,
     TrackingError,
     raised_by_signal,
+    signal_ended_run,
 )
 from sigforge.rules import served_versions
 from sigforge.tracking.background import BackgroundExportRun, RefusedEarly
@@ -199,9 +200,9 @@ class ExportTracking:
         except (KeyboardInterrupt, Terminated) as err:
             if self.run is not None and not self.ended:
                 # What the console says: KILLED, or the status the run had already ended with.
-                err.run_status = self.run.fail(err, "KILLED") or "KILLED"  # type: ignore[attr-defined]
+                signal_ended_run(err, self.run.fail(err, "KILLED") or "KILLED")
             elif self.ended:
-                err.run_status = self.final_status  # type: ignore[attr-defined]
+                signal_ended_run(err, self.final_status)
             raise
         except BaseException as err:
             if self.run is not None and not self.ended:
