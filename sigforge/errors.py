@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+from dataclasses import dataclass
 from typing import NoReturn
 
 
@@ -120,7 +121,17 @@ class Terminated(BaseException):
         self.exit_code = 128 + signum
 
 
-_RAISED_BY_SIGNAL: list[BaseException] = []  # at most one: the last, until forget_signals()
+@dataclass
+class SignalEnd:
+    """A signal's exception (``Terminated``, ``KeyboardInterrupt``) and what became of the export's
+    MLflow run when it ended the export: ``run_status`` is KILLED, the status the run had already
+    ended with, or None where no run was marked (none was started)."""
+
+    error: BaseException
+    run_status: str | None = None
+
+
+_SIGNAL_ENDS: list[SignalEnd] = []  # at most one: the last, until forget_signals()
 
 
 def raise_for_signal(err: BaseException) -> NoReturn:
@@ -130,23 +141,32 @@ def raise_for_signal(err: BaseException) -> NoReturn:
     (TensorFlow's ``nest.flatten`` importing a module while a signature is traced) can turn the
     exception into another one (SystemError, then TypeError), which would end the export FAILED
     with a tracing error instead of KILLED. ``raised_by_signal`` lets the run's owner see through it."""
-    _RAISED_BY_SIGNAL[:] = [err]
+    _SIGNAL_ENDS[:] = [SignalEnd(err)]
     raise err
 
 
 def raised_by_signal() -> BaseException | None:
     """The exception a signal handler raised since ``forget_signals``, if any."""
-    return _RAISED_BY_SIGNAL[-1] if _RAISED_BY_SIGNAL else None
+    return _SIGNAL_ENDS[-1].error if _SIGNAL_ENDS else None
 
 
 def forget_signals() -> None:
-    _RAISED_BY_SIGNAL.clear()
+    _SIGNAL_ENDS.clear()
+
+
+def signal_ended_run(err: BaseException, run_status: str) -> None:
+    """The run's owner (``tracking.lifecycle``) records what became of its run when the signal
+    ``err`` ended the export, for ``run_outcome`` to say."""
+    if not (_SIGNAL_ENDS and _SIGNAL_ENDS[-1].error is err):  # a Ctrl-C Python's own handler raised
+        _SIGNAL_ENDS[:] = [SignalEnd(err)]
+    _SIGNAL_ENDS[-1].run_status = run_status
 
 
 def run_outcome(err: BaseException) -> str:
-    """What became of the export's MLflow run when ``err`` (a signal) ended it: the lifecycle
-    records it on the exception (``run_status``), so the console never claims a run it did not mark."""
-    status = getattr(err, "run_status", None)
+    """What became of the export's MLflow run when ``err`` (a signal) ended it, as its owner
+    recorded it (``signal_ended_run``), so the console never claims a run it did not mark."""
+    end = _SIGNAL_ENDS[-1] if _SIGNAL_ENDS and _SIGNAL_ENDS[-1].error is err else None
+    status = end.run_status if end is not None else None
     if status == "KILLED":
         return "its MLflow run is marked KILLED"
     if status is not None:

@@ -46,9 +46,6 @@ from sigforge.errors import (
 )
 
 _STARTED = time.perf_counter()  # close to process start: the "compose" stage is measured from here
-for _name, _value in TENSORFLOW_ENV_DEFAULTS.items():  # before anything imports TensorFlow
-    os.environ.setdefault(_name, _value)
-register_schema()
 
 if TYPE_CHECKING:
     from sigforge import pipeline
@@ -289,6 +286,10 @@ def run(args: list[str]) -> None:
     if problem:
         exit_with(problem, 2)
     sys.argv = [sys.argv[0], *normalize_overrides(args)]
+    # Set here, before anything imports TensorFlow; sweep jobs in other processes inherit them.
+    for name, value in TENSORFLOW_ENV_DEFAULTS.items():  # a value the user set wins
+        os.environ.setdefault(name, value)
+    register_schema()  # Hydra composes the config, checked against it, before app's body runs
     yaml_guard.install(on_refusal=exit_for)  # a file Hydra reads is refused in one line, not a traceback
     try:
         app()

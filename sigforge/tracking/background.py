@@ -74,15 +74,16 @@ class BackgroundExportRun:
         self._proc: Any = None
         self.operation_timeout: float = target.operation_timeout
         self._start_args: tuple[dict[str, str], dict[str, str]] = ({}, {})
-        self._early = False  # a check_soon reply is on its way: it comes before any other reply
+        self._early = False  # a judge_soon reply is on its way: it comes before any other reply
         self._armed = False  # SIGUSR1 raises RefusedEarly
         self._refusal: RegistrationRefused | None = None
 
     def start(
         self, params: Mapping[str, str], tags: Mapping[str, str] | None = None, share_imports: bool = True
-    ) -> None:
-        """Fork the helper, which starts the run. ``share_imports``: this process goes on to
-        import TensorFlow (``SHARED_IMPORTS`` are imported first, for both)."""
+    ) -> TrackingError | None:
+        """Fork the helper, which starts the run (None: how it went is not known yet, see
+        ``start_error``). ``share_imports``: this process goes on to import TensorFlow
+        (``SHARED_IMPORTS`` are imported first, for both)."""
         import multiprocessing
 
         self._start_args = (dict(params), dict(tags or {}))
@@ -102,14 +103,18 @@ class BackgroundExportRun:
         )
         self._proc.start()
         child.close()
+        return None
 
-    def check_soon(
-        self, name: str, contract: Mapping[str, Any], allow_breaking: bool, interrupt: bool
+    def judge_soon(
+        self, name: str, contract: Mapping[str, Any], allow_breaking: bool, interrupt: bool, refused: bool
     ) -> None:
         """Have the helper check ``contract`` against the registry as soon as the run is started,
-        while this process imports TensorFlow and builds. With ``interrupt`` (a process that ends
-        with the export, i.e. the CLI, in its main thread) a refusal arrives as SIGUSR1 and stops
-        the export at once; otherwise it is raised by ``check_registration``, before publishing."""
+        while this process imports TensorFlow and builds (not for an export ``refused`` already: it
+        imports nothing). With ``interrupt`` (a process that ends with the export, i.e. the CLI, in
+        its main thread) a refusal arrives as SIGUSR1 and stops the export at once; otherwise it is
+        raised by ``check_registration``, before publishing."""
+        if refused:
+            return
         notify = None
         if interrupt and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGUSR1, _refused_early)
@@ -119,12 +124,12 @@ class BackgroundExportRun:
             self._early = True
 
     def early_refusal(self) -> RegistrationRefused | None:
-        """The registry's refusal of the contract given to ``check_soon``, if it refused it."""
+        """The registry's refusal of the contract given to ``judge_soon``, if it refused it."""
         self._settle_early()
         return self._refusal
 
     def _settle_early(self) -> None:
-        """Read the reply to ``check_soon``, which precedes every other reply."""
+        """Read the reply to ``judge_soon``, which precedes every other reply."""
         self._disarm()  # from here on the reply is read, not signalled; a late SIGUSR1 is moot
         if not self._early or not self._wait_started():
             return

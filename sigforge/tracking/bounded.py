@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from sigforge.errors import TrackingError, without_credentials
+from sigforge.errors import RegistrationRefused, TrackingError, without_credentials
 from sigforge.tracking.run import ExportRun, Logged, LoggedExport, Refusal, RunTarget, kept_message
 
 T = TypeVar("T")
@@ -61,14 +61,28 @@ class BoundedExportRun:
     def start_error(self) -> TrackingError | None:
         return self._run.start_error
 
-    def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
+    def start(
+        self, params: Mapping[str, str], tags: Mapping[str, str] | None = None, share_imports: bool = True
+    ) -> TrackingError | None:
+        """Start the run here and now (TensorFlow is imported already: nothing to share); its
+        failure, known at once."""
         try:
             self._bounded("starting the run", self._run.start, params, tags)
         except TrackingError as err:
             self._run.start_error = err
+        return self._run.start_error
 
     def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None:
         self._bounded("reading the registry", self._run.check_registration, name, contract, allow_breaking)
+
+    def judge_soon(
+        self, name: str, contract: Mapping[str, Any], allow_breaking: bool, interrupt: bool, refused: bool
+    ) -> None:
+        """In this process the registry judges here and now, refused already or not."""
+        self.check_registration(name, contract, allow_breaking)
+
+    def early_refusal(self) -> RegistrationRefused | None:
+        return None  # a refusal here is raised where it is found, never signalled
 
     def finish(self, export: LoggedExport) -> Logged:
         try:

@@ -25,6 +25,7 @@ from sigforge.errors import (
     TrackingConfigError,
     TrackingError,
     raised_by_signal,
+    signal_ended_run,
 )
 from sigforge.rules import served_versions
 from sigforge.tracking.background import BackgroundExportRun, RefusedEarly
@@ -51,9 +52,24 @@ class Run(Protocol):
     @property
     def start_error(self) -> TrackingError | None: ...
 
-    def start(self, params: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None: ...
+    def start(
+        self, params: Mapping[str, str], tags: Mapping[str, str] | None = None, share_imports: bool = True
+    ) -> TrackingError | None:
+        """Start the run; its failure if known at once (in this process), else None (a helper's
+        start is under way: ``start_error`` waits for it). ``share_imports``: this process goes
+        on to import TensorFlow."""
 
     def check_registration(self, name: str, contract: Mapping[str, Any], allow_breaking: bool) -> None: ...
+
+    def judge_soon(
+        self, name: str, contract: Mapping[str, Any], allow_breaking: bool, interrupt: bool, refused: bool
+    ) -> None:
+        """Have the registry judge ``contract`` as soon as this run can: here and now (raising
+        RegistrationRefused), or in a helper while TensorFlow imports (not for an export already
+        ``refused``; ``BackgroundExportRun.judge_soon``)."""
+
+    def early_refusal(self) -> RegistrationRefused | None:
+        """The refusal that stopped the export early (the helper's SIGUSR1), if any."""
 
     def fail(self, error: BaseException, status: str = "FAILED", refusal: Refusal | None = None) -> str: ...
 
@@ -110,44 +126,40 @@ class ExportTracking:
     def start(
         self, overrides: Sequence[str] = (), interrupt: bool = False, refused: ContractRefused | None = None
     ) -> None:
-        """Start the run with the config as params; a config the store refuses raises at once.
-        ``refused``: a refusal the pipeline has already decided (against the newest version on
-        disk), raised once the run is started, so that the run records it.
+        """Start the run with the config as params; a config the store refuses raises as soon as the
+        run knows it. ``refused``: a refusal the pipeline has already decided (against the newest
+        version on disk), raised once the run is started, so that the run records it.
 
         With ``mlflow.registered_model_name``, the registry judges what the config alone fixes of
         the contract (``contract.read.known_contract``) at once: read here without MLflow where
-        ``registry_read`` can (a refusal is raised as soon as the helper is started, to record it),
-        else in the helper while this process imports TensorFlow (``interrupt``: a refusal stops
-        the export wherever it is; see ``BackgroundExportRun.check_soon``), or, in-process, here
-        and now. Before publishing it judges the written contract in full."""
+        ``registry_read`` can (a refusal is raised as soon as the run is started, to record it),
+        else as soon as the run can (``Run.judge_soon``: in-process, here and now; in a helper, while
+        this process imports TensorFlow, ``interrupt``: a refusal stops the export wherever it is).
+        Before publishing it judges the written contract in full."""
         if self.run is None:
             return
         name = self.spec.mlflow.registered_model_name
         known = contract_to_dict(known_contract(self.spec)) if name else {}
         params, tags = flatten(self.config), {"sigforge.overrides": redact_overrides(overrides)}
-        if not isinstance(self.run, BackgroundExportRun):
-            self.run.start(params, tags)
-            self._settle_start()  # in-process: the outcome is known now
-            if name and self.run is not None:
-                self._check_registration(name, known)
+        judged, by_registry = self._judge_without_mlflow(name, known) if name else (True, None)
+        pending = by_registry or refused
+        # A refused export imports no TensorFlow: nothing to share with a helper but waiting.
+        self._settled(self.run.start(params, tags, share_imports=pending is None))
+        if self.run is None:  # it could not start (and said so at once): nothing judges the registry
             if refused is not None:
                 raise refused
             return
-        judged, by_registry = self._judge_without_mlflow(name, known) if name else (True, None)
-        refused = by_registry or refused
-        # A refused export imports no TensorFlow: nothing to share with the helper but waiting.
-        self.run.start(params, tags, share_imports=refused is None)
-        if refused is not None:
-            raise refused  # the run, being started, records it (owning)
         if not judged:
-            self.run.check_soon(name, known, self.spec.mlflow.allow_breaking, interrupt)
+            self._check_registration(name, known, soon=(interrupt, pending is not None))
+        if pending is not None:
+            raise pending  # the run, being started, records it (owning)
 
     def _judge_without_mlflow(
         self, name: str, known: Mapping[str, Any]
     ) -> tuple[bool, RegistrationRefused | None]:
         """The registry's first verdict on ``known``, read here without MLflow where that is exact
-        (``registry_read``), before the helper is even started: (judged, the refusal if refused).
-        Not judged: only the helper can tell (``check_soon``), once it has imported MLflow."""
+        (``registry_read``), before the run is even started: (judged, the refusal if refused).
+        Not judged: only MLflow can tell (``Run.judge_soon``)."""
         assert self.run is not None
         latest = latest_registered(self.run.tracking_uri, name)
         if latest is None:
@@ -157,8 +169,11 @@ class ExportTracking:
         return True, _nothing_published(refused) if isinstance(refused, RegistrationRefused) else None
 
     def _settle_start(self) -> None:
+        """How the run's start went, waited for where it is still under way (a helper)."""
+        self._settled(self.run.start_error if self.run is not None else None)
+
+    def _settled(self, error: TrackingError | None) -> None:
         """A config error stops the export; any other start failure is reported after the export."""
-        error = self.run.start_error if self.run is not None else None
         if isinstance(error, TrackingConfigError):
             raise error
         if error is not None:
@@ -175,10 +190,18 @@ class ExportTracking:
             self._registering = RegistrationLock(self.spec.base_dir, name)
         self._check_registration(name, contract)
 
-    def _check_registration(self, name: str, contract: Mapping[str, Any]) -> None:
+    def _check_registration(
+        self, name: str, contract: Mapping[str, Any], soon: tuple[bool, bool] | None = None
+    ) -> None:
+        """The registry's verdict on ``contract``: now, or (``soon``: interrupt, already refused) as
+        soon as the run can give it (``Run.judge_soon``)."""
         assert self.run is not None
+        allow = self.spec.mlflow.allow_breaking
         try:
-            self.run.check_registration(name, contract, self.spec.mlflow.allow_breaking)
+            if soon is None:
+                self.run.check_registration(name, contract, allow)
+            else:
+                self.run.judge_soon(name, contract, allow, *soon)
         except RegistrationRefused as refused:
             raise _nothing_published(refused) from refused
 
@@ -199,9 +222,9 @@ class ExportTracking:
         except (KeyboardInterrupt, Terminated) as err:
             if self.run is not None and not self.ended:
                 # What the console says: KILLED, or the status the run had already ended with.
-                err.run_status = self.run.fail(err, "KILLED") or "KILLED"  # type: ignore[attr-defined]
+                signal_ended_run(err, self.run.fail(err, "KILLED") or "KILLED")
             elif self.ended:
-                err.run_status = self.final_status  # type: ignore[attr-defined]
+                signal_ended_run(err, self.final_status)
             raise
         except BaseException as err:
             if self.run is not None and not self.ended:
@@ -221,7 +244,7 @@ class ExportTracking:
 
     def _early_refusal(self) -> BaseException:
         """What the helper's SIGUSR1 (``RefusedEarly``) stands for: the registry's refusal."""
-        refused = self.run.early_refusal() if isinstance(self.run, BackgroundExportRun) else None
+        refused = self.run.early_refusal() if self.run is not None else None
         if refused is None:  # cannot happen: the helper signals only after sending a refusal
             return TrackingError("the logging helper stopped the export without saying why")
         return _nothing_published(refused)
