@@ -27,11 +27,12 @@ def download_saved_model_pb(location: str, tracking_uri: str | None, destination
     ``runs:/`` or ``models:/`` URI names, in the store every sigforge entry point uses."""
     import mlflow
 
-    from sigforge.tracking.store import resolve_tracking_uri
+    from sigforge.tracking.store import resolve_tracking_uri, sqlite_store
 
     # The store every sigforge entry point uses: --tracking-uri, MLFLOW_TRACKING_URI, outputs/mlflow.db.
     uri = resolve_tracking_uri(tracking_uri, Path.cwd(), create=False)
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
+    store = sqlite_store(uri)
+    if store is not None and not store[0].is_file():
         raise FileNotFoundError(
             f"no MLflow store at {uri}; run from the directory you exported in, or pass --tracking-uri"
         )

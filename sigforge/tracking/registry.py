@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sigforge.contract.gate import Moment, RegisteredVersion, Verdict, in_registry
 from sigforge.errors import TrackingError, one_line, without_credentials
 from sigforge.tracking.params import contract_digest
+from sigforge.tracking.store import sqlite_store
 
 REGISTRY_ALIAS = "latest_export"  # models:/<name>@latest_export: the newest version sigforge registered
 
@@ -70,8 +70,8 @@ def registry_verdict(
 
 
 def _registered_through_mlflow(tracking_uri: str, name: str) -> RegisteredVersion | None:
-    store = tracking_uri.removeprefix("sqlite:///")
-    if store != tracking_uri and not Path(store).is_file():
+    store = sqlite_store(tracking_uri)
+    if store is not None and not store[0].is_file():
         return None  # no local store yet: nothing registered
     from mlflow.tracking import MlflowClient
 

@@ -20,6 +20,7 @@ from typing import Any
 from sigforge.errors import TrackingError, one_line, without_credentials
 from sigforge.rules import serving_version
 from sigforge.tracking.registry import REGISTRY_ALIAS
+from sigforge.tracking.store import sqlite_store
 
 VERSION_DIR_TAG = "sigforge.version_dir"
 MODEL_VERSION_TAG = "sigforge.model_version"
@@ -43,8 +44,8 @@ class Label:
 def no_store(tracking_uri: str) -> bool:
     """True for an embedded SQLite store that does not exist: nothing is registered, and MLflow
     need not be imported (nor the store created) to say so."""
-    path = tracking_uri.removeprefix("sqlite:///")
-    return path != tracking_uri and "?" not in path and not Path(path).is_file()
+    store = sqlite_store(tracking_uri)
+    return store is not None and not store[0].is_file()
 
 
 def registry_labels(

@@ -80,21 +80,31 @@ def experiment_id(client: Any, name: str, tracking_uri: str, cwd: Path) -> str:
         return made.experiment_id
 
 
+def sqlite_store(tracking_uri: str) -> tuple[Path, str] | None:
+    """The file of an embedded ``sqlite:///`` store and the URI's options (``?timeout=5``, kept for
+    MLflow's engine, never part of the file's name); None for any other store."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    path, mark, options = tracking_uri[len("sqlite:///") :].partition("?")
+    return Path(path), mark + options
+
+
 @contextlib.contextmanager
 def store_lock(tracking_uri: str) -> Iterator[None]:
     """Serialize creating a SQLite store and its experiment: concurrent exports would race the schema migration."""
-    if not tracking_uri.startswith("sqlite:///"):
+    found = sqlite_store(tracking_uri)
+    if found is None:
         yield
         return
     import fcntl
 
-    path = Path(tracking_uri[len("sqlite:///") :])
+    path, options = found
     _make_store_dir(path, tracking_uri)
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not path.exists():
-                _create_whole(path)
+                _create_whole(path, options)
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -113,7 +123,7 @@ def _make_store_dir(path: Path, tracking_uri: str) -> None:
         ) from err
 
 
-def _create_whole(path: Path) -> None:
+def _create_whole(path: Path, options: str) -> None:
     """A new SQLite store, made beside its place and renamed into it once MLflow has created its
     schema: that takes dozens of migrations, and a process killed among them (kill -9, a lost node)
     would leave a store that every later export refuses as out of date."""
@@ -121,7 +131,7 @@ def _create_whole(path: Path) -> None:
 
     partial = path.with_name(f".{path.name}.{os.getpid()}.creating")
     try:
-        MlflowClient(tracking_uri=f"sqlite:///{partial}").search_experiments(max_results=1)
+        MlflowClient(tracking_uri=f"sqlite:///{partial}{options}").search_experiments(max_results=1)
         os.replace(partial, path)  # under store_lock: no other sigforge process creates it meanwhile
     finally:
         partial.unlink(missing_ok=True)
