@@ -104,8 +104,19 @@ def client(store):
     return MlflowClient(tracking_uri=f"sqlite:///{store / 'outputs' / 'mlflow.db'}")
 
 
+def aliases(client, **wanted: str) -> None:
+    """The registry's aliases of `digits` exactly as ``wanted`` (besides latest_export): each test
+    sets its own, so none depends on another having run first on the same store (xdist may run
+    another module's tests between them, and then the module's store is made anew)."""
+    for alias in set(client.get_registered_model("digits").aliases) - {"latest_export", *wanted}:
+        client.delete_registered_model_alias("digits", alias)
+    for alias, version in wanted.items():
+        client.set_registered_model_alias("digits", alias, version)
+
+
 @pytest.mark.slow
 def test_without_aliases_the_default_policy_serves_the_newest_version(store, client):
+    aliases(client)
     # latest_export, sigforge's bookkeeping alias, is not a label unless asked for
     assert client.get_registered_model("digits").aliases == {"latest_export": 2}
     done = serving_config(store)
@@ -121,8 +132,7 @@ def test_without_aliases_the_default_policy_serves_the_newest_version(store, cli
 
 @pytest.mark.slow
 def test_aliases_become_labels_of_the_version_directories_and_follow_a_move(store, client, tmp_path):
-    client.set_registered_model_alias("digits", "champion", "1")  # directory 2
-    client.set_registered_model_alias("digits", "challenger", "2")  # directory 3
+    aliases(client, champion="1", challenger="2")  # directories 2 and 3
     out = tmp_path / "models.config"
     done = serving_config(store, "-o", str(out))
     assert done.returncode == 0, done.stderr
@@ -156,6 +166,7 @@ def test_aliases_become_labels_of_the_version_directories_and_follow_a_move(stor
 
 @pytest.mark.slow
 def test_an_alias_on_a_version_gone_from_disk_is_refused_and_nothing_is_written(store, client, tmp_path):
+    aliases(client, champion="2")  # directory 3
     out = tmp_path / "models.config"
     out.write_text("the config TF Serving runs now\n")
     # A version registered from directory 7, which was deleted since (its model: version 1's).
@@ -189,7 +200,7 @@ def test_an_alias_on_a_version_gone_from_disk_is_refused_and_nothing_is_written(
 
 @pytest.mark.slow
 def test_the_card_and_request_files_name_the_label_endpoints(store, client):
-    client.set_registered_model_alias("digits", "champion", "2")
+    aliases(client, champion="2", challenger="1")  # directories 3 and 2
     # breaking: version 10, the newest on disk, is another tool's with another contract
     done = subprocess.run(
         [sys.executable, "-m", "sigforge", "experiment=dnn_classifier", "export.allow_breaking=true",
