@@ -20,7 +20,6 @@ from sigforge.rules import METHOD_NAMES, shape_text
 METHODS = {name: method for method, name in METHOD_NAMES.items()}
 
 
-
 @dataclass
 class Adoption:
     """The config (a ``# @package _global_`` experiment), what it cannot reproduce, and notes."""
