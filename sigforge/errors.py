@@ -154,6 +154,15 @@ def forget_signals() -> None:
     _SIGNAL_ENDS.clear()
 
 
+def reraise_swallowed_signal() -> None:
+    """Raise the signal's exception again where C code swallowed it whole (TensorFlow's tracing can
+    print the SystemError and go on): called at each stage's end, so the export stops before it
+    publishes, KILLED, rather than finishing as if no signal had come."""
+    signalled = raised_by_signal()
+    if signalled is not None:
+        raise signalled
+
+
 def signal_ended_run(err: BaseException, run_status: str) -> None:
     """The run's owner (``tracking.lifecycle``) records what became of its run when the signal
     ``err`` ended the export, for ``run_outcome`` to say."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sigforge import errors
 from sigforge.config.validate import build_spec
 from sigforge.contract import gate
 from sigforge.contract.gate import Moment
@@ -158,9 +159,7 @@ def prepare(cfg: Mapping[str, Any], *, cwd: Path | None = None) -> tuple[ExportS
 
 @contextlib.contextmanager
 def _frozen_gc() -> Iterator[None]:
-    """Freeze what exists before the export, so collecting the export's garbage (the released
-    in-memory model, before verification reloads the SavedModel) scans only the export's objects:
-    milliseconds instead of a full pass over TensorFlow's and Keras's module state."""
+    """Collecting the export's garbage scans only its objects, not TensorFlow's and Keras's modules."""
     gc.freeze()
     try:
         yield
@@ -172,14 +171,15 @@ class _Stages:
     """Each stage under the progress display, its duration kept as ``<stage>_seconds``."""
 
     def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.timings: dict[str, float] = {}
+        self.progress, self.timings = progress, {}
+        errors.forget_signals()  # this export's signals only
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
         try:
             with self.progress.stage(name) as timed:  # the progress display's clock, the one clock
                 yield
+            errors.reraise_swallowed_signal()
         except MemoryError as err:  # a model too large for the process's memory limit
             raise ExportError(out_of_memory(f"the {name} stage")) from err
         self.timings[f"{name}_seconds"] = timed.seconds
