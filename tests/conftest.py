@@ -370,3 +370,23 @@ def installed_env(wheel_venv: dict[str, Any]) -> dict[str, str]:
     env["VIRTUAL_ENV"] = str(wheel_venv["venv"])
     env["PATH"] = f"{wheel_venv['bin']}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+# The estimator heads' configs (model.head), for the config and the export tests alike.
+HEAD_BINARY = ("experiment=estimator_classifier",)
+HEAD_MULTI = (
+    "experiment=estimator_classifier",
+    "model.head=multi_class_classifier",
+    "model.num_classes=3",
+    "model.class_names=[cat,dog,bird]",
+    "~signatures.regression",
+    "signatures.predict.outputs=[all_class_ids,all_classes,class_ids,classes,logits,probabilities]",
+)
+HEAD_REGRESSOR = (
+    "experiment=estimator_classifier",
+    "model.head=regressor",
+    "signatures.serving_default.method=regress",
+    "signatures.serving_default.outputs=[outputs]",
+    "~signatures.classification",
+    "signatures.predict.outputs=[predictions]",
+)

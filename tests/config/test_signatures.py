@@ -4,30 +4,15 @@ predict and output_sources checked before anything is built (no TensorFlow)."""
 from __future__ import annotations
 
 import pytest
+from conftest import HEAD_BINARY as BINARY
+from conftest import HEAD_MULTI as MULTI
+from conftest import HEAD_REGRESSOR as REGRESSOR
 from test_spec import refusal
 
 from sigforge.config.schema import SignatureConf
 from sigforge.config.validate import build_spec
 from sigforge.contract.read import TensorContract, expected_contract
 from sigforge.errors import ConfigError
-
-BINARY = ("experiment=estimator_classifier",)
-MULTI = (
-    "experiment=estimator_classifier",
-    "model.head=multi_class_classifier",
-    "model.num_classes=3",
-    "model.class_names=[cat,dog,bird]",
-    "~signatures.regression",
-    "signatures.predict.outputs=[all_class_ids,all_classes,class_ids,classes,logits,probabilities]",
-)
-REGRESSOR = (
-    "experiment=estimator_classifier",
-    "model.head=regressor",
-    "signatures.serving_default.method=regress",
-    "signatures.serving_default.outputs=[outputs]",
-    "~signatures.classification",
-    "signatures.predict.outputs=[predictions]",
-)
 
 
 @pytest.mark.parametrize(

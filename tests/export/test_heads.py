@@ -13,6 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HEAD_BINARY as BINARY
+from conftest import HEAD_MULTI as MULTI
+from conftest import HEAD_REGRESSOR as REGRESSOR
 from conftest import REPO, saved_model_proto, session_run, with_plugin
 
 from sigforge.config.validate import build_spec
@@ -31,23 +34,6 @@ ESTIMATOR_HEADS = {
     "regressor": "regressor",
 }
 
-BINARY = ("experiment=estimator_classifier",)
-MULTI = (
-    "experiment=estimator_classifier",
-    "model.head=multi_class_classifier",
-    "model.num_classes=3",
-    "model.class_names=[cat,dog,bird]",
-    "~signatures.regression",
-    "signatures.predict.outputs=[all_class_ids,all_classes,class_ids,classes,logits,probabilities]",
-)
-REGRESSOR = (
-    "experiment=estimator_classifier",
-    "model.head=regressor",
-    "signatures.serving_default.method=regress",
-    "signatures.serving_default.outputs=[outputs]",
-    "~signatures.classification",
-    "signatures.predict.outputs=[predictions]",
-)
 RAW = ("~signatures.serving_default", "~signatures.regression", "signatures.predict.examples=null")
 ADOPTED = {
     "dnn_binary_parsing": BINARY,
