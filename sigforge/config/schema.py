@@ -187,7 +187,7 @@ def _entry(node: type, path: str, value: Any) -> Any:
                 break
         raise ConfigError(
             [
-                f"{path}{'.' + key if key else ''}: {reason}; give a value of the type sigforge/schema.py declares."
+                f"{path}{'.' + key if key else ''}: {reason}; give a value of the type sigforge/config/schema.py declares."
             ]
         ) from None
 

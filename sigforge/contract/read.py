@@ -23,7 +23,7 @@ from sigforge.contract.graph import Features, parsed_features
 from sigforge.contract.heads import head_outputs
 from sigforge.contract.protos import message_class
 from sigforge.errors import UnreadableSavedModel
-from sigforge.rules import DTYPE_BY_NUMBER, shape_text
+from sigforge.rules import DTYPE_BY_NUMBER, EXAMPLE_METHODS, shape_text
 from sigforge.spec import ExportSpec, SignatureSpec
 
 SERVING_TAG = "serve"
@@ -110,7 +110,7 @@ def _expected_outputs(spec: ExportSpec, sig: SignatureSpec) -> dict[str, TensorC
             k: TensorContract(*produced[sig.source(k)]) for k in sig.outputs if sig.source(k) in produced
         }
         return {k: known.get(k) for k in sig.outputs}
-    if sig.method in ("classify", "regress"):
+    if sig.method in EXAMPLE_METHODS:
         fixed = {
             "classes": TensorContract("string", (None, n)),
             "scores": TensorContract("float32", (None, n)),
