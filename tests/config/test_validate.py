@@ -1,13 +1,16 @@
-"""The spec layer: config -> validated ExportSpec, without TensorFlow."""
+"""config/validate.build_spec: a composed config -> a validated ExportSpec, without TensorFlow; the
+export and mlflow groups, and problems reported together. Each group's own rules are tested in its
+module's mirror (test_model, test_inputs, test_signatures, test_naming)."""
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 from conftest import EXPERIMENTS
 
-from sigforge.config.validate import build_spec
+from sigforge.config.validate import SWEEP_EXPERIMENT_ENV, build_spec
 from sigforge.errors import ConfigError, PluginError
 from sigforge.rules import key_problem, tf_sanitized
 
@@ -60,44 +63,11 @@ def test_dnn_classifier_spec_has_classify_signatures(compose, plugins):
     assert set(classify.inputs) == {"age", "hours_per_week", "occupation"}
 
 
-def test_tf_example_input_is_parsed_in_graph(compose, plugins):
-    spec = build_spec(compose("+experiment=tf_example"), plugins)
-    examples = spec.input["examples"]
-    assert (examples.modality, examples.dtype, examples.shape) == ("tf_example", "float32", (None, 8))
-    assert [(s.name, dict(s.params)) for s in examples.preprocess] == [
-        ("parse_example", {"feature": "features"})
-    ]
-    # Declared without a chain, a tf_example input is parsed with the feature named after it.
-    bare = build_spec(compose("+experiment=tf_example", "inputs.examples.preprocess=[]"), plugins)
-    assert [(s.name, dict(s.params)) for s in bare.input["examples"].preprocess] == [
-        ("parse_example", {"feature": "examples"})
-    ]
-
-
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_experiment_composes_into_a_valid_spec(compose, plugins, experiment):
     spec = build_spec(compose(f"+experiment={experiment}"), plugins)
     assert spec.model.name == experiment
     assert spec.signatures
-
-
-@pytest.mark.parametrize(
-    ("override", "key"),
-    [
-        ("naming.policy=identity", "image"),
-        ("naming.policy=prefixed", "input_image"),
-        ("naming=template", "image_image"),
-        ("inputs.image.key=pixels", "pixels"),
-    ],
-)
-def test_naming_policy_and_explicit_key_decide_the_client_key(compose, plugins, override, key):
-    spec = build_spec(compose("+experiment=image_classifier", override), plugins)
-    assert spec.signatures[0].keys == {"image": key}
-
-
-def test_template_policy_takes_its_template_from_config(compose, plugins):
-    cfg = compose("+experiment=multi_input", "naming.policy=template", "naming.template='{dtype}_{name}'")
-    assert build_spec(cfg, plugins).signatures[0].keys == {"image": "float32_image", "text": "int32_text"}
 
 
 def refusal(compose, plugins, *overrides, edit=None) -> str:
@@ -110,91 +80,88 @@ def refusal(compose, plugins, *overrides, edit=None) -> str:
     return str(info.value)
 
 
-def test_tensor_name_as_key_is_refused_with_the_reason(compose, plugins):
-    message = refusal(compose, plugins, "+experiment=image_classifier", "inputs.image.key=input_image:0")
-    assert message == (
-        "inputs.image.key = 'input_image:0' is not a valid signature key: TensorFlow would store it as "
-        "'input_image_0'. ':0' is the output index in a tensor's name (serving_default_input_image:0), "
-        "not part of an input key; use 'input_image'."
-    )
-
-
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ("inputs.image.key=a-b", "TensorFlow would store it as 'a_b'"),
-        ("inputs.image.key=1abc", "TensorFlow would store it as 'arg_1abc'"),
-        ("inputs.image.dtype=float99", "inputs.image.dtype = 'float99' is not a TensorFlow dtype"),
-        ("inputs.image.shape=[28,28]", "inputs.image.shape[0] = 28: the first dimension is the batch"),
-        ("inputs.image.shape=[null,0]", "inputs.image.shape[1] = 0 must be a positive integer or null"),
-        ("inputs.image.shape=[]", "inputs.image.shape = [] must be a list of dimensions"),
-        ("inputs.image.modality=video", "inputs.image.modality = 'video' is not one of"),
-        ("signatures.serving_default.method=explain", "signatures.serving_default.method = 'explain'"),
-        ("signatures.serving_default.inputs=[image,pixels]", "names 'pixels', which is not a declared input"),
-        ("signatures.serving_default.outputs=[]", "signatures.serving_default.outputs is empty"),
-        (
-            "signatures.serving_default.outputs=[scores:0]",
-            "signatures.serving_default.outputs[0] = 'scores:0'",
-        ),
-        ("model.name=../escape", "model.name = '../escape' would leave export.base_dir"),
-        ("model.name=a/b", "model.name = 'a/b' would leave export.base_dir"),
-        ("model.name=/abs", "model.name = '/abs' would leave export.base_dir"),
-        ("model.name=..", "model.name = '..' would leave export.base_dir"),
-        ("model.weights=missing.weights.h5", "model.weights = 'missing.weights.h5' does not exist"),
-        ("model.architecture=resnet9000", "model.architecture = 'resnet9000' is not a registered model"),
         ("naming.policy=shouty", "naming.policy = 'shouty' is not a registered naming policy (registered: "),
         ("export.version=0", "export.version = 0 must be a positive integer"),
-        ("model.task=clustering", "model.task = 'clustering' is not one of"),
-        ("+inputs.image.preprocess=[{name: sharpen}]", "'sharpen' is not a registered preprocessor"),
+        (
+            "export.version=9223372036854775808",
+            "up to 9223372036854775807 (TF Serving reads versions as int64)",
+        ),
+        ("export.targets=[tflite,coreml]", "export.targets[1] = 'coreml' is not a runtime sigforge converts"),
+        (
+            "mlflow.tracking_uri=localhost:5000",
+            "mlflow.tracking_uri = 'localhost:5000' is not a tracking URI",
+        ),
+        ("mlflow.operation_timeout=0", "mlflow.operation_timeout = 0 must be an integer >= 1 (seconds)."),
+        ("mlflow.http_retries=-1", "mlflow.http_retries = -1 must be an integer >= 0."),
+        ("mlflow.experiment_name=' '", "mlflow.experiment_name = ' ' must be a non-empty name"),
+        (
+            "mlflow.registered_model_name=' digits'",
+            "mlflow.registered_model_name = ' digits' must be a plain",
+        ),
     ],
 )
-def test_bad_values_are_refused_naming_the_key(compose, plugins, override, expected):
+def test_bad_export_and_mlflow_values_are_refused_naming_the_key(compose, plugins, override, expected):
     assert expected in refusal(compose, plugins, "+experiment=image_classifier", override)
 
 
-def test_two_inputs_with_one_key_are_refused(compose, plugins):
+def test_a_relative_base_dir_is_made_absolute_against_the_working_directory(compose, plugins, tmp_path):
+    spec = build_spec(
+        compose("+experiment=image_classifier", "export.base_dir=out/exports"), plugins, cwd=tmp_path
+    )
+    assert spec.base_dir == tmp_path / "out" / "exports"
+    spec = build_spec(
+        compose("+experiment=image_classifier", "export.base_dir='~/exports'"), plugins, cwd=tmp_path
+    )
+    assert spec.base_dir == Path.home() / "exports"
+
+
+def test_export_targets_are_kept_once_in_their_order(compose, plugins):
+    spec = build_spec(compose("+experiment=image_classifier", "export.targets=[onnx,tflite,onnx]"), plugins)
+    assert spec.targets == ("onnx", "tflite")
+
+
+@pytest.mark.parametrize(
+    ("configured", "environment", "sweep", "expected"),
+    [
+        (None, None, None, "image_classifier"),
+        (None, "from-env", None, "from-env"),
+        (None, None, "the-sweep", "the-sweep"),
+        (None, "from-env", "the-sweep", "from-env"),
+        ("configured", "from-env", "the-sweep", "configured"),
+    ],
+)
+def test_the_experiment_name_comes_from_config_then_environment_then_sweep_then_model(
+    compose, plugins, monkeypatch, configured, environment, sweep, expected
+):
+    for name, value in (("MLFLOW_EXPERIMENT_NAME", environment), (SWEEP_EXPERIMENT_ENV, sweep)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    overrides = [f"mlflow.experiment_name={configured}"] if configured else []
+    spec = build_spec(compose("+experiment=image_classifier", *overrides), plugins)
+    assert spec.mlflow.experiment_name == expected
+
+
+def test_a_bad_tracking_uri_in_the_environment_is_named_as_the_environment(compose, plugins, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite://:memory:")
+    message = refusal(compose, plugins, "+experiment=image_classifier")
+    assert "MLFLOW_TRACKING_URI (environment) = 'sqlite://:memory:' is an in-memory database" in message
+    # The config wins over the environment: a good configured URI is used, the environment unread.
+    cfg = compose("+experiment=image_classifier", "mlflow.tracking_uri=http://127.0.0.1:5000")
+    assert build_spec(cfg, plugins).mlflow.tracking_uri == "http://127.0.0.1:5000"
+
+
+def test_keys_and_plugin_checks_wait_until_every_value_is_right(compose, plugins):
+    """Round one (values) stops before round two (keys, plugins' validate_signature): a clash of
+    keys is not reported beside a wrong dtype, whose fix may change the keys."""
+    message = refusal(
+        compose, plugins, "+experiment=multi_input", "inputs.image.dtype=floaty", "inputs.text.key=image"
+    )
+    assert "inputs.image.dtype = 'floaty'" in message and "both get the key" not in message
     message = refusal(compose, plugins, "+experiment=multi_input", "inputs.text.key=image")
-    assert "inputs 'image' and 'text' both get the key 'image'" in message
-
-
-def test_keys_that_differ_only_in_case_are_refused(compose, plugins):
-    message = refusal(compose, plugins, "+experiment=multi_input", "inputs.text.key=IMAGE")
-    assert "get the keys 'image' and 'IMAGE', which differ only in case" in message
-
-
-def test_signature_that_leaves_out_a_model_input_is_refused(compose, plugins):
-    message = refusal(
-        compose, plugins, "+experiment=multi_input", "signatures.serving_default.inputs=[image]"
-    )
-    assert "signatures.serving_default.inputs leaves out text" in message
-
-
-def test_classify_contract_is_checked_before_anything_is_built(compose, plugins):
-    message = refusal(
-        compose,
-        plugins,
-        "+experiment=dnn_classifier",
-        "signatures.classification.outputs=[classes,probabilities]",
-    )
-    assert "TF Serving's Classify API reads only 'classes' (string) and 'scores' (float)" in message
-
-
-def test_classify_needs_example_compatible_features(compose, plugins):
-    message = refusal(compose, plugins, "+experiment=dnn_classifier", "inputs.age.dtype=float64")
-    assert "carries only float32, int64, string features" in message
-
-
-def test_regress_contract_is_checked(compose, plugins):
-    message = refusal(compose, plugins, "+experiment=dnn_regressor", "signatures.regression.outputs=[scores]")
-    assert "TF Serving's Regress API reads exactly one float output, 'outputs'" in message
-    message = refusal(
-        compose,
-        plugins,
-        "+experiment=dnn_classifier",
-        "signatures.predict.method=regress",
-        "signatures.predict.outputs=[outputs]",
-    )
-    assert "needs a regression model" in message
+    assert "both get the key 'image'" in message
 
 
 def test_every_problem_is_reported_at_once(compose, plugins):
@@ -240,27 +207,3 @@ def test_spec_layer_imports_no_tensorflow():
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-@pytest.mark.parametrize("keyword", ["is", "None", "class"])
-def test_python_keywords_are_refused_as_input_keys(compose, plugins, keyword):
-    """TensorFlow passes input keys as keyword arguments: ``is`` cannot be saved (found by the
-    500-example property test)."""
-    message = refusal(compose, plugins, "+experiment=multi_input", f"inputs.text.key={keyword}")
-    assert f"inputs.text.key = {keyword!r} is a Python keyword" in message
-    assert f"use {keyword + '_'!r}" in message
-
-
-def test_an_input_named_like_a_keyword_needs_a_key_under_identity(compose, plugins):
-    from sigforge.errors import ConfigError
-
-    cfg = compose("+experiment=dnn_classifier")
-    cfg["inputs"] = {"is": {"modality": "tabular", "dtype": "float32", "shape": [None]}}
-    cfg["signatures"] = {"predict": {"method": "predict", "outputs": ["scores"]}}
-    with pytest.raises(
-        ConfigError,
-        match=r"inputs.is \(the key under naming policy 'identity'\) = 'is' is a Python keyword.*Set inputs.is.key",
-    ):
-        build_spec(cfg, plugins)
-    cfg["naming"]["policy"] = "prefixed"  # input_is is a fine key
-    assert build_spec(cfg, plugins).signatures[0].keys == {"is": "input_is"}
