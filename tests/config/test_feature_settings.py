@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 from conftest import REPO
-from test_spec import refusal
 
 from sigforge.config.validate import build_spec
 from sigforge.contract.features import spec_examples
 from sigforge.contract.graph import FeatureContract
 from sigforge.contract.read import expected_contract, read_contract
+
+from .test_validate import refusal
 
 FIXTURES = REPO / "tests" / "fixtures" / "adopt"
 

@@ -7,12 +7,13 @@ import pytest
 from conftest import HEAD_BINARY as BINARY
 from conftest import HEAD_MULTI as MULTI
 from conftest import HEAD_REGRESSOR as REGRESSOR
-from test_spec import refusal
 
 from sigforge.config.schema import SignatureConf
 from sigforge.config.validate import build_spec
 from sigforge.contract.read import TensorContract, expected_contract
 from sigforge.errors import ConfigError
+
+from .test_validate import refusal
 
 
 @pytest.mark.parametrize(
@@ -131,15 +132,6 @@ def test_an_examples_predict_signature_takes_one_string_key(compose, plugins):
             "signatures.regression.method = regress: model.head = multi_class_classifier gives no regress "
             "signature (the estimator writes none); use predict, classify.",
         ),
-        (("model.num_classes=3",), "set model.num_classes=2"),
-        (
-            ("model.head=multi_class_classifier",),
-            "model.head = multi_class_classifier needs model.num_classes > 2",
-        ),
-        (
-            ("model.head=canned",),
-            "model.head = 'canned' is not one of binary_classifier, multi_class_classifier",
-        ),
         (
             ("signatures.regression.examples=examples",),
             "TF Serving's Regress API sends serialized tf.Examples",
@@ -155,7 +147,7 @@ def test_an_examples_predict_signature_takes_one_string_key(compose, plugins):
         ),
     ],
 )
-def test_head_and_signature_settings_are_refused_naming_the_key(compose, plugins, overrides, expected):
+def test_signature_settings_under_a_head_are_refused_naming_the_key(compose, plugins, overrides, expected):
     assert expected in refusal(compose, plugins, *BINARY, *overrides)
 
 
@@ -176,3 +168,54 @@ def test_without_a_head_a_regress_signature_still_needs_a_regression_model(compo
         compose, plugins, "experiment=dnn_classifier", "+signatures.r={method: regress, outputs: [outputs]}"
     )
     assert "signatures.r.method = regress needs a regression model" in message
+
+
+def test_signature_that_leaves_out_a_model_input_is_refused(compose, plugins):
+    message = refusal(
+        compose, plugins, "+experiment=multi_input", "signatures.serving_default.inputs=[image]"
+    )
+    assert "signatures.serving_default.inputs leaves out text" in message
+
+
+def test_classify_contract_is_checked_before_anything_is_built(compose, plugins):
+    message = refusal(
+        compose,
+        plugins,
+        "+experiment=dnn_classifier",
+        "signatures.classification.outputs=[classes,probabilities]",
+    )
+    assert "TF Serving's Classify API reads only 'classes' (string) and 'scores' (float)" in message
+
+
+def test_classify_needs_example_compatible_features(compose, plugins):
+    message = refusal(compose, plugins, "+experiment=dnn_classifier", "inputs.age.dtype=float64")
+    assert "carries only float32, int64, string features" in message
+
+
+def test_regress_contract_is_checked(compose, plugins):
+    message = refusal(compose, plugins, "+experiment=dnn_regressor", "signatures.regression.outputs=[scores]")
+    assert "TF Serving's Regress API reads exactly one float output, 'outputs'" in message
+    message = refusal(
+        compose,
+        plugins,
+        "+experiment=dnn_classifier",
+        "signatures.predict.method=regress",
+        "signatures.predict.outputs=[outputs]",
+    )
+    assert "needs a regression model" in message
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("signatures.serving_default.method=explain", "signatures.serving_default.method = 'explain'"),
+        ("signatures.serving_default.inputs=[image,pixels]", "names 'pixels', which is not a declared input"),
+        ("signatures.serving_default.outputs=[]", "signatures.serving_default.outputs is empty"),
+        (
+            "signatures.serving_default.outputs=[scores:0]",
+            "signatures.serving_default.outputs[0] = 'scores:0'",
+        ),
+    ],
+)
+def test_bad_signature_values_are_refused_naming_the_key(compose, plugins, override, expected):
+    assert expected in refusal(compose, plugins, "+experiment=image_classifier", override)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from sigforge.contract.graph import FeatureContract
-from sigforge.contract.labels import label_constants, output_tensors
-from sigforge.contract.read import SERVING_TAG, read_contract, signature_defs
+from sigforge.contract.read import read_contract
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "adopt"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["fixtures"]
@@ -43,14 +42,3 @@ def test_every_example_taking_signature_parses_the_features_the_tool_declared(na
 def test_signatures_over_plain_tensors_parse_nothing(name):
     for sig in read_contract(FIXTURES / MANIFEST[name]["path"]).values():
         assert sig.examples is None
-
-
-@pytest.mark.parametrize("signature", ["serving_default", "predict"])
-def test_the_estimators_label_vocabulary_is_what_its_classes_come_from(signature):
-    """Not the `color` vocabulary nor the feature names, both also three strings in the graph."""
-    fixture = MANIFEST["dnn_multiclass_vocab_parsing"]
-    export_dir = FIXTURES / fixture["path"]
-    data, defs = signature_defs(export_dir)
-    key = "classes" if signature == "serving_default" else "all_classes"
-    tensor = output_tensors(defs)[(signature, key)]
-    assert label_constants(data, SERVING_TAG, tensor, 3) == [tuple(fixture["class_labels"])]

@@ -1,4 +1,5 @@
-"""Kind 3 of reliability round 4: files sigforge does not control are read within a bound.
+"""contract/bounded: files sigforge does not control are read within a bound (kind 3 of
+reliability round 4).
 
 A sparse 6 GB ``saved_model.pb`` in the newest version was read whole by the export's guard,
 ``inspect`` and ``log``. Every such read goes through ``contract.bounded.read_saved_model_bytes``:
@@ -11,13 +12,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from sigforge.contract import gate
-from sigforge.contract.bounded import MAX_SAVED_MODEL_BYTES
+from sigforge.contract.bounded import MAX_SAVED_MODEL_BYTES, bounded_read, read_saved_model_bytes
 from sigforge.contract.read import read_contract
 from sigforge.errors import UnreadableSavedModel
 
@@ -27,6 +29,40 @@ def sparse(path: Path, size: int) -> Path:
     with open(path, "wb") as handle:
         handle.truncate(size)
     return path
+
+
+def test_a_file_up_to_the_limit_is_read_whole(tmp_path):
+    path = tmp_path / "saved_model.pb"
+    path.write_bytes(b"\x12\x00" * 5)
+    assert bounded_read(path, 10, "a test file", "Fix it.") == b"\x12\x00" * 5
+    assert read_saved_model_bytes(path) == b"\x12\x00" * 5
+
+
+def test_a_file_past_the_limit_is_refused_saying_what_it_should_be_and_what_to_do(tmp_path):
+    path = tmp_path / "warmup"
+    path.write_bytes(b"x" * 11)
+    with pytest.raises(UnreadableSavedModel) as info:
+        bounded_read(path, 10, "a test file", "Fix it.")
+    assert str(info.value) == (
+        f"{path} is 11 bytes, more than a test file can be (10 bytes); it is not one sigforge or TF "
+        "Serving can read, so sigforge did not read it. Fix it."
+    )
+
+
+def test_a_file_that_grows_past_the_limit_while_read_is_refused(tmp_path):
+    """A FIFO (or a file still being written) reports one size at open and gives more: what is
+    read is bounded by the size at open, plus one byte to notice."""
+    fifo = tmp_path / "saved_model.pb"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(b"more than nothing",))
+    writer.start()
+    try:
+        with pytest.raises(
+            UnreadableSavedModel, match=f"{fifo} grew past 0 bytes while it was read. Fix it."
+        ):
+            bounded_read(fifo, 0, "a test file", "Fix it.")
+    finally:
+        writer.join(timeout=10)
 
 
 @pytest.mark.parametrize("size", [MAX_SAVED_MODEL_BYTES + 1, 6 * 2**30, 2**40])

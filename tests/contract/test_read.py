@@ -1,22 +1,34 @@
-"""The contract layer: reading ``saved_model.pb`` without TensorFlow, and comparing contracts.
+"""contract/read: the serving contract from a spec (what the config asks for, what it alone fixes)
+and from ``saved_model.pb`` without TensorFlow, and the differences between two.
 
-The files are built with TensorFlow's own protobuf classes, so what is read is what TensorFlow
-writes, field numbers included."""
+The files are built with TensorFlow's own protobuf classes or are real exports
+(tests/fixtures/adopt, made by tf.estimator, Keras and tf.saved_model.save), so what is read is what
+TensorFlow writes, field numbers included."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from sigforge.config.validate import build_spec
+from sigforge.contract.graph import FeatureContract
 from sigforge.contract.read import (
     SignatureContract,
     TensorContract,
     contract_to_dict,
+    expected_contract,
+    known_contract,
     mismatches,
     read_contract,
 )
+from sigforge.errors import UnreadableSavedModel
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "adopt"
+MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["fixtures"]
 
 
 def write_saved_model(path, metas):
@@ -181,3 +193,88 @@ def test_the_contract_layer_loads_neither_the_spec_builder_nor_pluggy_nor_tensor
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _tensor(manifest_tensor: dict) -> dict:
+    """The manifest's tensor (TensorFlow's -1 for a free dimension) as a contract shows it."""
+    shape = [None if d == -1 else d for d in manifest_tensor["shape"]]
+    return {"dtype": manifest_tensor["dtype"], "shape": shape}
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_the_contract_read_from_another_tools_export_is_what_tensorflow_wrote(name):
+    """Estimator, Keras ``model.export`` and hand-written exports: every signature, method, key,
+    dtype and shape as the tool's TensorFlow wrote them (the manifest's, read with TensorFlow)."""
+    fixture = MANIFEST[name]
+    read = contract_to_dict(read_contract(FIXTURES / fixture["path"]))
+    for sig in read.values():
+        sig.pop("examples", None)  # the parsed features: tests/contract/test_graph.py
+    assert read == {
+        n: {
+            "method_name": s["method_name"],
+            "inputs": {k: _tensor(t) for k, t in sorted(s["inputs"].items())},
+            "outputs": {k: _tensor(t) for k, t in sorted(s["outputs"].items())},
+        }
+        for n, s in sorted(fixture["signatures"].items())
+    }
+
+
+def test_a_truncated_saved_model_is_refused_naming_the_file(tmp_path):
+    whole = (FIXTURES / MANIFEST["dnn_binary_parsing"]["path"] / "saved_model.pb").read_bytes()
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "saved_model.pb").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(UnreadableSavedModel, match="cannot be parsed as a SavedModel .* truncated or not a"):
+        read_contract(tmp_path / "1")
+
+
+def test_the_expected_contract_types_what_the_config_fixes(compose, plugins):
+    contract = expected_contract(build_spec(compose("+experiment=dnn_classifier"), plugins))
+    classify, predict = contract["classification"], contract["predict"]
+    assert classify.method_name == "tensorflow/serving/classify"
+    assert classify.inputs == {"inputs": TensorContract("string", (None,))}
+    # TF Serving's Classify outputs have fixed types; a predict signature's are the model's own.
+    assert classify.outputs == {
+        "classes": TensorContract("string", (None, 3)),
+        "scores": TensorContract("float32", (None, 3)),
+    }
+    assert set(predict.outputs.values()) == {None}
+    assert set(classify.examples["inputs"]) == {"age", "hours_per_week", "occupation"}
+    assert predict.examples is None and all(
+        isinstance(f, FeatureContract) for f in classify.examples["inputs"].values()
+    )
+
+
+def test_traced_client_specs_stand_in_only_for_preprocessed_inputs(compose, plugins):
+    spec = build_spec(compose("+experiment=text_raw"), plugins)  # text is tokenized, image is not
+    traced = {"image": TensorContract("float64", (None, 3)), "text": TensorContract("string", (None,))}
+    contract = expected_contract(spec, {"serving_default": traced})
+    assert contract["serving_default"].inputs == {
+        "image": TensorContract("float32", (None, 28, 28, 1)),  # as declared: a drift is caught
+        "text": TensorContract("string", (None,)),
+    }
+
+
+def test_before_tracing_a_preprocessed_input_is_unknown(compose, plugins):
+    spec = build_spec(compose("+experiment=text_raw"), plugins)
+    inputs = known_contract(spec)["serving_default"].inputs
+    assert inputs == {"image": TensorContract("float32", (None, 28, 28, 1)), "text": None}
+
+
+def test_an_output_the_config_does_not_type_is_not_compared():
+    untyped = {"s": SignatureContract("s", PREDICT, BASE["s"].inputs, {"scores": None})}
+    assert mismatches(untyped, BASE) == []
+
+
+def test_the_features_parsed_from_a_key_are_compared_where_both_sides_know_them():
+    age = {"inputs": {"age": FeatureContract("float32", "fixed", (1,))}}
+    other = {"inputs": {"age": FeatureContract("int64", "fixed", (1,))}}
+
+    def with_examples(examples):
+        return {"s": SignatureContract("s", PREDICT, BASE["s"].inputs, BASE["s"].outputs, examples)}
+
+    assert mismatches(with_examples(age), with_examples(None)) == []
+    (problem,) = mismatches(with_examples(age), with_examples(other))
+    assert problem == (
+        "saved_model.pb: signature 's' parses tf.Example features {'age': 'int64 [1] required'} from "
+        "'inputs', expected {'age': 'float32 [1] required'}"
+    )
