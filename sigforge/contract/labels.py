@@ -22,8 +22,8 @@ def label_constants(data: bytes, tag: str, tensor: str, size: int) -> list[tuple
     """The distinct values of the string ``Const``s of exactly ``size`` elements that ``tensor`` (an
     output's tensor name in the signature_def) is computed from: where a classifier's class labels
     are (sigforge's tiled ``model.class_names``, an estimator's label vocabulary and its lookup
-    table). Followed backwards through function calls, output by output, and into the initializer
-    of every lookup table on the way."""
+    table). Followed backwards through function calls, output by output, and into
+    what fills every lookup table on the way."""
     graph = serving_graph(data, tag)
     if graph is None:
         return []
@@ -54,12 +54,21 @@ def label_constants(data: bytes, tag: str, tensor: str, size: int) -> list[tuple
             wanted = [outputs[index]] if index < len(outputs) else outputs
             todo += [(body, ret[o], output_index(ret[o]), depth + 1) for o in wanted if o in ret]
         inputs = list(node.input)
-        if node.op.endswith("TableV2"):  # a lookup table: its values come from its initializer
-            inputs += [c.name for c, _ in scope.consumers.get(node.name, ()) if "Initialize" in c.op]
+        if node.op.startswith("LookupTableFind"):  # a looked-up value is the table's or the default,
+            inputs = [inputs[0], *inputs[2:]]  # whatever the keys were computed from
+        if node.op.endswith("TableV2"):  # a lookup table: its values come from what fills it
+            inputs += [c.name for c, _ in scope.consumers.get(node.name, ()) if fills_table(c.op)]
         for i in inputs:
             if not i.startswith("^"):
                 todo.append((scope, i, output_index(i), depth))
     return list(found)
+
+
+def fills_table(op: str) -> bool:
+    """Whether an op writes a lookup table's keys and values: its initializer (``InitializeTableV2``,
+    ``InitializeTableFromTextFileV2``) or an import or insert (tf.estimator fills its class table
+    with ``LookupTableImportV2``)."""
+    return "Initialize" in op or op.startswith(("LookupTableImport", "LookupTableInsert"))
 
 
 def output_tensors(signature_defs: Mapping[str, Any]) -> dict[tuple[str, str], str]:

@@ -58,11 +58,6 @@ def test_bytes_without_a_meta_graph_have_no_labels():
     assert label_constants(b"", SERVING_TAG, "head/Tile:0", 3) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="labels.label_constants follows a lookup table into initializers whose op contains "
-    "'Initialize'; tf.estimator 2.15 fills the class_string_lookup table with LookupTableImportV2",
-)
 def test_labels_are_found_through_the_lookup_table_a_class_id_is_looked_up_in():
     assert labels_of("dnn_multiclass_vocab_parsing", "predict", "classes", 3) == [
         tuple(VOCAB["class_labels"])
