@@ -1,38 +1,17 @@
-"""Hooks are called through pluggy's own caller: its order, its hook wrappers (new and old style) and
-firstresult apply, and every failure names its plugin and hook. The plugins are real modules written
-to disk and loaded the way a team's are, through ``plugins.modules``."""
+"""``plugins.calling``: hooks are called through pluggy's own caller (its order, its hook wrappers,
+new and old style, and firstresult apply), each implementation shimmed so that every failure names
+its plugin and hook, and traced on request. The plugins are real modules written to disk and loaded
+the way a team's are, through ``plugins.modules`` (the ``team`` fixture, ``conftest.py`` here)."""
 
 from __future__ import annotations
 
-import sys
-import textwrap
-
 import pluggy
 import pytest
+from conftest import with_plugin
 
-from sigforge import PROJECT_NAME
+from sigforge import PROJECT_NAME, hookimpl
 from sigforge.errors import ConfigError, PluginError
 from sigforge.plugins.manager import load_plugins, make_plugin_manager
-
-
-@pytest.fixture
-def team(tmp_path, monkeypatch):
-    """Write plugin modules into an importable folder: ``team(name=source, ...)``; forgotten after."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    written: list[str] = []
-
-    def write(**modules: str) -> list[str]:
-        for name, source in modules.items():
-            sys.modules.pop(name, None)
-            written.append(name)
-            (tmp_path / f"{name}.py").write_text(
-                "from sigforge import hookimpl\n\n" + textwrap.dedent(source)
-            )
-        return list(modules)
-
-    yield write
-    for name in written:
-        sys.modules.pop(name, None)
 
 
 def _rule(marker: str, says: str) -> str:
@@ -205,45 +184,6 @@ def test_a_wrapper_that_never_yields_is_named(team):
         load_plugins(["team_no_yield"], entry_points=False)
 
 
-def test_every_plugin_registers_under_its_own_name_whatever_the_order(team):
-    team(
-        team_models="""
-        @hookimpl(tryfirst=True)
-        def register_models(register):
-            register("team_dnn", lambda model, inputs, **params: None)
-        """
-    )
-    plugins = load_plugins(["team_models"], entry_points=False)
-    assert plugins.models.entries["team_dnn"].plugin == "team_models"
-    assert plugins.models.entries["dnn_classifier"].plugin == "sigforge.plugins.builtin.models"
-
-
-def test_export_finished_failures_leave_the_other_plugins_running(team):
-    team(
-        team_flaky="""
-        @hookimpl(tryfirst=True)
-        def export_finished(result):
-            raise ConnectionError("chat server down")
-        """,
-        team_notes="""
-        notes = []
-
-        @hookimpl
-        def export_finished(result):
-            notes.append(result)
-        """,
-    )
-    plugins = load_plugins(["team_flaky", "team_notes"], entry_points=False)
-    failures = plugins.export_finished(result="v7")
-    import team_notes
-
-    assert team_notes.notes == ["v7"]
-    assert failures == [
-        "plugin 'team_flaky' failed in hook export_finished: ConnectionError: chat server down; "
-        "fix the plugin or remove it from plugins.modules / uninstall it."
-    ]
-
-
 def test_trace_plugins_prints_each_call_its_plugins_and_durations(team, monkeypatch, capsys):
     team(team_rules=_rule("(tryfirst=True)", "FIRST"))
     monkeypatch.setenv("SIGFORGE_TRACE_PLUGINS", "1")
@@ -262,3 +202,17 @@ def test_without_the_switch_nothing_is_traced(team, monkeypatch, capsys):
     monkeypatch.delenv("SIGFORGE_TRACE_PLUGINS", raising=False)
     load_plugins(entry_points=False)
     assert "sigforge trace" not in capsys.readouterr().err
+
+
+def test_hook_that_raises_is_reported_by_plugin_and_hook():
+    class Broken:
+        name = "broken-plugin"
+
+        @hookimpl
+        def register_models(self, register):
+            raise RuntimeError("boom")
+
+    with pytest.raises(
+        PluginError, match="plugin 'broken-plugin' failed in hook register_models: RuntimeError: boom"
+    ):
+        with_plugin(Broken())

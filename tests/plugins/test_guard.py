@@ -141,3 +141,19 @@ def test_a_thread_a_plugin_leaves_running_does_not_hold_the_command(run_cli, tmp
     assert "'slow-upload' (plugin 'uploader')" in done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1])["version"] == 1
     assert run_statuses(tmp_path / "outputs" / "mlflow.db") == ["FINISHED"]
+
+
+def test_a_hook_that_calls_sys_exit_is_a_failing_plugin(compose):
+    import sys
+
+    from sigforge.config.validate import build_spec
+
+    class Quitter:
+        name = "quitter"
+
+        @hookimpl
+        def register_naming_policies(self, register):
+            register("quit", lambda input, signature, **params: sys.exit(3))
+
+    with pytest.raises(PluginError, match="plugin 'quitter' failed in .*SystemExit"):
+        build_spec(compose("+experiment=image_classifier", "naming.policy=quit"), with_plugin(Quitter()))

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import EXPERIMENTS, REPO, saved_model_proto, session_run
-from test_serving import requests_dir, rest_feeds
+
+from .test_serving import requests_dir, rest_feeds
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")

@@ -7,14 +7,26 @@ from __future__ import annotations
 import pytest
 
 tf = pytest.importorskip("tensorflow")
-pytestmark = pytest.mark.slow
 
 
+def test_the_string_ops_that_stop_other_runtimes_are_read_from_each_signatures_graph(export):
+    from sigforge.verify.portability import runtime_blockers
+
+    plain, parsed = export("image_classifier"), export("tf_example")
+    assert runtime_blockers(plain.export_dir) == {"serving_default": []}
+    assert "ParseExampleV2" in runtime_blockers(parsed.export_dir)["serving_default"]
+    assert parsed.report.runtime_blockers == runtime_blockers(parsed.export_dir)  # what the summary says
+    blocked = runtime_blockers(export("dnn_classifier").export_dir)
+    assert blocked["predict"] == [] and "ParseExampleV2" in blocked["classification"]
+
+
+@pytest.mark.slow
 def test_export_targets_tflite_verifies_the_conversion(export):
     result = export("multi_input", "export.targets=[tflite]", "model.name=multi_input_tflite")
     assert any("converts to TFLite" in check for check in result.report.checks)
 
 
+@pytest.mark.slow
 def test_export_targets_tflite_refuses_a_signature_tflite_cannot_run(compose, plugins, tmp_path):
     from sigforge.config.validate import build_spec
     from sigforge.errors import VerificationError
@@ -29,6 +41,7 @@ def test_export_targets_tflite_refuses_a_signature_tflite_cannot_run(compose, pl
     assert not [p for p in (tmp_path / "tf_example").iterdir() if p.name.isdigit()]
 
 
+@pytest.mark.slow
 def test_export_targets_onnx_verifies_the_conversion_in_onnx_runtime(export):
     pytest.importorskip("tf2onnx")
     pytest.importorskip("onnxruntime")

@@ -1,9 +1,10 @@
-"""Exports serve as TF Serving serves them: the C++ session loader, the warmup file, the request files.
+"""Exports serve as TF Serving serves them: every signature in a session loader, the request files.
 
 The readers here are independent of sigforge's own: ``tf.compat.v1.saved_model.loader.load`` in a
 fresh Graph and Session (restore op, init op, tensors by name), ``saved_model_cli`` in a subprocess,
-TF Serving's own ``prediction_log_pb2`` for the warmup file, and a reading of TF Serving's REST JSON
-written from its documentation.
+TF Serving's own request protos for the gRPC clients, and a reading of TF Serving's REST JSON
+written from its documentation. sigforge's own C++ loader: ``test_serving_loader.py``; the warmup
+file: ``tests/export/test_warmup.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENTS, QUIET_TF, session_run, with_plugin
+from conftest import EXPERIMENTS, QUIET_TF, session_run
 
 tf = pytest.importorskip("tensorflow")
 
@@ -65,112 +66,6 @@ def test_every_signature_answers_in_the_session_loader_as_in_tf_saved_model_load
         eager = {k: v.numpy() for k, v in loaded.signatures[name](**feeds).items()}
         assert_same_outputs(served, eager)
         assert all(len(v) == 2 for v in served.values())
-
-
-def test_serving_loader_stage_is_part_of_verification(export):
-    checks = export("multi_input").report.checks
-    assert any("C++ SavedModel loader" in c and "warmup" in c for c in checks)
-
-
-def test_a_saved_model_written_the_old_way_is_refused_and_not_published(
-    compose, plugins, tmp_path, monkeypatch
-):
-    """Tracking Keras 3's variable wrappers (as sigforge did before) saves a SavedModel that
-    tf.saved_model.load runs but TF Serving's loader cannot: the restore op fills copies."""
-    from sigforge.config.validate import build_spec
-    from sigforge.errors import VerificationError
-    from sigforge.export import signatures
-    from sigforge.pipeline import run_export
-
-    def old_track(module, model):
-        module.model_variables = list(model.variables)
-
-    monkeypatch.setattr(signatures, "_track_for_serving", old_track)
-    cfg = compose("+experiment=image_classifier", f"export.base_dir={tmp_path}")
-    with pytest.raises(VerificationError) as caught:
-        run_export(build_spec(cfg, plugins), plugins)
-    message = str(caught.value)
-    assert caught.value.exit_code == 3
-    assert "C++ SavedModel loader" in message  # the loader
-    assert "signature 'serving_default'" in message  # the signature
-    assert re.search(r"first failing op: \S+/ReadVariableOp", message)  # the op
-    assert os.listdir(tmp_path / "image_classifier") == []
-
-
-def test_serving_session_names_the_failing_op_and_loads_what_tf_serving_loads(export):
-    from sigforge.verify.serving_loader import ServingLoadError, ServingSession
-
-    result = export("dnn_classifier")
-    with ServingSession(result.export_dir) as session:
-        assert session.signature_def["classification"].method_name == "tensorflow/serving/classify"
-        feeds = npy_feeds(result, "classification")
-        assert_same_outputs(
-            session.run("classification", feeds), session_run(result.export_dir, "classification", feeds)
-        )
-        with pytest.raises(ServingLoadError) as caught:
-            session.run("classification", {"inputs": np.array([b"not a tf.Example"], dtype=object)})
-        assert caught.value.op  # the node TensorFlow names in its error
-
-
-def test_warmup_file_is_tf_servings_prediction_log_and_replays(export):
-    from tensorflow_serving.apis import prediction_log_pb2
-
-    result = export("dnn_classifier")
-    records = [
-        prediction_log_pb2.PredictionLog.FromString(raw)
-        for raw in tf.data.TFRecordDataset(
-            str(result.export_dir / "assets.extra" / "tf_serving_warmup_requests")
-        ).as_numpy_iterator()
-    ]
-    kinds = {}
-    for record in records:
-        kind = record.WhichOneof("log_type")
-        request = getattr(record, kind).request
-        assert request.model_spec.name == "dnn_classifier"
-        kinds[request.model_spec.signature_name] = kind
-        if kind == "predict_log":
-            feeds = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
-        else:
-            feeds = {
-                "inputs": np.array(
-                    [e.SerializeToString() for e in request.input.example_list.examples], object
-                )
-            }
-        assert_same_feeds(
-            feeds, result.report.inputs[request.model_spec.signature_name]
-        )  # what verification ran
-        outputs = session_run(result.export_dir, request.model_spec.signature_name, feeds)
-        assert all(len(v) == 2 for v in outputs.values())
-    assert kinds == {
-        "serving_default": "classify_log",
-        "classification": "classify_log",
-        "predict": "predict_log",
-    }
-
-
-def test_warmup_can_be_turned_off(export):
-    result = export("image_classifier", "export.warmup=false")
-    assert not (result.export_dir / "assets.extra").exists()
-    assert not any("warmup" in c for c in result.report.checks)
-
-
-def test_a_corrupt_warmup_file_stops_the_export(compose, plugins, tmp_path, monkeypatch):
-    """The warmup file is read back and replayed before publishing, not just written."""
-    from sigforge.config.validate import build_spec
-    from sigforge.errors import VerificationError
-    from sigforge.export import warmup
-    from sigforge.pipeline import run_export
-
-    real_write = warmup.write_warmup
-
-    def write_one_signature_only(export_dir, model, methods, inputs):
-        return real_write(export_dir, model, methods, dict(list(inputs.items())[:1]))
-
-    monkeypatch.setattr(warmup, "write_warmup", write_one_signature_only)
-    cfg = compose("+experiment=dnn_classifier", f"export.base_dir={tmp_path}")
-    with pytest.raises(VerificationError, match="holds no request for signature"):
-        run_export(build_spec(cfg, plugins), plugins)
-    assert os.listdir(tmp_path / "dnn_classifier") == []
 
 
 # TF Serving's REST reader as its source has it (../shared/tf-serving-rules.md, util/json_tensor.cc):
@@ -364,42 +259,6 @@ def test_saved_model_cli_lines_of_the_card_run_as_printed(export, experiment):
         assert done.returncode == 0, done.stderr[-2000:]
         for key in result.summary["signatures"][command.split("--signature_def ")[1].split()[0]]["outputs"]:
             assert f"Result for output key {key}:" in done.stdout
-
-
-def test_preprocessor_without_example_input_is_told_what_to_add(compose, tmp_path):
-    """A preprocessor that parses its input fails on random bytes; the error says to add example_input."""
-    from sigforge import hookimpl
-    from sigforge.config.validate import build_spec
-    from sigforge.errors import PluginError
-    from sigforge.pipeline import run_export
-
-    class Csv(tf.Module):
-        def serving_spec(self, spec):
-            return tf.TensorSpec([None], tf.string)
-
-        def __call__(self, tensor):
-            numbers = tf.strings.to_number(tf.strings.split(tensor, ",").to_tensor(shape=[None, 784]))
-            return tf.reshape(numbers, [-1, 28, 28, 1])
-
-    class Team:
-        name = "team-csv"
-
-        @hookimpl
-        def register_preprocessors(self, register):
-            register("csv_image", lambda: Csv())
-
-    plugins = with_plugin(Team())
-    cfg = compose(
-        "+experiment=image_classifier",
-        f"export.base_dir={tmp_path}",
-        "inputs.image.preprocess=[{name: csv_image}]",
-    )
-    with pytest.raises(PluginError) as caught:
-        run_export(build_spec(cfg, plugins), plugins)
-    message = str(caught.value)
-    assert "plugin 'team-csv'" in message and "preprocessor 'csv_image'" in message
-    assert "example_input(batch)" in message and "string, shape [batch]" in message
-    assert os.listdir(tmp_path / "image_classifier") == []
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
