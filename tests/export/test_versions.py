@@ -259,6 +259,7 @@ def test_model_dir_symlinked_out_of_base_dir_is_refused(compose, plugins, tmp_pa
     assert os.listdir(tmp_path / "elsewhere") == []
 
 
+@pytest.mark.slow
 def test_an_identical_re_export_publishes_nothing_and_says_which_version_it_equals(run_cli, tmp_path):
     """TF Serving would roll a byte-identical copy out as a new model; sigforge keeps the one it has."""
     import json
