@@ -172,11 +172,6 @@ def test_running_out_of_memory_in_a_stage_is_named_and_nothing_is_published(expo
     assert os.listdir(tmp_path / "image_classifier") == []  # the staged version is gone too
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a MemoryError inside a model builder is told as the builder's failure ('fix the plugin', or "
-    "'(built in) refused the config'), not as the build stage running out of memory",
-)
 def test_a_model_builder_running_out_of_memory_is_told_as_out_of_memory(tmp_path):
     from sigforge import hookimpl
     from sigforge.errors import SigforgeError

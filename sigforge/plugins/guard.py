@@ -35,7 +35,10 @@ def from_signal(err: BaseException) -> bool:
 def plugin_failure(err: BaseException) -> bool:
     """Whether ``err``, raised inside a plugin call, is the plugin's failure: any exception, and
     ``SystemExit``, ``KeyboardInterrupt`` or another ``BaseException`` the plugin raised itself.
-    ``GeneratorExit`` and what a signal raised are not."""
+    ``GeneratorExit``, what a signal raised and ``MemoryError`` are not: running out of memory is
+    the machine's limit, told by the stage it happened in (``errors.out_of_memory``) with what to do."""
+    if isinstance(err, MemoryError):
+        return False
     return isinstance(err, Exception) or not (isinstance(err, GeneratorExit) or from_signal(err))
 
 
