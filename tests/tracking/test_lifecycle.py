@@ -162,7 +162,7 @@ def test_a_published_export_ends_its_run_finished_linked_to_its_logged_model_and
     assert client.get_logged_model(output.model_id).source_run_id == run.info.run_id
     assert result.registered_version == "models:/digits/1"
     version = client.get_model_version_by_alias("digits", "latest_export")
-    assert (version.version, version.run_id) == ("1", run.info.run_id)
+    assert (str(version.version), version.run_id) == ("1", run.info.run_id)
     assert version.tags["sigforge.version_dir"] == str(result.export_dir)
     assert statuses(tmp_path) == ["FINISHED"]
 
