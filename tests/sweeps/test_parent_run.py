@@ -1,5 +1,6 @@
 """The sweep's parent run (``sweeps.parent_run``): which (signature, key) rows differ between a sweep's
-jobs, the verdict in words, and the parent run that holds every job and the comparison."""
+jobs, the verdict in words, the progress line after each job, and the parent run that holds every
+job and the comparison."""
 
 from __future__ import annotations
 
@@ -97,6 +98,25 @@ def test_a_sweep_where_every_job_agrees_says_so():
         comparison_verdict(comparison)
         == "2 of 2 jobs reported a run, 2 finished. All jobs export the same contract."
     )
+
+
+def test_each_finished_job_says_how_many_of_the_sweeps_jobs_are_done(tmp_path, caplog):
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from sigforge.sweeps.parent_run import SweepProgressCallback
+
+    task = ["experiment=multi_input", "naming.policy=identity,prefixed", "export.version=range(1,3)"]
+    config = OmegaConf.create(
+        {"hydra": {"mode": RunMode.MULTIRUN, "sweep": {"dir": str(tmp_path)}, "overrides": {"task": task}}}
+    )
+    callback = SweepProgressCallback()
+    callback.on_multirun_start(config)
+    with caplog.at_level("INFO", logger="sigforge"):
+        for _ in range(2):
+            callback.on_job_end(config, None)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sweep:")]
+    assert said == ["sweep: 1/4 jobs done", "sweep: 2/4 jobs done"]
 
 
 @pytest.mark.slow
