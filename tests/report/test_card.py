@@ -31,12 +31,6 @@ def test_card_lines_point_at_files_that_exist(export):
             assert path in result.client_files or path.rstrip(".") in result.client_files, path
 
 
-def test_classify_and_regress_have_no_columnar_form(export):
-    files = export("dnn_regressor").client_files
-    assert "requests/regression.json" in files and "requests/regression.columns.json" not in files
-    assert "requests/predict.columns.json" in files
-
-
 def test_a_saved_model_without_verified_inputs_gets_tables_only(export):
     summary = export("multi_input").summary
     files = client_files(summary, {})

@@ -1,5 +1,5 @@
 """The MLflow model's example and environment files, read back by MLflow's own public readers
-(the end-to-end tests in test_tracking.py also serve them with ``mlflow models serve``)."""
+(the end-to-end tests in test_sigforge_pyfunc.py also serve them with ``mlflow models serve``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
-"""Sweeps on a real Slurm cluster (single node, loopback, no accounting), as users run them."""
+"""``hydra/launcher=sigforge_slurm`` (``sweeps.slurm_guard``): a request no node can satisfy is refused
+before submitting, and every wait on a job is bounded. In-process against a stand-in ``sinfo``, and
+on a real Slurm cluster (single node, loopback, no accounting), as users run sweeps."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import time
@@ -9,8 +12,8 @@ import time
 import pytest
 from conftest import start_cli
 
-# One cluster per session: every Slurm test runs in the one pytest-xdist worker that starts it.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]
+from sigforge.errors import LauncherError
+from sigforge.sweeps.slurm_guard import check_fits, partition_capacity
 
 SWEEP = [
     "-m",
@@ -34,6 +37,63 @@ def queue(slurm) -> list[str]:
     return slurm.run("squeue", "-h", "-o", "%i %T").stdout.split("\n")[:-1]
 
 
+SINFO = """#!{python}
+import sys
+rows = {{"cpu*": "4|16000", "big": "32+|262144"}}  # partition (* the default) | CPUs | memory MB
+args = sys.argv[1:]
+wanted = args[args.index("-p") + 1] if "-p" in args else None
+for name, offers in rows.items():
+    if wanted in (None, name.rstrip("*")):
+        print(f"{{name}}|{{offers}}")
+"""
+
+
+@pytest.fixture
+def sinfo(tmp_path, monkeypatch):
+    """A stand-in ``sinfo`` first on PATH: a default partition ``cpu`` (4 CPUs, 16000 MB a node) and
+    ``big`` (32+ CPUs, 256 GB)."""
+    import sys
+
+    (tmp_path / "bin").mkdir()
+    script = tmp_path / "bin" / "sinfo"
+    script.write_text(SINFO.format(python=sys.executable))
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+
+
+def test_more_cpus_than_a_node_has_are_refused_naming_the_key_and_the_most_it_can_ask(sinfo):
+    with pytest.raises(LauncherError) as refused:
+        check_fits({"cpus_per_task": 3, "tasks_per_node": 2})
+    assert str(refused.value) == (
+        "hydra.launcher.cpus_per_task = 3 (x tasks_per_node = 2) asks for 6 CPUs, but the nodes of partition "
+        "(default) have at most 4: the jobs would wait forever. Set hydra.launcher.cpus_per_task=4 or less."
+    )
+    check_fits({"cpus_per_task": 4})  # a node of the default partition has exactly that
+    check_fits({"partition": "big", "cpus_per_task": 32, "mem_gb": 256})
+
+
+def test_more_memory_than_a_node_has_is_refused_naming_the_key(sinfo):
+    with pytest.raises(LauncherError, match=r"hydra\.launcher\.mem_gb = 16 asks for 16384 MB, but the nodes"):
+        check_fits({"mem_gb": 16})
+    assert partition_capacity(None) == (4, 16000)
+    assert partition_capacity("big") == (32, 262144)
+
+
+def test_a_partition_the_cluster_lacks_is_refused_naming_it(sinfo):
+    with pytest.raises(
+        LauncherError, match="hydra.launcher.partition = 'gpu': sinfo lists no such partition"
+    ):
+        check_fits({"partition": "gpu"})
+
+
+def test_where_sinfo_is_not_there_to_ask_nothing_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert partition_capacity(None) is None
+    check_fits({"cpus_per_task": 512, "mem_gb": 4096})
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("slurm")
 @pytest.mark.parametrize(
     ("override", "key"),
     [
@@ -50,6 +110,8 @@ def test_a_sweep_no_node_can_run_is_refused_before_submitting(slurm, tmp_path, o
     assert not (tmp_path / "outputs" / "exports").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("slurm")
 def test_a_two_job_sweep_publishes_both_versions_with_nested_runs(slurm, tmp_path):
     proc = sweep(slurm, tmp_path)
     _, err = proc.communicate(timeout=600)
@@ -61,6 +123,8 @@ def test_a_two_job_sweep_publishes_both_versions_with_nested_runs(slurm, tmp_pat
     assert statuses == {"mi_identity-v1": "FINISHED", "mi_prefixed-v1": "FINISHED"}
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("slurm")
 def test_a_cancelled_job_ends_the_sweep_and_keeps_the_finished_one(slurm, tmp_path):
     # Two CPUs per job on a two-CPU node: the second job waits while the first runs; cancel it.
     proc = sweep(slurm, tmp_path, "hydra.launcher.cpus_per_task=2")
