@@ -26,8 +26,8 @@ class ConfigError(SigforgeError):
     Holds every problem found, so a user fixes them in one pass instead of one per run.
     """
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)  # a lone message is one
         if len(self.problems) == 1:
             message = self.problems[0]
         else:

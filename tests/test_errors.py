@@ -68,6 +68,9 @@ def test_one_config_problem_is_the_message_and_several_are_listed():
     both = ConfigError(["first problem", "second problem"])
     assert str(both) == "2 problems in the config:\n  - first problem\n  - second problem"
     assert both.problems == ["first problem", "second problem"]
+    lone = ConfigError("a whole message, not a list of its characters")
+    assert lone.problems == ["a whole message, not a list of its characters"]
+    assert str(lone) == "a whole message, not a list of its characters"
 
 
 def test_problems_collect_every_failed_check_so_all_are_told_at_once():

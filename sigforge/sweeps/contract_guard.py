@@ -53,9 +53,12 @@ def job_overrides(task_overrides: list[str]) -> list[list[str]]:
         elif override.is_discrete_sweep():
             axes.append([f"{key}={value}" for value in override.sweep_string_iterator()])
         else:
+            kind = override.value_type.name.lower().removesuffix("_sweep")  # Hydra's INTERVAL_SWEEP
             raise ConfigError(
-                f"{override.input_line}: a {override.value_type.name.lower()} sweep needs a sweeper that "
-                "samples it (e.g. Optuna's); the basic sweeper expands only lists, choice() and range()."
+                [
+                    f"{override.input_line}: an {kind}() sweep needs a sweeper that samples it (e.g. "
+                    "Optuna's); the basic sweeper expands only lists, choice() and range()."
+                ]
             )
     return [list(job) for job in itertools.product(*axes)]
 

@@ -40,17 +40,13 @@ def test_jobs_are_the_product_of_every_swept_value_in_command_line_order():
     assert job_overrides(["model.name=choice(a,b)"]) == [["model.name=a"], ["model.name=b"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="contract_guard.job_overrides passes ConfigError a str where it takes a list of problems: "
-    "the message becomes '164 problems in the config', one character each",
-)
 def test_a_sweep_only_a_sampling_sweeper_can_expand_is_refused_naming_it():
     with pytest.raises(ConfigError) as refused:
         job_overrides(["model.dropout=interval(0.1,0.5)"])
     message = str(refused.value)
-    assert message.startswith("model.dropout=interval(0.1,0.5): a ")
-    assert "sweep needs a sweeper that samples it" in message
+    assert message.startswith(
+        "model.dropout=interval(0.1,0.5): an interval() sweep needs a sweeper that samples it"
+    )
     assert "the basic sweeper expands only lists, choice() and range()" in message
 
 
