@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import start_cli
-from test_tracking import client_for, only_run, sqlite_uri
+
+from .test_tracking import client_for, only_run, sqlite_uri
 
 pytestmark = pytest.mark.slow
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from test_tracking import client_for, model_uri, only_run, sqlite_uri
 
 from sigforge.contract.read import contract_to_dict, read_contract
 from sigforge.tracking.contract_source import load_contract
+
+from .test_tracking import client_for, model_uri, only_run, sqlite_uri
 
 
 @pytest.fixture(scope="module")

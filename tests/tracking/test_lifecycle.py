@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 from conftest import QUIET_TF, free_port, run_statuses, start_cli
-from test_tracking import client_for, only_run, sqlite_uri
 
 from sigforge.errors import Terminated, forget_signals, raise_for_signal, run_outcome
 from sigforge.pipeline import prepare
 from sigforge.tracking.lifecycle import ExportTracking
+
+from .test_tracking import client_for, only_run, sqlite_uri
 
 
 def test_a_signal_that_c_code_turned_into_another_error_still_ends_the_export_as_that_signal(compose):

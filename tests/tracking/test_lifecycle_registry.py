@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import QUIET_TF, run_statuses, start_cli
-from test_tracking import client_for, sqlite_uri
+
+from .test_tracking import client_for, sqlite_uri
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tracking import client_for, sqlite_uri
 
 from sigforge.tracking.registry import REGISTRY_ALIAS
 from sigforge.tracking.serving_labels import (
@@ -19,6 +18,8 @@ from sigforge.tracking.serving_labels import (
     model_labels,
     registry_labels,
 )
+
+from .test_tracking import client_for, sqlite_uri
 
 
 def register(client, name: str, version_dir: Path | None, *aliases: str) -> str:

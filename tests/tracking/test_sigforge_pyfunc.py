@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import QUIET_TF, free_port, wait_for_http
-from test_tracking import client_for, model_uri, only_run, sqlite_uri
 
 from sigforge.tracking.sigforge_pyfunc import CONFIG_FILE, _load_pyfunc
+
+from .test_tracking import client_for, model_uri, only_run, sqlite_uri
 
 
 def loaded(result, tmp_path: Path, binary: tuple[str, ...] = ()):
