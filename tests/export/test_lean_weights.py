@@ -71,13 +71,29 @@ def test_a_layout_it_does_not_handle_is_left_untouched(tmp_path):
         return keras.Model(x, Wrapped()(x))
 
     wrapped(1).save_weights(tmp_path / "w.weights.h5")
-    model(1, named=False).save_weights(tmp_path / "m.weights.h5")
-    # A layer owning a sublayer; layers named otherwise than when saved (built twice in one process).
-    for target, path in ((wrapped(2), "w.weights.h5"), (model(2, named=False), "m.weights.h5")):
+    model(1).save_weights(tmp_path / "m.weights.h5")
+    small = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8), keras.layers.Dense(3)])
+    # A layer owning a sublayer; a model of other layers than the file's.
+    for target, path in ((wrapped(2), "w.weights.h5"), (small, "m.weights.h5")):
         before = values(target)
         assert not load_in_place(target, tmp_path / path)
         for now, then in zip(values(target), before, strict=True):
             np.testing.assert_array_equal(now, then)
+
+
+def test_layers_named_otherwise_than_when_saved_are_matched_by_their_place_as_keras_does(tmp_path):
+    """Built twice in one process (a notebook exporting again), the layers are ``dense_2``,
+    ``dense_3``...: matched by the path Keras saves them under, they are filled in place with
+    exactly what Keras's ``load_weights`` gives."""
+    saved = model(1, named=False)
+    saved.save_weights(tmp_path / "m.weights.h5")
+    by_keras, in_place = model(2, named=False), model(3, named=False)
+    assert {x.name for x in in_place.layers if x.weights}.isdisjoint(x.name for x in saved.layers)
+    by_keras.load_weights(tmp_path / "m.weights.h5")
+    assert load_in_place(in_place, tmp_path / "m.weights.h5")
+    for ours, theirs, original in zip(values(in_place), values(by_keras), values(saved), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(ours, original)
 
 
 def test_a_keras_archive_is_built_from_its_config_and_filled_in_place(tmp_path):
