@@ -85,16 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         export_dir = resolve_export_dir(args.export_dir).resolve()
         model_name, version = export_dir.parent.name, serving_version(export_dir.name) or 0
+        contract = contract_to_dict(read_contract(export_dir))
+        config_yaml, params = _config(args.config)
+        inputs = _warmup_inputs(export_dir)  # read before the run starts: a refusal leaves no run
+        target = _target(args, model_name)
         summary = build_summary(
-            contract_to_dict(read_contract(export_dir)),
+            contract,
             model=model_name,
             version=version,
             export_dir=str(export_dir),
             warmup=(export_dir / WARMUP_FILE).is_file(),
+            labels=_labels(target, export_dir.parent) or None,  # as an export's card names them
         )
-        config_yaml, params = _config(args.config)
-        inputs = _warmup_inputs(export_dir)  # read before the run starts: a refusal leaves no run
-        run = ExportRun(_target(args, model_name))
+        run = ExportRun(target)
         run.start(params, tags={"sigforge.logged_later": "true"})
         run.finish(
             LoggedExport(
@@ -112,6 +115,19 @@ def main(argv: list[str] | None = None) -> int:
         f"sigforge log: logged {export_dir} as MLflow run {run.run_id} to {without_credentials(run.tracking_uri)}"
     )
     return 0
+
+
+def _labels(target: Any, model_dir: Path) -> dict[str, int]:
+    """The model directory's TF Serving version labels (registry aliases), within the schema's MLflow bounds."""
+    from sigforge.tracking.serving_labels import model_labels
+
+    return model_labels(
+        target.tracking_uri,
+        model_dir,
+        http_timeout=target.http_timeout,
+        http_retries=target.http_retries,
+        operation_timeout=target.operation_timeout,
+    )
 
 
 def _warmup_inputs(export_dir: Path) -> dict[str, dict]:

@@ -7,6 +7,7 @@ no MLflow run, because the files are read before the run starts."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import struct
@@ -86,3 +87,29 @@ def test_a_config_that_is_not_a_mapping_is_refused_before_a_run_starts(tmp_path,
     err = capsys.readouterr().err
     assert err.startswith(f"sigforge log: --config {tmp_path / 'config.yaml'} holds a list, not a mapping")
     assert not (tmp_path / "outputs").exists()  # no store made, no run
+
+
+@pytest.mark.slow
+def test_a_logged_export_names_the_version_labels_of_its_model_directory(tmp_path, monkeypatch, capsys):
+    """A registry alias on the version (``sigforge serving-config`` makes it a TF Serving label)
+    is in the logged summary, which the card's and request files' label endpoints are made from, as
+    in an export's own run."""
+    from mlflow.tracking import MlflowClient
+
+    from sigforge.tracking.serving_labels import MODEL_VERSION_TAG, VERSION_DIR_TAG
+
+    monkeypatch.chdir(tmp_path)
+    version = tmp_path / "exports" / "digits" / "3"
+    shutil.copytree(FIXTURES / "handwritten_multi" / "1", version)
+    (tmp_path / "outputs").mkdir()
+    client = MlflowClient(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+    client.create_registered_model("digits")
+    tags = {VERSION_DIR_TAG: str(version), MODEL_VERSION_TAG: "3"}
+    registered = client.create_model_version("digits", source="s3://bucket/digits", tags=tags).version
+    client.set_registered_model_alias("digits", "champion", registered)
+    assert main([str(version)]) == 0
+    run_id = capsys.readouterr().out.split(" as MLflow run ")[1].split()[0]
+    summary = json.loads(
+        Path(client.download_artifacts(run_id, "signature_summary.json", str(tmp_path))).read_text()
+    )
+    assert summary["labels"] == {"champion": 3}
