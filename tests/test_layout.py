@@ -34,3 +34,7 @@ def test_every_module_has_its_test_module():
         if not mirror(m).exists()
     ]
     assert not missing, "create:\n" + "\n".join(missing)
+    empty = [
+        str(mirror(m).relative_to(REPO)) for m in modules() if "\ndef test_" not in mirror(m).read_text()
+    ]
+    assert not empty, "these test modules hold no test:\n" + "\n".join(empty)

@@ -4,11 +4,13 @@ library entry point, which behaves as ``python -m sigforge`` does)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 from conftest import QUIET_TF, with_plugin
@@ -18,6 +20,7 @@ from sigforge.config.compose import compose
 from sigforge.config.validate import build_spec
 from sigforge.errors import BreakingChange, ConfigError, ExportError
 from sigforge.pipeline import dry_run_contract, prepare, run_export
+from sigforge.report.progress import Silent, Timed
 
 
 def published(export, tmp_path):
@@ -170,6 +173,35 @@ def test_running_out_of_memory_in_a_stage_is_named_and_nothing_is_published(expo
     assert "raise the memory limit" in said and said.endswith("Nothing was published.")
     assert isinstance(refused.value.__cause__, MemoryError)
     assert os.listdir(tmp_path / "image_classifier") == []  # the staged version is gone too
+
+
+class RunningOutAt(Silent):
+    """A progress display under which the stage ``at`` runs out of memory as it starts."""
+
+    def __init__(self, at: str) -> None:
+        super().__init__()
+        self.at = at
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[Timed]:
+        if name == self.at:
+            bytearray(2**62)  # more than any machine's memory: MemoryError at once, nothing allocated
+        with super().stage(name) as timed:
+            yield timed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["build", "trace", "write", "verify", "publish"])
+def test_running_out_of_memory_in_any_stage_is_named_and_nothing_is_published(plugins, tmp_path, stage):
+    """Kind 2 of reliability round 4, at every stage: one ExportError naming the stage and what to
+    do, not a traceback, and no version (the staged directory removed too)."""
+    spec = build_spec(compose("+experiment=image_classifier", f"export.base_dir={tmp_path}"), plugins)
+    with pytest.raises(ExportError) as refused:
+        run_export(spec, plugins, progress=RunningOutAt(stage))
+    said = str(refused.value)
+    assert said.startswith(f"the {stage} stage ran out of memory (MemoryError)")
+    assert "raise the memory limit" in said and said.endswith("Nothing was published.")
+    assert os.listdir(tmp_path / "image_classifier") == []
 
 
 def test_a_model_builder_running_out_of_memory_is_told_as_out_of_memory(tmp_path):

@@ -14,8 +14,8 @@ model. Layers are matched by name first (a model built from the same code in a f
 from a ``.keras`` archive's config, has the names it was saved with), else by that path, as Keras's
 own ``load_weights`` matches them (a model built twice in one process: ``dense_2``, ``dense_3``).
 Only an exact match is loaded (every layer with variables has its one group, counts, shapes and
-dtypes agree, no group is left over); otherwise ``load_in_place`` changes nothing and returns
-False, and the caller uses Keras's ``load_weights``.
+dtypes agree, no group is left over but a trained model's optimizer state); otherwise
+``load_in_place`` changes nothing and returns False, and the caller uses Keras's ``load_weights``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ def _plan(model: Any, weights: Any) -> list[tuple[Any, Any]] | None:
     by_path: dict[str, list[Any]] = {}
 
     def collect(name: str, item: Any) -> None:
+        # A trained model's file holds its optimizer's state too: not the model's to load (Keras
+        # skips it for a model without that optimizer).
+        if name.startswith("optimizer/"):
+            return
         if isinstance(item, h5py.Group) and name.split("/")[-1] == "vars" and len(item):
             by_name.setdefault(str(item.attrs.get("name", "")), []).append(item)
             by_path[name] = [item]

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from conftest import REPO
 
+import sigforge
 from sigforge.config.schema import (
     ExportConf,
     InputConf,
@@ -86,5 +87,9 @@ def test_a_partial_config_gets_every_default_from_the_schema():
     ],
 )
 def test_a_value_of_the_wrong_type_names_its_key(config, key):
-    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")) as refused:
         with_defaults(config)
+    # ... and the file that declares the types, where it is in the package
+    said = str(refused.value)
+    assert said.endswith("; give a value of the type sigforge/config/schema.py declares.")
+    assert (Path(sigforge.__file__).parent / "config" / "schema.py").is_file()

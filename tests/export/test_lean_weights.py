@@ -117,3 +117,37 @@ def test_an_archive_with_assets_is_loaded_by_keras(tmp_path):
     assert loaded.layers[1].get_vocabulary() == ["[UNK]", "a", "b", "c"]
     batch = np.array([["b"], ["z"]])
     np.testing.assert_array_equal(loaded(batch), saved(batch))
+
+
+def siblings(seed: int) -> keras.Model:
+    """Layers of one class and one shape side by side (and a Dropout between, which Keras's saving
+    counts too): only their places tell them apart."""
+    keras.utils.set_random_seed(seed)
+    x = keras.Input((8,))
+    h = keras.layers.Dense(8)(x)
+    h = keras.layers.Dropout(0.1)(h)
+    h = keras.layers.Dense(8)(keras.layers.Dense(8)(h))
+    inner = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8), keras.layers.Dense(8)])
+    return keras.Model(x, inner(h))
+
+
+def test_same_shaped_siblings_built_twice_each_get_their_own_weights(tmp_path):
+    saved = siblings(1)
+    saved.save_weights(tmp_path / "s.weights.h5")
+    by_keras, in_place = siblings(2), siblings(3)
+    by_keras.load_weights(tmp_path / "s.weights.h5")
+    assert load_in_place(in_place, tmp_path / "s.weights.h5")
+    for ours, theirs, original in zip(values(in_place), values(by_keras), values(saved), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(ours, original)
+
+
+def test_a_trained_models_file_is_loaded_in_place_without_its_optimizer_state(tmp_path):
+    trained = siblings(1)
+    trained.compile("adam", "mse")
+    trained.fit(np.ones((16, 8), "float32"), np.zeros((16, 8), "float32"), epochs=2, verbose=0)
+    trained.save_weights(tmp_path / "t.weights.h5")  # holds optimizer/vars beside the layers
+    served = siblings(2)  # the export's model: built, never compiled
+    assert load_in_place(served, tmp_path / "t.weights.h5")
+    for ours, original in zip(values(served), values(trained), strict=True):
+        np.testing.assert_array_equal(ours, original)
