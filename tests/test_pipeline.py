@@ -100,7 +100,7 @@ def library_export(cwd, *overrides: str) -> dict:
 @pytest.mark.slow
 def test_an_identical_export_publishes_nothing_and_names_the_version_it_equals(tmp_path):
     """TF Serving would roll a byte-identical copy out as a new model (export.publish_identical=false;
-    true publishes it anyway: tests/export/test_export.py)."""
+    true publishes it anyway: tests/export/test_versions.py)."""
     model_dir = tmp_path / "outputs" / "exports" / "image_classifier"
     assert library_export(tmp_path) == {"version": 1, "published": True, "dir": str(model_dir / "1")}
     assert library_export(tmp_path) == {"version": 1, "published": False, "dir": str(model_dir / "1")}
@@ -239,3 +239,18 @@ def test_a_library_export_is_logged_to_mlflow_like_the_command_line(tmp_path):
     assert run.data.tags["sigforge.model_version"] == "1"
     models = client.search_logged_models([run.info.experiment_id])
     assert [m.source_run_id for m in models] == [run.info.run_id]
+
+
+def test_summary_files_are_written_outside_the_version(export):
+    """The version directory holds what TF Serving loads; the summary files go beside it, never into it."""
+    result = export("multi_input")
+    assert [p.name for p in result.summary_files[:2]] == ["signature_summary.json", "signature_summary.md"]
+    assert {"signature_card.html", "serving_default.json"} <= {p.name for p in result.summary_files}
+    assert all(result.export_dir not in p.parents for p in result.summary_files)
+    summary = json.loads(result.summary_files[0].read_text())
+    assert summary["signatures"]["serving_default"]["outputs"]["scores"] == {
+        "dtype": "float32",
+        "shape": [None, 10],
+    }
+    assert "| input | `image` | float32 | [None, 28, 28, 1] |" in result.summary_files[1].read_text()
+    assert os.listdir(result.export_dir) and not (result.export_dir / "signature_summary.json").exists()
