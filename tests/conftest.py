@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from sigforge import hookimpl
+
 # The default profile (CI, every change) is derandomized: a gate must not pass or fail by the seed.
 # Exploring is the thorough profile's job (HYPOTHESIS_PROFILE=thorough): fresh examples every run.
 settings.register_profile(
@@ -153,6 +155,64 @@ def with_plugin(*plugins: object):
     for i, plugin in enumerate(plugins):
         pm.register(plugin, name=getattr(plugin, "name", f"inline-{i}"))
     return Plugins(pm)
+
+
+class Policy:
+    """A team plugin offering one naming policy."""
+
+    def __init__(self, policy, name="team-policy", policy_name="team"):
+        self.policy, self.name, self.policy_name = policy, name, policy_name
+
+    @hookimpl
+    def register_naming_policies(self, register):
+        register(self.policy_name, self.policy)
+
+
+class Preprocessor:
+    """A team plugin offering one preprocessor factory."""
+
+    def __init__(self, factory, name="team-pre", pre_name="team_pre"):
+        self.factory, self.name, self.pre_name = factory, name, pre_name
+
+    @hookimpl
+    def register_preprocessors(self, register):
+        register(self.pre_name, self.factory)
+
+
+def inputs_of(signature_def) -> dict[str, tuple[str, list[int]]]:
+    """A signature_def's inputs as ``key -> (dtype, dims)``, read with TensorFlow's own dtypes."""
+    import tensorflow as tf
+
+    return {
+        key: (tf.dtypes.as_dtype(info.dtype).name, [d.size for d in info.tensor_shape.dim])
+        for key, info in signature_def.inputs.items()
+    }
+
+
+def census_example(age: float, hours: int, occupation: str) -> bytes:
+    """A serialized tf.Example of the dnn_classifier experiment's three features, made by TensorFlow."""
+    import tensorflow as tf
+
+    feature = {
+        "age": tf.train.Feature(float_list=tf.train.FloatList(value=[age])),
+        "hours_per_week": tf.train.Feature(int64_list=tf.train.Int64List(value=[hours])),
+        "occupation": tf.train.Feature(bytes_list=tf.train.BytesList(value=[occupation.encode()])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def assert_same_feeds(sent: dict[str, Any], verified: dict[str, Any]) -> None:
+    """The same data; serialized tf.Examples compared as messages (map order is not canonical)."""
+    import numpy as np
+    import tensorflow as tf
+
+    assert set(sent) == set(verified)
+    for key, value in sent.items():
+        if key == "inputs" and value.dtype == object:
+            parse = tf.train.Example.FromString
+            assert [parse(v) for v in value] == [parse(v) for v in verified[key]]
+        else:
+            np.testing.assert_array_equal(value, verified[key])
 
 
 def imported(stderr: str, *packages: str) -> set[str]:

@@ -5,28 +5,12 @@ that still matches the rewritten ``saved_model.pb``."""
 from __future__ import annotations
 
 import pytest
-from conftest import saved_model_proto
+from conftest import census_example, inputs_of, saved_model_proto
 
 from sigforge.errors import ExportError
 from sigforge.export.saved_model import set_method_names, write_saved_model
 
 tf = pytest.importorskip("tensorflow")
-
-
-def inputs_of(signature_def):
-    return {
-        key: (tf.dtypes.as_dtype(info.dtype).name, [d.size for d in info.tensor_shape.dim])
-        for key, info in signature_def.inputs.items()
-    }
-
-
-def example(age: float, hours: int, occupation: str) -> bytes:
-    feature = {
-        "age": tf.train.Feature(float_list=tf.train.FloatList(value=[age])),
-        "hours_per_week": tf.train.Feature(int64_list=tf.train.Int64List(value=[hours])),
-        "occupation": tf.train.Feature(bytes_list=tf.train.BytesList(value=[occupation.encode()])),
-    }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
 def test_classify_signature_takes_serialized_examples(export):
@@ -59,7 +43,7 @@ def test_regress_signature_follows_tf_serving_contract(export):
         assert {k: tf.dtypes.as_dtype(v.dtype).name for k, v in sig.outputs.items()} == {"outputs": "float32"}
         assert tf.compat.v1.saved_model.signature_def_utils.is_valid_signature(sig)
     out = tf.saved_model.load(str(result.export_dir)).signatures["regression"](
-        inputs=tf.constant([example(30.0, 10, "farmer")] * 3)
+        inputs=tf.constant([census_example(30.0, 10, "farmer")] * 3)
     )
     assert out["outputs"].shape == (3,)
 

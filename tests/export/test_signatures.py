@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import saved_model_proto, with_plugin
+from conftest import Preprocessor, census_example, inputs_of, saved_model_proto, with_plugin
 
 from sigforge import hookimpl
 from sigforge.config.validate import build_spec
@@ -14,13 +14,6 @@ from sigforge.errors import PluginError
 from sigforge.plugins.manager import SigforgeDeprecationWarning
 
 tf = pytest.importorskip("tensorflow")
-
-
-def inputs_of(signature_def):
-    return {
-        key: (tf.dtypes.as_dtype(info.dtype).name, [d.size for d in info.tensor_shape.dim])
-        for key, info in signature_def.inputs.items()
-    }
 
 
 def test_image_classifier_exports_exactly(export):
@@ -44,18 +37,9 @@ def test_variable_length_exports_exactly(export):
     }
 
 
-def example(age: float, hours: int, occupation: str) -> bytes:
-    feature = {
-        "age": tf.train.Feature(float_list=tf.train.FloatList(value=[age])),
-        "hours_per_week": tf.train.Feature(int64_list=tf.train.Int64List(value=[hours])),
-        "occupation": tf.train.Feature(bytes_list=tf.train.BytesList(value=[occupation.encode()])),
-    }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
-
-
 def test_classify_answers_tf_examples_like_predict_answers_features(export):
     loaded = tf.saved_model.load(str(export("dnn_classifier").export_dir))
-    batch = tf.constant([example(41.0, 40, "nurse"), example(23.0, 12, "artist")])
+    batch = tf.constant([census_example(41.0, 40, "nurse"), census_example(23.0, 12, "artist")])
     out = loaded.signatures["classification"](inputs=batch)
     assert out["classes"].numpy().tolist() == [[b"low", b"medium", b"high"]] * 2
     direct = loaded.signatures["predict"](
@@ -120,15 +104,6 @@ def test_models_with_lookup_tables_keep_them_in_the_saved_model(compose, tmp_pat
         occupation=tf.constant(["teacher", "nurse"]),
     )["scores"].numpy()
     assert not np.allclose(a[0], a[1])  # the table distinguishes the two occupations after reload
-
-
-class Preprocessor:
-    def __init__(self, factory, name="team-pre", pre_name="team_pre"):
-        self.factory, self.name, self.pre_name = factory, name, pre_name
-
-    @hookimpl
-    def register_preprocessors(self, register):
-        register(self.pre_name, self.factory)
 
 
 def export_with(compose, plugins, tmp_path, *overrides):

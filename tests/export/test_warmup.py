@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import session_run
+from conftest import assert_same_feeds, session_run
 
 from sigforge.errors import UnreadableSavedModel
 from sigforge.export.warmup import MAX_WARMUP_RECORDS, WARMUP_FILE, read_warmup, write_warmup
@@ -57,19 +57,6 @@ def test_a_corrupt_record_is_refused_naming_the_file_not_a_data_loss_traceback(t
     with pytest.raises(UnreadableSavedModel, match="DataLossError") as info:
         read_warmup(tmp_path / "1")
     assert str(path) in str(info.value)
-
-
-def assert_same_feeds(sent: dict[str, np.ndarray], verified: dict[str, np.ndarray]) -> None:
-    """The same data; serialized tf.Examples compared as messages (map order is not canonical)."""
-    import tensorflow as tf
-
-    assert set(sent) == set(verified)
-    for key, value in sent.items():
-        if key == "inputs" and value.dtype == object:
-            parse = tf.train.Example.FromString
-            assert [parse(v) for v in value] == [parse(v) for v in verified[key]]
-        else:
-            np.testing.assert_array_equal(value, verified[key])
 
 
 def test_what_is_written_is_read_back_as_tf_serving_replays_it(tmp_path):

@@ -9,33 +9,13 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import REPO, with_plugin
+from conftest import REPO, Policy, Preprocessor, with_plugin
 
 from sigforge import hookimpl
 from sigforge.config.validate import build_spec
 from sigforge.errors import ConfigError, PluginError
 from sigforge.plugins import hookspecs
 from sigforge.plugins.manager import SigforgeDeprecationWarning
-
-
-class Policy:
-    """A plugin offering one naming policy."""
-
-    def __init__(self, policy, name="team-policy", policy_name="team"):
-        self.policy, self.name, self.policy_name = policy, name, policy_name
-
-    @hookimpl
-    def register_naming_policies(self, register):
-        register(self.policy_name, self.policy)
-
-
-class Preprocessor:
-    def __init__(self, factory, name="team-pre", pre_name="team_pre"):
-        self.factory, self.name, self.pre_name = factory, name, pre_name
-
-    @hookimpl
-    def register_preprocessors(self, register):
-        register(self.pre_name, self.factory)
 
 
 def test_register_naming_policies_hook_provides_a_selectable_policy(compose):

@@ -6,23 +6,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import REPO, saved_model_proto, with_plugin
+from conftest import REPO, Policy, saved_model_proto, with_plugin
 
 from sigforge import hookimpl
 from sigforge.config.validate import build_spec
 from sigforge.errors import PluginError
 from sigforge.plugins.manager import Registry, load_plugins, make_plugin_manager
-
-
-class Policy:
-    """A plugin offering one naming policy."""
-
-    def __init__(self, policy, name="team-policy", policy_name="team"):
-        self.policy, self.name, self.policy_name = policy, name, policy_name
-
-    @hookimpl
-    def register_naming_policies(self, register):
-        register(self.policy_name, self.policy)
 
 
 def test_a_name_registered_twice_names_both_plugins():

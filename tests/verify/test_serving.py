@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENTS, QUIET_TF, session_run
+from conftest import EXPERIMENTS, QUIET_TF, assert_same_feeds, session_run
 
 tf = pytest.importorskip("tensorflow")
 
@@ -33,17 +33,6 @@ def requests_dir(result) -> Path:
 def npy_feeds(result, signature: str) -> dict[str, np.ndarray]:
     folder = requests_dir(result) / signature
     return {p.stem: np.load(p, allow_pickle=True) for p in sorted(folder.glob("*.npy"))}
-
-
-def assert_same_feeds(sent: dict[str, np.ndarray], verified: dict[str, np.ndarray]) -> None:
-    """The same data; serialized tf.Examples compared as messages (map order is not canonical)."""
-    assert set(sent) == set(verified)
-    for key, value in sent.items():
-        if key == "inputs" and value.dtype == object:
-            parse = tf.train.Example.FromString
-            assert [parse(v) for v in value] == [parse(v) for v in verified[key]]
-        else:
-            np.testing.assert_array_equal(value, verified[key])
 
 
 def assert_same_outputs(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import saved_model_proto
+from conftest import inputs_of, saved_model_proto
 
 tf = pytest.importorskip("tensorflow")
 
@@ -73,13 +73,6 @@ def test_normalize_and_parse_example():
         )
     )
     assert parse(tf.constant([example.SerializeToString()]), age).numpy().tolist() == [7.5]
-
-
-def inputs_of(signature_def):
-    return {
-        key: (tf.dtypes.as_dtype(info.dtype).name, [d.size for d in info.tensor_shape.dim])
-        for key, info in signature_def.inputs.items()
-    }
 
 
 def test_tf_example_predict_signature_parses_serialized_examples_in_graph(export):
