@@ -22,8 +22,8 @@ def label_constants(data: bytes, tag: str, tensor: str, size: int) -> list[tuple
     """The distinct values of the string ``Const``s of exactly ``size`` elements that ``tensor`` (an
     output's tensor name in the signature_def) is computed from: where a classifier's class labels
     are (sigforge's tiled ``model.class_names``, an estimator's label vocabulary and its lookup
-    table). Followed backwards through function calls, output by output, and into
-    what fills every lookup table on the way."""
+    table). Followed backwards through function calls, output by output, into what fills every
+    lookup table on the way, and from a lookup into its table and default, not its keys."""
     graph = serving_graph(data, tag)
     if graph is None:
         return []
