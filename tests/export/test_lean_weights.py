@@ -35,17 +35,24 @@ def values(m: keras.Model) -> list[np.ndarray]:
     return [keras.ops.convert_to_numpy(v) for v in m.weights]
 
 
+def loaded_as_keras_loads(saved: keras.Model, build, path) -> keras.Model:
+    """``build(seed)`` filled in place from ``saved``'s weights file, checked equal to what Keras's
+    ``load_weights`` gives another ``build(seed)``, and to ``saved`` itself."""
+    saved.save_weights(path)
+    by_keras, in_place = build(2), build(3)
+    by_keras.load_weights(path)
+    assert load_in_place(in_place, path)
+    for ours, theirs, original in zip(values(in_place), values(by_keras), values(saved), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(ours, original)
+    return in_place
+
+
 def test_in_place_loading_gives_exactly_what_load_weights_gives(tmp_path):
     saved = model(1)
     (norm,) = [layer for layer in saved.layers if isinstance(layer, keras.layers.BatchNormalization)]
     norm.moving_mean.assign(np.arange(8, dtype="float32"))  # non-trainable state too
-    saved.save_weights(tmp_path / "m.weights.h5")
-    by_keras, in_place = model(2), model(3)
-    by_keras.load_weights(tmp_path / "m.weights.h5")
-    assert load_in_place(in_place, tmp_path / "m.weights.h5")
-    for ours, theirs, original in zip(values(in_place), values(by_keras), values(saved), strict=True):
-        np.testing.assert_array_equal(ours, theirs)
-        np.testing.assert_array_equal(ours, original)
+    loaded_as_keras_loads(saved, model, tmp_path / "m.weights.h5")
 
 
 @keras.saving.register_keras_serializable(package="sigforge_tests")
@@ -86,14 +93,9 @@ def test_layers_named_otherwise_than_when_saved_are_matched_by_their_place_as_ke
     ``dense_3``...: matched by the path Keras saves them under, they are filled in place with
     exactly what Keras's ``load_weights`` gives."""
     saved = model(1, named=False)
-    saved.save_weights(tmp_path / "m.weights.h5")
-    by_keras, in_place = model(2, named=False), model(3, named=False)
+    path = tmp_path / "m.weights.h5"
+    in_place = loaded_as_keras_loads(saved, lambda seed: model(seed, named=False), path)
     assert {x.name for x in in_place.layers if x.weights}.isdisjoint(x.name for x in saved.layers)
-    by_keras.load_weights(tmp_path / "m.weights.h5")
-    assert load_in_place(in_place, tmp_path / "m.weights.h5")
-    for ours, theirs, original in zip(values(in_place), values(by_keras), values(saved), strict=True):
-        np.testing.assert_array_equal(ours, theirs)
-        np.testing.assert_array_equal(ours, original)
 
 
 def test_a_keras_archive_is_built_from_its_config_and_filled_in_place(tmp_path):
@@ -132,14 +134,7 @@ def siblings(seed: int) -> keras.Model:
 
 
 def test_same_shaped_siblings_built_twice_each_get_their_own_weights(tmp_path):
-    saved = siblings(1)
-    saved.save_weights(tmp_path / "s.weights.h5")
-    by_keras, in_place = siblings(2), siblings(3)
-    by_keras.load_weights(tmp_path / "s.weights.h5")
-    assert load_in_place(in_place, tmp_path / "s.weights.h5")
-    for ours, theirs, original in zip(values(in_place), values(by_keras), values(saved), strict=True):
-        np.testing.assert_array_equal(ours, theirs)
-        np.testing.assert_array_equal(ours, original)
+    loaded_as_keras_loads(siblings(1), siblings, tmp_path / "s.weights.h5")
 
 
 def test_a_trained_models_file_is_loaded_in_place_without_its_optimizer_state(tmp_path):
